@@ -1,0 +1,227 @@
+"""Frozen configuration records for a kgan run.
+
+A run is fully described by a `Config`: the data it reads, the networks it
+builds and how it trains them. Library functions take a `Config` (never
+command-line flags); tests derive variants with `dataclasses.replace`. Every
+run writes its resolved config to `<workdir>/config.json`, and
+`Config.from_dict` reads it back strictly: unknown keys and wrong types are
+refused, so a saved config either reproduces the run or fails loudly.
+"""
+
+import dataclasses
+import json
+import math
+import typing
+from typing import Any, Optional
+
+from kgan.errors import ConfigError
+
+
+def _require(condition: bool, name: str, value: Any, rule: str) -> None:
+    if not condition:
+        raise ConfigError(f"{name} {rule}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the training images come from.
+
+    Attributes:
+        dataset: Registered dataset name (see `kgan.data.DATASETS`).
+        data_dir: Folder holding the data: a TFDS `data_dir`, or a folder with
+            the original MNIST IDX `.gz` files. None means `$KGAN_DATA_DIR`,
+            else TFDS's default folder.
+        download: Let TFDS download a dataset that is not prepared locally.
+    """
+
+    dataset: str = "mnist"
+    data_dir: Optional[str] = None
+    download: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """The generator and discriminator architecture.
+
+    Attributes:
+        architecture: Registered architecture (see `kgan.models.ARCHITECTURES`).
+        latent_dim: Size of the latent vector z.
+        image_shape: (height, width, channels) of generated images. Left as
+            None, it is filled in from the dataset by `kgan.data.resolve`.
+        hidden_units: Widths of the MLP generator's hidden layers; the MLP
+            discriminator uses them in reverse order.
+        base_filters: DCGAN filters at the highest resolution; each halving
+            of the resolution doubles them.
+        kernel_size: DCGAN convolution kernel size.
+    """
+
+    architecture: str = "dcgan"
+    latent_dim: int = 100
+    image_shape: Optional[tuple[int, int, int]] = None
+    hidden_units: tuple[int, ...] = (256, 512)
+    base_filters: int = 64
+    kernel_size: int = 4
+
+    def __post_init__(self):
+        _require(self.latent_dim >= 1, "model.latent_dim", self.latent_dim, "must be >= 1")
+        if self.image_shape is not None:
+            _require(len(self.image_shape) == 3 and all(d >= 1 for d in self.image_shape),
+                     "model.image_shape", self.image_shape,
+                     "must be three positive sizes (height, width, channels)")
+        _require(len(self.hidden_units) >= 1 and all(u >= 1 for u in self.hidden_units),
+                 "model.hidden_units", self.hidden_units,
+                 "must be one or more positive layer widths")
+        _require(self.base_filters >= 1, "model.base_filters", self.base_filters, "must be >= 1")
+        _require(self.kernel_size >= 1, "model.kernel_size", self.kernel_size, "must be >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How the two networks are trained.
+
+    Attributes:
+        loss: Registered loss family (see `kgan.losses.LOSS_FAMILIES`).
+        label_smoothing: One-sided label smoothing: the discriminator's target
+            for real images is `1 - label_smoothing`; fakes keep target 0.
+        d_steps: Discriminator updates per generator update (k in Goodfellow
+            et al.'s Algorithm 1). Each uses its own real minibatch.
+        batch_size: Images per discriminator update.
+        steps: Generator updates to train for. Exactly one of `steps` and
+            `epochs` is set.
+        epochs: Passes over the training split (converted to steps).
+        g_learning_rate, d_learning_rate: Adam learning rates per player.
+        g_beta1, g_beta2, d_beta1, d_beta2: Adam betas per player.
+        seed: Seeds weight init, latent noise and data order.
+        deterministic: Enable TensorFlow op determinism (bitwise-reproducible
+            runs at some speed cost).
+        jit_compile: Compile the train step with XLA.
+        log_every: Steps between metric logs (TensorBoard, console).
+        sample_every: Steps between sample grids.
+        checkpoint_every: Steps between checkpoints.
+        keep_checkpoints: Newest checkpoints kept on disk.
+        num_samples: Images in each sample grid (from one fixed latent batch).
+    """
+
+    loss: str = "non_saturating"
+    label_smoothing: float = 0.0
+    d_steps: int = 1
+    batch_size: int = 64
+    steps: Optional[int] = 3000
+    epochs: Optional[float] = None
+    g_learning_rate: float = 2e-4
+    d_learning_rate: float = 2e-4
+    g_beta1: float = 0.5
+    g_beta2: float = 0.999
+    d_beta1: float = 0.5
+    d_beta2: float = 0.999
+    seed: int = 0
+    deterministic: bool = False
+    jit_compile: bool = False
+    log_every: int = 100
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    num_samples: int = 64
+
+    def __post_init__(self):
+        _require(0.0 <= self.label_smoothing < 1.0, "train.label_smoothing",
+                 self.label_smoothing, "must be in [0, 1)")
+        for name in ("d_steps", "batch_size", "log_every", "sample_every",
+                     "checkpoint_every", "keep_checkpoints", "num_samples"):
+            _require(getattr(self, name) >= 1, f"train.{name}", getattr(self, name), "must be >= 1")
+        if (self.steps is None) == (self.epochs is None):
+            raise ConfigError(
+                f"set exactly one of train.steps and train.epochs (got steps={self.steps!r}, "
+                f"epochs={self.epochs!r})")
+        if self.steps is not None:
+            _require(self.steps >= 1, "train.steps", self.steps, "must be >= 1")
+        if self.epochs is not None:
+            _require(math.isfinite(self.epochs) and self.epochs > 0, "train.epochs",
+                     self.epochs, "must be > 0")
+        for name in ("g_learning_rate", "d_learning_rate"):
+            value = getattr(self, name)
+            _require(math.isfinite(value) and value > 0, f"train.{name}", value, "must be > 0")
+        for name in ("g_beta1", "g_beta2", "d_beta1", "d_beta2"):
+            _require(0.0 <= getattr(self, name) < 1.0, f"train.{name}", getattr(self, name),
+                     "must be in [0, 1)")
+        _require(0 <= self.seed < 2**31, "train.seed", self.seed, "must be in [0, 2**31)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """A whole run: data, model and training settings."""
+
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, values: Any) -> "Config":
+        """Builds a Config from nested dicts, refusing unknown keys and wrong types."""
+        return _from_dict(cls, values, "config")
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "config") -> "Config":
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{source} is not valid JSON: {e}") from None
+        return _from_dict(cls, values, source)
+
+
+def _from_dict(cls, values: Any, where: str):
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where} must be a JSON object, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where} has unknown key(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for name, value in values.items():
+        kwargs[name] = _coerce(hints[name], value, f"{where}.{name}")
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    """Checks `value` against a field's type hint, converting JSON lists to tuples."""
+    if dataclasses.is_dataclass(hint):
+        return _from_dict(hint, value, where)
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Union:
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(inner, value, where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        item_types = [args[0]] * len(value) if args[-1] is Ellipsis else list(args)
+        if len(item_types) != len(value):
+            raise ConfigError(f"{where} must have {len(item_types)} items, got {value!r}")
+        return tuple(_coerce(t, v, where) for t, v in zip(item_types, value))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where} must be a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported config type {hint!r} at {where}")

@@ -1,0 +1,135 @@
+"""Datasets as tf.data pipelines of images scaled to [-1, 1].
+
+`load` returns one split as an `ImageDataset`; `training_batches` turns it
+into the endless, seeded, resumable stream of batches that training reads.
+"""
+
+import dataclasses
+import os
+from typing import Callable
+
+import tensorflow as tf
+
+from kgan.config import Config, DataConfig
+from kgan.data import mnist
+from kgan.data.record import ImageDataset
+from kgan.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """What kgan knows about a dataset before reading it."""
+
+    image_shape: tuple[int, int, int]
+    num_classes: int
+    load: Callable[[str | None, str, bool], ImageDataset]
+
+
+DATASETS = {
+    "mnist": DatasetSpec(mnist.IMAGE_SHAPE, mnist.NUM_CLASSES, mnist.load),
+}
+
+
+def get_dataset_spec(name: str) -> DatasetSpec:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown dataset {name!r}; choose one of: "
+                          f"{', '.join(sorted(DATASETS))}") from None
+
+
+def resolve_data_dir(data_dir: str | None) -> str | None:
+    """`data_dir` if given, else `$KGAN_DATA_DIR`, else None (TFDS's default)."""
+    return data_dir or os.environ.get("KGAN_DATA_DIR") or None
+
+
+def resolve(config: Config) -> Config:
+    """Fills in what the dataset determines (the image shape).
+
+    Raises:
+        ConfigError: for an unknown dataset, or an image shape that does not
+            match the dataset's.
+    """
+    spec = get_dataset_spec(config.data.dataset)
+    if config.model.image_shape is None:
+        return dataclasses.replace(
+            config, model=dataclasses.replace(config.model, image_shape=spec.image_shape))
+    if tuple(config.model.image_shape) != spec.image_shape:
+        raise ConfigError(f"model.image_shape {tuple(config.model.image_shape)} does not match "
+                          f"dataset {config.data.dataset!r} ({spec.image_shape})")
+    return config
+
+
+def load(config: DataConfig, split: str = "train") -> ImageDataset:
+    """Loads one split of the configured dataset."""
+    spec = get_dataset_spec(config.dataset)
+    return spec.load(resolve_data_dir(config.data_dir), split, config.download)
+
+
+def to_unit_range(images: tf.Tensor) -> tf.Tensor:
+    """uint8 images in 0..255 -> float32 in [-1, 1]."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def steps_per_epoch(num_examples: int, batch_size: int, min_batch_size: int = 1) -> int:
+    """Batches per pass over `num_examples`, counting a final partial batch
+    only when it holds at least `min_batch_size` examples."""
+    full, remainder = divmod(num_examples, batch_size)
+    return full + (1 if remainder >= min_batch_size else 0)
+
+
+def _materialize(dataset: ImageDataset) -> tuple[tf.Tensor, tf.Tensor]:
+    """Decodes a split once into one uint8 image tensor and one label tensor."""
+    batch = next(iter(dataset.examples.batch(dataset.num_examples)))
+    return batch[0], batch[1]
+
+
+def training_batches(dataset: ImageDataset, batch_size: int, seed: int, start_step: int = 0,
+                     min_batch_size: int = 1, with_labels: bool = False) -> tf.data.Dataset:
+    """An endless stream of shuffled batches in [-1, 1], resumable at any step.
+
+    The split is decoded once into memory. Epoch `e` visits it in the order
+    of a stateless Philox permutation keyed by (`seed`, `e`), cut into batches
+    of `batch_size`; the final partial batch is kept unless it holds fewer
+    than `min_batch_size` images. The order depends on nothing but those two
+    numbers (not on TensorFlow's global seed, the device or earlier epochs),
+    so the stream started at `start_step` is exactly the full stream without
+    its first `start_step` batches, and resuming costs no replay.
+
+    Args:
+        dataset: The split to read.
+        batch_size: Images per batch.
+        seed: Data-order seed.
+        start_step: Index of the first batch to yield.
+        min_batch_size: Smallest final partial batch kept.
+        with_labels: Yield `(images, labels)` instead of images alone.
+
+    Returns:
+        A `tf.data.Dataset` of float32 `[None, height, width, channels]`
+        batches (with int64 `[None]` labels if `with_labels`).
+    """
+    per_epoch = steps_per_epoch(dataset.num_examples, batch_size, min_batch_size)
+    if per_epoch == 0:
+        raise ConfigError(f"batch size {batch_size} leaves no batch of at least "
+                          f"{min_batch_size} images from {dataset.num_examples} examples")
+    images, labels = _materialize(dataset)
+    first_epoch, offset = divmod(start_step, per_epoch)
+
+    def epoch_indices(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(dataset.num_examples, dtype=tf.int64),
+            seed=tf.stack([tf.constant(seed, tf.int64), epoch]), alg="philox")
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size).take(per_epoch)
+
+    def lookup(indices):
+        batch = to_unit_range(tf.gather(images, indices))
+        return (batch, tf.gather(labels, indices)) if with_labels else batch
+
+    stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_indices).skip(offset)
+    return stream.map(lookup, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+__all__ = [
+    "DATASETS", "DatasetSpec", "ImageDataset", "get_dataset_spec", "load", "resolve",
+    "resolve_data_dir", "steps_per_epoch", "to_unit_range", "training_batches",
+]

@@ -1,0 +1,111 @@
+"""GAN losses as pure functions of discriminator logits.
+
+Every function takes unnormalized logits (any shape, any magnitude) and
+returns a scalar float32 mean over the batch. They are built on
+`tf.nn.sigmoid_cross_entropy_with_logits` and `tf.nn.softplus`, whose
+formulations never evaluate `log(sigmoid(x))` directly, so values and
+gradients stay finite for logits of +-1e4 and beyond.
+
+Sign conventions follow the players: each loss is the quantity that player
+minimizes. A loss family pairs a generator loss with the discriminator loss it
+is trained against (`LOSS_FAMILIES`).
+"""
+
+import dataclasses
+from typing import Callable
+
+import tensorflow as tf
+
+from kgan.errors import ConfigError
+
+
+def minimax_discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
+    """Discriminator loss of the original minimax game.
+
+    Minimizes `-E[log D(x)] - E[log(1 - D(G(z)))]`, the negated value function
+    V(D, G) of Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014
+    (https://arxiv.org/abs/1406.2661), with D(x) = sigmoid(logits).
+
+    With one-sided label smoothing (Salimans et al., "Improved Techniques for
+    Training GANs", NeurIPS 2016, https://arxiv.org/abs/1606.03498, Sec. 3.4)
+    the target for real images becomes `1 - label_smoothing` while generated
+    images keep target 0, so D is not rewarded for over-confidence on real
+    data and fakes are not pulled towards the data.
+
+    Args:
+        real_logits: Discriminator logits for real images.
+        fake_logits: Discriminator logits for generated images.
+        label_smoothing: Amount taken off the real target, in [0, 1).
+
+    Returns:
+        Scalar: mean cross-entropy on real images plus mean cross-entropy on
+        generated images.
+    """
+    real_logits = tf.convert_to_tensor(real_logits, tf.float32)
+    fake_logits = tf.convert_to_tensor(fake_logits, tf.float32)
+    real_targets = tf.fill(tf.shape(real_logits), 1.0 - label_smoothing)
+    loss_on_real = tf.nn.sigmoid_cross_entropy_with_logits(labels=real_targets, logits=real_logits)
+    loss_on_fake = tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.zeros_like(fake_logits), logits=fake_logits)
+    return tf.reduce_mean(loss_on_real) + tf.reduce_mean(loss_on_fake)
+
+
+def minimax_generator_loss(fake_logits):
+    """Generator loss of the original minimax game (the saturating form).
+
+    Minimizes `E[log(1 - D(G(z)))]` as in Goodfellow et al., "Generative
+    Adversarial Nets", NeurIPS 2014 (https://arxiv.org/abs/1406.2661), Eq. 1.
+    `log(1 - sigmoid(l)) = -softplus(l)`. Its gradient vanishes when D
+    confidently rejects the fakes (very negative logits), which is why the
+    paper recommends the non-saturating loss in practice.
+
+    Args:
+        fake_logits: Discriminator logits for generated images.
+
+    Returns:
+        Scalar, `-mean(softplus(fake_logits))`; always <= 0.
+    """
+    fake_logits = tf.convert_to_tensor(fake_logits, tf.float32)
+    return -tf.reduce_mean(tf.nn.softplus(fake_logits))
+
+
+def non_saturating_generator_loss(fake_logits):
+    """Non-saturating generator loss: maximize log D(G(z)).
+
+    Minimizes `-E[log D(G(z))]`, the heuristic of Goodfellow et al.,
+    "Generative Adversarial Nets", NeurIPS 2014
+    (https://arxiv.org/abs/1406.2661), Sec. 3: it has the same fixed point as
+    the minimax loss but strong gradients early in training, when D rejects
+    the fakes easily. `-log(sigmoid(l)) = softplus(-l)`.
+
+    Args:
+        fake_logits: Discriminator logits for generated images.
+
+    Returns:
+        Scalar, `mean(softplus(-fake_logits))`; always >= 0.
+    """
+    fake_logits = tf.convert_to_tensor(fake_logits, tf.float32)
+    return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+
+
+@dataclasses.dataclass(frozen=True)
+class LossFamily:
+    """A generator loss and the discriminator loss it is trained against."""
+
+    generator_loss: Callable
+    discriminator_loss: Callable
+
+
+LOSS_FAMILIES = {
+    "minimax": LossFamily(minimax_generator_loss, minimax_discriminator_loss),
+    "non_saturating": LossFamily(non_saturating_generator_loss, minimax_discriminator_loss),
+}
+
+
+def get_loss_family(name: str) -> LossFamily:
+    """Looks up a loss family by name, with a clear error for unknown names."""
+    try:
+        return LOSS_FAMILIES[name]
+    except KeyError:
+        raise ConfigError(f"unknown loss {name!r}; choose one of: "
+                          f"{', '.join(sorted(LOSS_FAMILIES))}") from None

@@ -1,0 +1,80 @@
+"""Fully connected GAN (Goodfellow et al., 2014), with LeakyReLU hidden units."""
+
+import math
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class MLPGenerator(keras.Model):
+    """Maps latent vectors through dense layers to images in [-1, 1].
+
+    Args:
+        latent_dim: Size of the latent vector z.
+        image_shape: (height, width, channels) of the generated images.
+        hidden_units: Widths of the hidden layers, in order from z.
+        **kwargs: Standard `keras.Model` arguments (`name`, `dtype`, ...).
+    """
+
+    def __init__(self, latent_dim, image_shape, hidden_units=(256, 512), **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = int(latent_dim)
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.hidden_units = tuple(int(u) for u in hidden_units)
+        layers = []
+        for units in self.hidden_units:
+            layers += [keras.layers.Dense(units), keras.layers.LeakyReLU(negative_slope=0.2)]
+        layers += [
+            keras.layers.Dense(math.prod(self.image_shape)),
+            # float32 output keeps images exact under a mixed-precision policy.
+            keras.layers.Activation("tanh", dtype="float32"),
+            keras.layers.Reshape(self.image_shape),
+        ]
+        # A Sequential block (not a list attribute) so tf.train.Checkpoint tracks every layer.
+        self.body = keras.Sequential(layers, name="body")
+
+    def build(self, input_shape):
+        self.body.build(input_shape)
+        self.built = True
+
+    def call(self, z, training=None):
+        return self.body(z, training=training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(latent_dim=self.latent_dim, image_shape=self.image_shape,
+                      hidden_units=self.hidden_units)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class MLPDiscriminator(keras.Model):
+    """Maps images through dense layers to one real-vs-fake logit each.
+
+    Args:
+        image_shape: (height, width, channels) of the input images.
+        hidden_units: Widths of the hidden layers, in order from the image.
+        **kwargs: Standard `keras.Model` arguments.
+    """
+
+    def __init__(self, image_shape, hidden_units=(512, 256), **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.hidden_units = tuple(int(u) for u in hidden_units)
+        layers = [keras.layers.Flatten()]
+        for units in self.hidden_units:
+            layers += [keras.layers.Dense(units), keras.layers.LeakyReLU(negative_slope=0.2)]
+        layers.append(keras.layers.Dense(1, dtype="float32"))
+        self.body = keras.Sequential(layers, name="body")
+
+    def build(self, input_shape):
+        self.body.build(input_shape)
+        self.built = True
+
+    def call(self, images, training=None):
+        return self.body(images, training=training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(image_shape=self.image_shape, hidden_units=self.hidden_units)
+        return config

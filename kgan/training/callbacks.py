@@ -1,0 +1,137 @@
+"""What happens around the train step: logs, sample grids, checkpoints, progress."""
+
+import os
+import sys
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan import images
+
+# Console names of the GAN metrics; D(x) and D(G(z)) are mean probabilities.
+METRIC_LABELS = {"d_loss": "d_loss", "g_loss": "g_loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
+
+
+def fixed_latents(seed: int, count: int, latent_dim: int) -> np.ndarray:
+    """The latent batch every sample grid of a run is drawn from.
+
+    It depends only on the run's seed, so grids from different steps (and
+    from a resumed run) show the same latents evolving.
+    """
+    return np.random.default_rng([seed, 1]).standard_normal((count, latent_dim)).astype(np.float32)
+
+
+class TrainingMonitor(keras.callbacks.Callback):
+    """Logs metrics, writes sample grids and checkpoints, and shows progress.
+
+    Steps are global: counted from the start of the run, across resumes. Metric
+    trackers are reset after each log, so every logged value is the mean over
+    the last `log_every` steps.
+
+    Args:
+        workdir: Run directory; grids go to `samples/`, TensorBoard to `tensorboard/`.
+        manager: Checkpoint manager to save with.
+        start_step: Global step when this `fit` began.
+        total_steps: Global step to train to.
+        batch_size: Real images per step (for images/s).
+        latents: The fixed latent batch for sample grids.
+        log_every, sample_every, checkpoint_every: Intervals in steps.
+        stream: Where progress goes; a live line is drawn only on a terminal.
+    """
+
+    def __init__(self, workdir, manager, start_step, total_steps, batch_size, latents,
+                 log_every, sample_every, checkpoint_every, stream=None):
+        super().__init__()
+        self.workdir = workdir
+        self.manager = manager
+        self.start_step = start_step
+        self.step = start_step
+        self.total_steps = total_steps
+        self.batch_size = batch_size
+        self.latents = latents
+        self.log_every = log_every
+        self.sample_every = sample_every
+        self.checkpoint_every = checkpoint_every
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty()
+        self.last_logs = {}
+        self.saved_step = None
+        self.writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+
+    def on_train_begin(self, logs=None):
+        self.began = self.interval_began = self.last_drawn = time.monotonic()
+        self.interval_start_step = self.step
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step = self.start_step + batch + 1
+        done = self.step >= self.total_steps
+        if self.step % self.log_every == 0 or done:
+            self._log({k: float(v) for k, v in (logs or {}).items()})
+        if self.step % self.sample_every == 0 or done:
+            self.write_samples()
+        if self.step % self.checkpoint_every == 0 or done:
+            self.save_checkpoint()
+        if self.live and time.monotonic() - self.last_drawn > 0.5:
+            self._draw(end="\r")
+
+    def _log(self, logs):
+        now = time.monotonic()
+        steps = self.step - self.interval_start_step
+        self.images_per_second = steps * self.batch_size / max(now - self.interval_began, 1e-9)
+        self.interval_began, self.interval_start_step = now, self.step
+        self.last_logs = logs
+        with self.writer.as_default(step=self.step):
+            for name, value in logs.items():
+                tf.summary.scalar(name, value)
+            tf.summary.scalar("images_per_second", self.images_per_second)
+        self.writer.flush()
+        self._draw(end="\n")
+        self.model.reset_metrics()
+
+    def _draw(self, end):
+        self.last_drawn = time.monotonic()
+        fraction = self.step / self.total_steps
+        filled = int(20 * fraction)
+        bar = "=" * filled + (">" if filled < 20 else "") + " " * (19 - filled)
+        elapsed = time.monotonic() - self.began
+        rate = (self.step - self.start_step) / max(elapsed, 1e-9)
+        eta = (self.total_steps - self.step) / rate if rate > 0 else float("nan")
+        ordered = sorted(self.last_logs.items(), key=lambda kv: _metric_order(kv[0]))
+        metrics = " ".join(f"{METRIC_LABELS.get(k, k)} {v:.3f}" for k, v in ordered)
+        speed = getattr(self, "images_per_second", 0.0)
+        line = (f"step {self.step}/{self.total_steps} [{bar}] {fraction:4.0%} "
+                f"{speed:6.0f} img/s ETA {_duration(eta)}  {metrics}")
+        self.stream.write(("\r\033[K" if self.live else "") + line + end)
+        self.stream.flush()
+
+    def write_samples(self):
+        """Writes the fixed-latent grid as `samples/step_<step>.png` and to TensorBoard."""
+        generated = self.model.generator(self.latents, training=False)
+        grid = images.make_grid(np.asarray(generated))
+        images.write_png(os.path.join(self.workdir, "samples", f"step_{self.step:08d}.png"), grid)
+        with self.writer.as_default(step=self.step):
+            tf.summary.image("samples", grid[None])
+
+    def save_checkpoint(self):
+        """Saves a checkpoint at the current step (once per step)."""
+        if self.saved_step != self.step:
+            self.manager.save(checkpoint_number=self.step)
+            self.saved_step = self.step
+
+    def on_train_end(self, logs=None):
+        self.writer.flush()
+
+
+def _metric_order(name):
+    order = list(METRIC_LABELS)
+    return (order.index(name) if name in order else len(order), name)
+
+
+def _duration(seconds):
+    if not np.isfinite(seconds):
+        return "--:--"
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"

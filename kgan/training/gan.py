@@ -1,0 +1,158 @@
+"""The adversarial update as a Keras model: `fit` drives the GAN game."""
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class GAN(keras.Model):
+    """A generator and a discriminator trained against each other by `fit`.
+
+    Each `train_step` makes `d_steps` discriminator updates followed by one
+    generator update (Goodfellow et al., 2014, Algorithm 1). The real batch
+    a step receives is split into `d_steps` near-equal slices, one per
+    discriminator update, so a pipeline that batches `d_steps * batch_size`
+    images gives each update its own minibatch of `batch_size`; every update
+    draws fresh latents. Each player's optimizer applies gradients only to
+    that player's trainable variables. (BatchNorm moving statistics follow
+    every training-mode forward pass, as in the reference DCGAN code.)
+
+    Latents come from stateless ops keyed by a `keras.random.SeedGenerator`,
+    whose state is checkpointed with the model, so a resumed run draws the
+    same noise as an uninterrupted one; under a distribution strategy each
+    replica folds in its replica id so replicas draw different latents.
+
+    Args:
+        generator: Maps `[batch, latent_dim]` latents to images.
+        discriminator: Maps images to `[batch, 1]` real-vs-fake logits.
+        latent_dim: Size of the latent vectors.
+        seed: Seed of the latent noise.
+        **kwargs: Standard `keras.Model` arguments.
+    """
+
+    def __init__(self, generator, discriminator, latent_dim, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim)
+        self.seed = int(seed)
+        self.noise_seed = keras.random.SeedGenerator(self.seed, name="noise_seed")
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+
+    def compile(self, g_optimizer, d_optimizer, generator_loss_fn, discriminator_loss_fn,
+                d_steps=1, label_smoothing=0.0, **kwargs):
+        """Configures the game.
+
+        Args:
+            g_optimizer: Optimizer of the generator.
+            d_optimizer: Optimizer of the discriminator.
+            generator_loss_fn: `fn(fake_logits) -> scalar`.
+            discriminator_loss_fn: `fn(real_logits, fake_logits,
+                label_smoothing=...) -> scalar`.
+            d_steps: Discriminator updates per generator update.
+            label_smoothing: Passed to `discriminator_loss_fn`.
+            **kwargs: Passed to `keras.Model.compile` (e.g. `jit_compile`,
+                `steps_per_execution`).
+        """
+        super().compile(**kwargs)
+        if d_steps < 1:
+            raise ValueError(f"d_steps must be >= 1, got {d_steps}")
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.generator_loss_fn = generator_loss_fn
+        self.discriminator_loss_fn = discriminator_loss_fn
+        self.d_steps = int(d_steps)
+        self.label_smoothing = float(label_smoothing)
+        # Optimizer slots are created now, eagerly: created lazily inside the
+        # traced step they break under tf.distribute, and they must exist
+        # before a checkpoint can be restored into them.
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker,
+                self.d_fake_tracker]
+
+    def call(self, z, training=None):
+        return self.generator(z, training=training)
+
+    def sample_latents(self, batch_size):
+        """Draws `[batch_size, latent_dim]` standard-normal latents."""
+        seed = self.noise_seed.next()
+        replica_context = tf.distribute.get_replica_context()
+        if replica_context is not None:
+            seed = tf.random.experimental.stateless_fold_in(
+                seed, replica_context.replica_id_in_sync_group)
+        return tf.random.stateless_normal([batch_size, self.latent_dim], seed=seed)
+
+    def _scaled(self, loss):
+        # Gradients are summed across replicas; scaling each replica's mean
+        # makes the sum the mean over the global batch.
+        return loss / tf.distribute.get_strategy().num_replicas_in_sync
+
+    def discriminator_step(self, real_images):
+        """One discriminator update on `real_images` and as many fresh fakes.
+
+        Returns:
+            (loss, real_logits, fake_logits).
+        """
+        latents = self.sample_latents(tf.shape(real_images)[0])
+        fake_images = self.generator(latents, training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(real_images, training=True)
+            fake_logits = self.discriminator(fake_images, training=True)
+            loss = self.discriminator_loss_fn(real_logits, fake_logits,
+                                              label_smoothing=self.label_smoothing)
+            scaled_loss = self._scaled(loss)
+        variables = self.discriminator.trainable_variables
+        gradients = tape.gradient(scaled_loss, variables)
+        self.d_optimizer.apply_gradients(zip(gradients, variables))
+        return loss, real_logits, fake_logits
+
+    def generator_step(self, batch_size):
+        """One generator update on `batch_size` fresh latents. Returns the loss."""
+        latents = self.sample_latents(batch_size)
+        with tf.GradientTape() as tape:
+            fake_logits = self.discriminator(self.generator(latents, training=True),
+                                             training=True)
+            loss = self.generator_loss_fn(fake_logits)
+            scaled_loss = self._scaled(loss)
+        variables = self.generator.trainable_variables
+        gradients = tape.gradient(scaled_loss, variables)
+        self.g_optimizer.apply_gradients(zip(gradients, variables))
+        return loss
+
+    def train_step(self, data):
+        real_images = data[0] if isinstance(data, (tuple, list)) else data
+        if self.d_steps > 1:
+            tf.debugging.assert_greater_equal(
+                tf.shape(real_images)[0], self.d_steps,
+                message=f"each batch needs at least d_steps={self.d_steps} images")
+        for k in range(self.d_steps):
+            d_loss, real_logits, fake_logits = self.discriminator_step(
+                real_images[k::self.d_steps])
+            self.d_loss_tracker.update_state(d_loss)
+            self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
+            self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
+        g_loss = self.generator_step(tf.shape(real_images[0::self.d_steps])[0])
+        self.g_loss_tracker.update_state(g_loss)
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            generator=keras.saving.serialize_keras_object(self.generator),
+            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            latent_dim=self.latent_dim, seed=self.seed)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        return cls(**config)

@@ -1,0 +1,195 @@
+"""`train(config, workdir)`: a whole run, resumable, from config to checkpoints."""
+
+import dataclasses
+import json
+import math
+import os
+import sys
+
+import keras
+import tensorflow as tf
+
+from kgan import checkpoints, data, losses, models
+from kgan.config import Config
+from kgan.errors import RunError
+from kgan.training.callbacks import TrainingMonitor, fixed_latents
+from kgan.training.gan import GAN
+
+# Sections of the config that a checkpoint's contents depend on: a run cannot
+# be resumed with different values here.
+_RUN_IDENTITY = ("model", "data.dataset")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """What a call to `train` did.
+
+    Attributes:
+        workdir: The run directory.
+        start_step: Global step the call resumed from (0 for a new run).
+        step: Global step reached.
+        total_steps: Global step the run trains to.
+        metrics: The last logged metrics (interval means).
+        checkpoint: Path of the newest checkpoint.
+        interrupted: True if training stopped early on Ctrl-C.
+    """
+
+    workdir: str
+    start_step: int
+    step: int
+    total_steps: int
+    metrics: dict
+    checkpoint: str | None
+    interrupted: bool
+
+
+def resolve(config: Config) -> Config:
+    """Fills in dataset-derived values and checks every registered name.
+
+    Raises:
+        ConfigError: for an unknown dataset, architecture or loss, or values
+            inconsistent with the dataset.
+    """
+    config = data.resolve(config)
+    models.get_architecture(config.model.architecture)
+    losses.get_loss_family(config.train.loss)
+    return config
+
+
+def total_steps(config: Config, num_examples: int) -> int:
+    """Training length in generator steps, from `train.steps` or `train.epochs`."""
+    if config.train.steps is not None:
+        return config.train.steps
+    per_epoch = data.steps_per_epoch(num_examples, config.train.batch_size * config.train.d_steps,
+                                     config.train.d_steps)
+    return max(1, math.ceil(config.train.epochs * per_epoch))
+
+
+def _flatten(values, prefix=""):
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def prepare_workdir(workdir: str, config: Config, log=print) -> None:
+    """Writes `config.json`, checking it against a run already in `workdir`.
+
+    A resumed run must keep the model and dataset of the saved run; other
+    settings may change (e.g. more steps), and the previous config is kept in
+    `config_history.jsonl`.
+
+    Raises:
+        RunError: if the saved run's model or dataset differ from `config`.
+    """
+    saved = checkpoints.read_config(workdir)
+    if saved is not None and saved != config:
+        old, new = _flatten(saved.to_dict()), _flatten(config.to_dict())
+        changed = sorted(k for k in new if old.get(k) != new[k])
+        clashes = [k for k in changed if k.startswith(_RUN_IDENTITY)]
+        if clashes:
+            details = ", ".join(f"{k}: {old.get(k)!r} in the run vs {new[k]!r}" for k in clashes)
+            raise RunError(f"workdir {workdir!r} holds a run with an incompatible config "
+                           f"({details}); use a new --workdir")
+        log("Resuming with changed settings: " + ", ".join(
+            f"{k} {old.get(k)!r} -> {new[k]!r}" for k in changed))
+        with open(os.path.join(workdir, "config_history.jsonl"), "a") as f:
+            f.write(json.dumps(saved.to_dict(), sort_keys=True) + "\n")
+    checkpoints.write_config(workdir, config)
+
+
+def build_gan(config: Config) -> GAN:
+    """The compiled GAN that `config` describes (fresh weights)."""
+    generator = models.build_generator(config.model)
+    discriminator = models.build_discriminator(config.model)
+    gan = GAN(generator, discriminator, config.model.latent_dim, seed=config.train.seed)
+    family = losses.get_loss_family(config.train.loss)
+    t = config.train
+    gan.compile(
+        g_optimizer=keras.optimizers.Adam(t.g_learning_rate, beta_1=t.g_beta1, beta_2=t.g_beta2),
+        d_optimizer=keras.optimizers.Adam(t.d_learning_rate, beta_1=t.d_beta1, beta_2=t.d_beta2),
+        generator_loss_fn=family.generator_loss,
+        discriminator_loss_fn=family.discriminator_loss,
+        d_steps=t.d_steps,
+        label_smoothing=t.label_smoothing,
+        jit_compile=t.jit_compile,
+    )
+    return gan
+
+
+def train(config: Config, workdir: str, stream=None) -> TrainResult:
+    """Trains (or resumes) the run in `workdir` to the configured length.
+
+    The workdir gets `config.json`, `checkpoints/` (the newest
+    `train.keep_checkpoints` kept), `samples/step_<step>.png` grids from a
+    fixed latent batch, and TensorBoard logs in `tensorboard/`. If it already
+    holds checkpoints of a compatible run, training resumes from the newest
+    one and reads exactly the data and noise an uninterrupted run would have.
+    Ctrl-C saves a checkpoint at the last finished step before returning.
+
+    Args:
+        config: The run's configuration.
+        workdir: The run directory (created if missing).
+        stream: Where progress is written (default stdout).
+
+    Returns:
+        A `TrainResult`.
+
+    Raises:
+        KganError: for bad configs, missing data or an incompatible workdir.
+    """
+    stream = stream or sys.stdout
+
+    def log(message):
+        stream.write(message + "\n")
+        stream.flush()
+
+    config = resolve(config)
+    dataset = data.load(config.data, "train")
+    prepare_workdir(workdir, config, log)
+    if config.train.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(config.train.seed)
+
+    gan = build_gan(config)
+    checkpoint = checkpoints.make_checkpoint(gan.generator, gan.discriminator, gan.g_optimizer,
+                                             gan.d_optimizer, gan.noise_seed)
+    manager = checkpoints.checkpoint_manager(checkpoint, workdir, config.train.keep_checkpoints)
+    if manager.latest_checkpoint:
+        try:
+            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        except (tf.errors.OpError, AssertionError, ValueError) as e:
+            raise RunError(f"cannot restore {manager.latest_checkpoint!r}: "
+                           f"{str(e).splitlines()[0]}") from None
+    start_step = int(gan.g_optimizer.iterations.numpy())
+    end_step = total_steps(config, dataset.num_examples)
+    if start_step >= end_step:
+        log(f"{workdir}: already trained to step {start_step} (target {end_step}); nothing to do.")
+        return TrainResult(workdir, start_step, start_step, end_step, {},
+                           manager.latest_checkpoint, False)
+    log(f"{'Resuming from step ' + str(start_step) if start_step else 'Training'}: "
+        f"{config.model.architecture} on {config.data.dataset} ({dataset.num_examples} images "
+        f"from {dataset.source}) to step {end_step} in {workdir}")
+
+    t = config.train
+    batches = data.training_batches(dataset, t.batch_size * t.d_steps, t.seed,
+                                    start_step=start_step, min_batch_size=t.d_steps)
+    monitor = TrainingMonitor(
+        workdir, manager, start_step, end_step, t.batch_size * t.d_steps,
+        fixed_latents(t.seed, t.num_samples, config.model.latent_dim),
+        t.log_every, t.sample_every, t.checkpoint_every, stream)
+    interrupted = False
+    try:
+        gan.fit(batches, epochs=1, steps_per_epoch=end_step - start_step, callbacks=[monitor],
+                verbose=0, shuffle=False)
+    except KeyboardInterrupt:
+        interrupted = True
+        monitor.step = int(gan.g_optimizer.iterations.numpy())
+        monitor.save_checkpoint()
+        log(f"\nInterrupted: saved a checkpoint at step {monitor.step} in {workdir}; "
+            "run the same command to resume.")
+    return TrainResult(workdir, start_step, monitor.step, end_step, monitor.last_logs,
+                       manager.latest_checkpoint, interrupted)
