@@ -41,6 +41,9 @@ class GAN(keras.Model):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        # Python runs `train_step` only while tracing it (unless run eagerly),
+        # so this counts traces: it must not grow with the number of steps.
+        self.train_step_traces = 0
 
     def compile(self, g_optimizer, d_optimizer, generator_loss_fn, discriminator_loss_fn,
                 d_steps=1, label_smoothing=0.0, **kwargs):
@@ -127,6 +130,7 @@ class GAN(keras.Model):
         return loss
 
     def train_step(self, data):
+        self.train_step_traces += 1
         real_images = data[0] if isinstance(data, (tuple, list)) else data
         if self.d_steps > 1:
             tf.debugging.assert_greater_equal(

@@ -1,0 +1,41 @@
+"""Shared fixtures: where the real data lives, and tiny synthetic data."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgan.data import ImageDataset
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED_DATA = pathlib.Path(os.environ.get("KGAN_SHARED_DATA", REPO.parent / "shared" / "data"))
+MNIST_TFDS_DIR = SHARED_DATA / "tensorflow_datasets"
+MNIST_IDX_DIR = SHARED_DATA / "mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist_tfds_dir():
+    if not (MNIST_TFDS_DIR / "mnist" / "3.0.1" / "dataset_info.json").exists():
+        pytest.fail(f"the shared MNIST TFDS data_dir is missing at {MNIST_TFDS_DIR}; "
+                    "set KGAN_SHARED_DATA to the shared/data folder")
+    return str(MNIST_TFDS_DIR)
+
+
+def tiny_dataset(num_examples=10, image_shape=(28, 28, 1), seed=0) -> ImageDataset:
+    """A small in-memory split whose image i is filled with the value i."""
+    rng = np.random.default_rng(seed)
+    images = np.stack([np.full(image_shape, i, np.uint8) for i in range(num_examples)])
+    labels = rng.integers(0, 10, num_examples).astype(np.int64)
+    examples = tf.data.Dataset.from_tensor_slices((images, labels))
+    return ImageDataset(examples, num_examples, image_shape, 10, "memory")
+
+
+def run_script(script, *args, timeout=300, env=None):
+    """Runs one of the repo's scripts in a fresh Python process."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, str(REPO / script), *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout, env=full_env)

@@ -1,0 +1,76 @@
+"""The training stream: scaling, shuffling, partial batches, resumption."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from kgan import data
+from kgan.config import Config, ModelConfig
+from kgan.errors import ConfigError
+from tests.conftest import tiny_dataset
+
+
+def ids(batch):
+    """Recovers the example ids of a tiny_dataset batch (image i holds value i)."""
+    return [int(round((image[0, 0, 0] + 1.0) * 127.5)) for image in np.asarray(batch)]
+
+
+def take(stream, count):
+    return [np.asarray(b) for b in stream.take(count)]
+
+
+def test_values_are_scaled_to_unit_range():
+    images = data.to_unit_range(np.array([0, 127, 255], np.uint8)).numpy()
+    np.testing.assert_allclose(images, [-1.0, 127 / 127.5 - 1.0, 1.0])
+
+
+def test_each_epoch_is_a_permutation_with_a_final_partial_batch():
+    stream = data.training_batches(tiny_dataset(10), batch_size=4, seed=1)
+    batches = take(stream, 6)
+    assert [len(b) for b in batches] == [4, 4, 2, 4, 4, 2]
+    first, second = sum(map(ids, batches[:3]), []), sum(map(ids, batches[3:]), [])
+    assert sorted(first) == sorted(second) == list(range(10))
+    assert first != second, "epochs should be reshuffled"
+    assert all(b.dtype == np.float32 and b.min() >= -1 and b.max() <= 1 for b in batches)
+
+
+def test_same_seed_same_order_other_seed_other_order():
+    dataset = tiny_dataset(50)
+    a = [ids(b) for b in take(data.training_batches(dataset, 8, seed=3), 10)]
+    b = [ids(b) for b in take(data.training_batches(dataset, 8, seed=3), 10)]
+    c = [ids(b) for b in take(data.training_batches(dataset, 8, seed=4), 10)]
+    assert a == b and a != c
+
+
+@pytest.mark.parametrize("start_step", [1, 2, 3, 7])
+def test_resumed_stream_equals_the_full_stream_from_that_step(start_step):
+    dataset = tiny_dataset(10)
+    full = [ids(b) for b in take(data.training_batches(dataset, 4, seed=5), 12)]
+    resumed = [ids(b) for b in take(data.training_batches(dataset, 4, seed=5, start_step=start_step), 4)]
+    assert resumed == full[start_step:start_step + 4]
+
+
+def test_partial_batches_smaller_than_min_batch_size_are_dropped():
+    stream = data.training_batches(tiny_dataset(10), batch_size=4, seed=0, min_batch_size=3)
+    assert [len(b) for b in take(stream, 4)] == [4, 4, 4, 4]
+    assert data.steps_per_epoch(10, 4, 3) == 2
+    assert data.steps_per_epoch(10, 4) == 3
+    with pytest.raises(ConfigError, match="batch size 16 leaves no batch"):
+        data.training_batches(tiny_dataset(10), batch_size=16, seed=0, min_batch_size=11)
+
+
+def test_labels_follow_their_images():
+    dataset = tiny_dataset(10)
+    labels = np.array([int(l) for _, l in dataset.examples])
+    images, batch_labels = next(iter(data.training_batches(dataset, 10, seed=0, with_labels=True)))
+    np.testing.assert_array_equal(batch_labels.numpy(), labels[ids(images)])
+
+
+def test_resolve_fills_and_checks_the_image_shape():
+    assert data.resolve(Config()).model.image_shape == (28, 28, 1)
+    wrong = dataclasses.replace(Config(), model=ModelConfig(image_shape=(64, 64, 3)))
+    with pytest.raises(ConfigError, match="does not match dataset 'mnist'"):
+        data.resolve(wrong)
+    with pytest.raises(ConfigError, match="unknown dataset 'cifar10'; choose one of: mnist"):
+        data.get_dataset_spec("cifar10")

@@ -1,0 +1,124 @@
+import numpy as np
+import keras
+import pytest
+import tensorflow as tf
+
+from kgan import models
+from kgan.config import ModelConfig
+from kgan.errors import ConfigError
+
+MNIST = (28, 28, 1)
+FACES = (64, 64, 3)
+
+# Pinned so that an architecture change is a deliberate, visible decision.
+PARAMETER_COUNTS = {
+    ("mlp", MNIST): (559_632, 533_505),
+    ("dcgan", MNIST): (784_641, 138_945),
+    ("dcgan", FACES): (3_609_347, 2_767_425),
+}
+
+
+def config(architecture, image_shape, **kwargs):
+    return ModelConfig(architecture=architecture, image_shape=image_shape, **kwargs)
+
+
+@pytest.mark.parametrize("architecture, image_shape", list(PARAMETER_COUNTS))
+def test_shapes_ranges_and_parameter_counts(architecture, image_shape):
+    c = config(architecture, image_shape)
+    generator, discriminator = models.build_generator(c), models.build_discriminator(c)
+    images = generator(tf.random.normal([5, c.latent_dim], stddev=3.0), training=False)
+    logits = discriminator(images, training=False)
+    assert images.shape == (5, *image_shape)
+    assert images.dtype == tf.float32
+    assert float(tf.reduce_min(images)) >= -1.0 and float(tf.reduce_max(images)) <= 1.0
+    assert logits.shape == (5, 1)
+    assert (generator.count_params(), discriminator.count_params()) == \
+        PARAMETER_COUNTS[(architecture, image_shape)]
+
+
+def test_discriminator_returns_unbounded_logits_not_probabilities():
+    c = config("mlp", MNIST)
+    discriminator = models.build_discriminator(c)
+    for layer in discriminator.body.layers[-1:]:
+        assert isinstance(layer, keras.layers.Dense)
+        assert layer.activation is keras.activations.linear
+
+
+def test_dcgan_stage_plan():
+    assert models.dcgan_stages(28, 28) == ((7, 7), 2)
+    assert models.dcgan_stages(32, 32) == ((4, 4), 3)
+    assert models.dcgan_stages(64, 64) == ((4, 4), 4)
+    with pytest.raises(ConfigError, match="halve"):
+        models.dcgan_stages(7, 7)
+
+
+def test_dcgan_generator_follows_the_dcgan_recipe():
+    layers = models.build_generator(config("dcgan", FACES)).body.layers
+    kinds = [type(layer).__name__ for layer in layers]
+    assert kinds[0] == "Dense" and "Reshape" in kinds
+    assert kinds.count("Conv2DTranspose") == 4
+    assert all(layer.strides == (2, 2) for layer in layers
+               if isinstance(layer, keras.layers.Conv2DTranspose))
+    # BatchNorm after every hidden layer, none on the output; tanh last.
+    assert kinds.count("BatchNormalization") == 4
+    assert kinds[-2:] == ["Conv2DTranspose", "Activation"]
+    assert layers[-1].activation is keras.activations.tanh
+
+
+def test_dcgan_discriminator_follows_the_dcgan_recipe():
+    layers = models.build_discriminator(config("dcgan", FACES)).body.layers
+    kinds = [type(layer).__name__ for layer in layers]
+    # No BatchNorm on the input layer, BatchNorm after every later convolution.
+    assert kinds[:2] == ["Conv2D", "LeakyReLU"]
+    assert kinds.count("Conv2D") == 4 and kinds.count("BatchNormalization") == 3
+    assert all(layer.strides == (2, 2) for layer in layers if isinstance(layer, keras.layers.Conv2D))
+    assert kinds[-1] == "Dense"
+
+
+def test_channel_count_and_latent_size_are_config():
+    c = config("dcgan", (32, 32, 3), latent_dim=16, base_filters=8)
+    generator = models.build_generator(c)
+    assert generator(tf.zeros([2, 16])).shape == (2, 32, 32, 3)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "dcgan"])
+def test_serialization_round_trip_gives_identical_outputs(architecture):
+    c = config(architecture, MNIST, latent_dim=8)
+    for original in (models.build_generator(c), models.build_discriminator(c)):
+        serialized = keras.saving.serialize_keras_object(original)
+        assert serialized["registered_name"].startswith("kgan>")
+        clone = keras.saving.deserialize_keras_object(serialized)
+        clone.build(original.body.input_shape)
+        clone.set_weights(original.get_weights())
+        inputs = tf.random.normal([3, *original.body.input_shape[1:]])
+        np.testing.assert_allclose(clone(inputs, training=False), original(inputs, training=False),
+                                   rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "dcgan"])
+def test_keras_file_round_trip(tmp_path, architecture):
+    c = config(architecture, MNIST, latent_dim=8)
+    generator = models.build_generator(c)
+    path = str(tmp_path / "generator.keras")
+    generator.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    z = tf.random.normal([2, 8])
+    np.testing.assert_allclose(loaded(z, training=False), generator(z, training=False), atol=1e-6)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "dcgan"])
+def test_checkpoint_holds_every_variable(tmp_path, architecture):
+    """Keras 3 layers kept in a plain list are silently left out of tf.train.Checkpoint."""
+    c = config(architecture, FACES if architecture == "dcgan" else MNIST)
+    for name, model in (("generator", models.build_generator(c)),
+                        ("discriminator", models.build_discriminator(c))):
+        path = tf.train.Checkpoint(**{name: model}).save(str(tmp_path / name))
+        saved = [n for n, _ in tf.train.list_variables(path) if n.startswith(name + "/")]
+        assert len(saved) == len(model.weights)
+
+
+def test_unknown_architecture_and_unresolved_shape():
+    with pytest.raises(ConfigError, match="unknown model 'resnet'; choose one of: dcgan, mlp"):
+        models.build_generator(config("resnet", MNIST))
+    with pytest.raises(ConfigError, match="image_shape is not set"):
+        models.build_generator(ModelConfig())
