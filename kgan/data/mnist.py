@@ -10,6 +10,7 @@ Accepted `data_dir` layouts:
 """
 
 import os
+import re
 import tempfile
 
 import tensorflow_datasets as tfds
@@ -51,9 +52,14 @@ def _prepare_from_idx(idx_dir: str) -> str:
         with tempfile.TemporaryDirectory(prefix="kgan-mnist-") as scratch:
             builder.download_and_prepare(download_dir=scratch, download_config=download_config)
     except Exception as e:  # TFDS raises many types; all mean the files are unusable.
-        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"could not prepare MNIST from the IDX files in {idx_dir}: "
-                        f"{type(e).__name__}: {message}") from None
+        bad_file = re.search(r"downloaded to (\S+?),? has wrong checksum", str(e))
+        if bad_file:
+            reason = (f"{os.path.basename(bad_file.group(1))} does not have the size and sha256 "
+                      "of the original MNIST file (truncated or altered?)")
+        else:
+            lines = str(e).strip().splitlines()
+            reason = f"{type(e).__name__}: {lines[0] if lines else ''}"
+        raise DataError(f"could not prepare MNIST from the IDX files in {idx_dir}: {reason}") from None
     return prepared_dir
 
 

@@ -55,7 +55,7 @@ def test_corrupt_idx_file_is_refused_with_a_clear_error(tmp_path, monkeypatch):
     shutil.copytree(MNIST_IDX_DIR, idx)
     with open(idx / "t10k-labels-idx1-ubyte.gz", "r+b") as f:
         f.truncate(1000)
-    with pytest.raises(DataError, match="could not prepare MNIST from the IDX files"):
+    with pytest.raises(DataError, match="could not prepare MNIST from the IDX files in .*: t10k-labels-idx1-ubyte.gz does not have the size and sha256"):
         data.load(DataConfig(data_dir=str(idx)), "train")
 
 

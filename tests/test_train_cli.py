@@ -1,0 +1,112 @@
+"""train.py as a user runs it, in fresh processes, on the real MNIST."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgan import checkpoints
+from kgan.config import Config
+from tests.conftest import REPO, run_script
+
+SMALL = ["--batch_size=16", "--base_filters=8", "--latent_dim=16"]
+
+
+@pytest.mark.slow
+def test_train_writes_a_complete_run_and_resumes(tmp_path, mnist_tfds_dir):
+    workdir = tmp_path / "run"
+    common = [f"--workdir={workdir}", f"--data_dir={mnist_tfds_dir}", "--log_every=10",
+              "--sample_every=10", "--checkpoint_every=10", *SMALL]
+    result = run_script("train.py", "--steps=20", *common)
+    assert result.returncode == 0, result.stderr
+    assert "step 20/20" in result.stdout and "Done: step 20" in result.stdout
+
+    config = Config.from_json((workdir / "config.json").read_text())
+    assert config.train.steps == 20 and config.model.image_shape == (28, 28, 1)
+    assert config.data.data_dir == mnist_tfds_dir
+    assert (workdir / "checkpoints" / "ckpt-20.index").exists()
+    grid = tf.io.decode_png(tf.io.read_file(str(workdir / "samples" / "step_00000020.png")))
+    assert grid.shape == (8 * 30 + 2, 8 * 30 + 2, 1)  # 64 samples of 28x28 with 2px padding
+    assert float(tf.math.reduce_std(tf.cast(grid, tf.float32))) > 1.0
+    assert list((workdir / "tensorboard").glob("events.out.tfevents.*"))
+
+    resumed = run_script("train.py", "--steps=30", *common)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Resuming from step 20" in resumed.stdout and "Done: step 30" in resumed.stdout
+    assert checkpoints.load_generator(str(workdir)).step == 30
+
+
+def test_dry_run_prints_the_resolved_config_and_writes_nothing(tmp_path):
+    result = run_script("train.py", "--dry_run", "--model=mlp", "--label_smoothing=0.1",
+                        f"--workdir={tmp_path / 'run'}")
+    assert result.returncode == 0, result.stderr
+    config = Config.from_json(result.stdout)
+    assert config.model.architecture == "mlp" and config.model.image_shape == (28, 28, 1)
+    assert config.train.label_smoothing == 0.1
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--data_dir=/no/such/dir"], "data directory '/no/such/dir' does not exist"),
+    (["--dataset=cifar10"], "unknown dataset 'cifar10'; choose one of: mnist"),
+    (["--model=resnet"], "unknown model 'resnet'; choose one of: dcgan, mlp"),
+    (["--loss=wgan"], "unknown loss 'wgan'; choose one of: minimax, non_saturating"),
+    (["--batch_size=0"], "train.batch_size must be >= 1, got 0"),
+    (["--batch_size=-3"], "train.batch_size must be >= 1, got -3"),
+    (["--g_learning_rate=-0.1"], "train.g_learning_rate must be > 0, got -0.1"),
+    (["--d_learning_rate=0"], "train.d_learning_rate must be > 0, got 0.0"),
+    (["--hidden_units=256,big"], "--hidden_units must be integers, got '256,big'"),
+])
+def test_bad_input_gives_one_clear_line_and_nonzero_exit(tmp_path, mnist_tfds_dir, flags, message):
+    args = [f"--workdir={tmp_path / 'run'}", *flags]
+    if not any(f.startswith("--data_dir") for f in flags):
+        args.append(f"--data_dir={mnist_tfds_dir}")
+    result = run_script("train.py", *args)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line == f"train.py: error: {message}"
+    assert not (tmp_path / "run").exists()
+
+
+def test_incompatible_workdir_exits_cleanly_and_keeps_the_run(tmp_path, mnist_tfds_dir):
+    workdir = tmp_path / "run"
+    dry = run_script("train.py", "--dry_run", "--model=mlp")
+    workdir.mkdir()
+    (workdir / "config.json").write_text(dry.stdout)
+    result = run_script("train.py", f"--workdir={workdir}", f"--data_dir={mnist_tfds_dir}",
+                        "--model=dcgan")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "incompatible config (model.architecture: 'mlp' in the run vs 'dcgan'" in \
+        result.stderr.strip().splitlines()[-1]
+    assert (workdir / "config.json").read_text() == dry.stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, mnist_tfds_dir):
+    workdir = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), f"--workdir={workdir}",
+         f"--data_dir={mnist_tfds_dir}", "--steps=100000", "--log_every=5",
+         "--checkpoint_every=100000", "--sample_every=100000", *SMALL],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        for line in process.stdout:
+            if line.startswith("step 10/") or time.monotonic() > deadline:
+                break
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "Interrupted: saved a checkpoint at step" in stdout
+    loaded = checkpoints.load_generator(str(workdir))
+    assert loaded.step >= 10
+    assert (workdir / "checkpoints" / f"ckpt-{loaded.step}.index").exists()

@@ -1,0 +1,110 @@
+"""The GAN model's update rules, on tiny networks and tiny data."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgan import data
+from kgan.config import Config, ModelConfig, TrainConfig
+from kgan.training import build_gan
+from tests.conftest import tiny_dataset
+
+TINY = Config(model=ModelConfig(latent_dim=8, base_filters=8, hidden_units=(32,),
+                                image_shape=(28, 28, 1)),
+              train=TrainConfig(batch_size=4))
+
+
+def tiny_gan(architecture="dcgan", **train_changes):
+    return build_gan(dataclasses.replace(
+        TINY, model=dataclasses.replace(TINY.model, architecture=architecture),
+        train=dataclasses.replace(TINY.train, **train_changes)))
+
+
+def snapshot(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+def changed(before, variables):
+    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+
+
+def real_batch(size=4):
+    return next(iter(data.training_batches(tiny_dataset(10), size, seed=0)))
+
+
+@pytest.mark.parametrize("architecture", ["dcgan", "mlp"])
+def test_discriminator_step_updates_only_the_discriminator(architecture):
+    gan = tiny_gan(architecture)
+    g_before = snapshot(gan.generator.trainable_variables)
+    d_before = snapshot(gan.discriminator.trainable_variables)
+    gan.discriminator_step(real_batch())
+    assert all(changed(d_before, gan.discriminator.trainable_variables))
+    assert not any(changed(g_before, gan.generator.trainable_variables))
+    assert int(gan.d_optimizer.iterations) == 1 and int(gan.g_optimizer.iterations) == 0
+
+
+@pytest.mark.parametrize("architecture", ["dcgan", "mlp"])
+def test_generator_step_updates_only_the_generator(architecture):
+    gan = tiny_gan(architecture)
+    g_before = snapshot(gan.generator.trainable_variables)
+    d_before = snapshot(gan.discriminator.trainable_variables)
+    gan.generator_step(4)
+    assert all(changed(g_before, gan.generator.trainable_variables))
+    assert not any(changed(d_before, gan.discriminator.trainable_variables))
+    assert int(gan.g_optimizer.iterations) == 1 and int(gan.d_optimizer.iterations) == 0
+
+
+def test_discriminator_alone_learns_a_fixed_batch():
+    gan = tiny_gan()
+    real = real_batch(8)
+    step = tf.function(gan.discriminator_step)
+    losses = [float(step(real)[0]) for _ in range(40)]
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+
+
+def test_fit_traces_the_step_once_including_partial_batches():
+    gan = tiny_gan()
+    stream = data.training_batches(tiny_dataset(10), 4, seed=0)  # batches of 4, 4, 2, ...
+    gan.fit(stream, epochs=1, steps_per_epoch=3, verbose=0, shuffle=False)
+    traces = gan.train_step_traces
+    history = gan.fit(stream, epochs=1, steps_per_epoch=25, verbose=0, shuffle=False)
+    assert traces == 1
+    assert gan.train_step_traces == traces
+    assert int(gan.g_optimizer.iterations) == 28
+    logs = {k: v[-1] for k, v in history.history.items()}
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert 0.0 <= logs["d_real"] <= 1.0 and 0.0 <= logs["d_fake"] <= 1.0
+    assert all(np.isfinite(v) for v in logs.values())
+
+
+def test_k_discriminator_updates_per_generator_update():
+    gan = tiny_gan(d_steps=3)
+    # 30 examples give batches of 12, 12 and 6, each split into three discriminator minibatches.
+    stream = data.training_batches(tiny_dataset(30), 12, seed=0, min_batch_size=3)
+    gan.fit(stream, epochs=1, steps_per_epoch=5, verbose=0, shuffle=False)
+    assert int(gan.g_optimizer.iterations) == 5
+    assert int(gan.d_optimizer.iterations) == 15
+
+
+def test_batch_smaller_than_d_steps_is_refused():
+    gan = tiny_gan(d_steps=3)
+    two_images = tf.data.Dataset.from_tensors(real_batch(2))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at least d_steps=3 images"):
+        gan.fit(two_images, epochs=1, verbose=0, shuffle=False)
+
+
+def test_latents_are_seeded_and_fresh_each_draw():
+    a, b = tiny_gan(), tiny_gan()
+    first_a, first_b = a.sample_latents(4), b.sample_latents(4)
+    np.testing.assert_array_equal(first_a, first_b)
+    assert not np.array_equal(first_a, a.sample_latents(4))
+    assert first_a.shape == (4, 8)
+
+
+def test_separate_optimizer_settings_per_player():
+    gan = tiny_gan(g_learning_rate=1e-3, d_learning_rate=4e-4, g_beta1=0.3, d_beta1=0.6)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-3)
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(4e-4)
+    assert gan.g_optimizer.beta_1 == 0.3 and gan.d_optimizer.beta_1 == 0.6

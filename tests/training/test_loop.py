@@ -1,0 +1,83 @@
+"""Whole runs on the real MNIST: resumption, workdir checks, run length."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgan import checkpoints
+from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
+from kgan.errors import RunError
+from kgan.training import total_steps, train
+
+
+def small_config(data_dir, **train_changes):
+    return Config(
+        data=DataConfig(data_dir=data_dir),
+        model=ModelConfig(latent_dim=8, base_filters=8),
+        train=dataclasses.replace(
+            TrainConfig(batch_size=16, steps=6, log_every=3, sample_every=3, checkpoint_every=3,
+                        deterministic=True),
+            **train_changes))
+
+
+def checkpoint_values(path):
+    reader = tf.train.load_checkpoint(path)
+    return {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(path)
+            if not name.startswith(("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter"))}
+
+
+@pytest.mark.slow
+def test_resumed_run_equals_an_uninterrupted_run(tmp_path, mnist_tfds_dir, capsys):
+    """N steps, stop, N more steps == 2N steps straight (op determinism on)."""
+    first = train(small_config(mnist_tfds_dir), str(tmp_path / "resumed"))
+    assert (first.start_step, first.step) == (0, 6)
+    resumed = train(small_config(mnist_tfds_dir, steps=12), str(tmp_path / "resumed"))
+    assert (resumed.start_step, resumed.step) == (6, 12)
+    straight = train(small_config(mnist_tfds_dir, steps=12), str(tmp_path / "straight"))
+
+    a, b = checkpoint_values(resumed.checkpoint), checkpoint_values(straight.checkpoint)
+    assert set(a) == set(b)
+    assert any(name.startswith("generator/") for name in a)
+    assert any(name.startswith("noise_seed/") for name in a)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+    # The resumed run records the settings it started with.
+    history = (tmp_path / "resumed" / "config_history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["train"]["steps"] for line in history] == [6]
+    assert checkpoints.read_config(str(tmp_path / "resumed")).train.steps == 12
+    assert "Resuming with changed settings: train.steps 6 -> 12" in capsys.readouterr().out
+
+    again = train(small_config(mnist_tfds_dir, steps=12), str(tmp_path / "straight"))
+    assert (again.start_step, again.step) == (12, 12)
+
+
+def test_incompatible_workdir_is_refused_and_left_untouched(tmp_path, mnist_tfds_dir):
+    workdir = str(tmp_path / "run")
+    saved = dataclasses.replace(small_config(mnist_tfds_dir),
+                                model=ModelConfig(architecture="mlp", latent_dim=8,
+                                                  image_shape=(28, 28, 1)))
+    checkpoints.write_config(workdir, saved)
+    before = (tmp_path / "run" / "config.json").read_text()
+    with pytest.raises(RunError, match=r"incompatible config \(model.architecture: 'mlp' in "
+                                       r"the run vs 'dcgan'"):
+        train(small_config(mnist_tfds_dir), workdir)
+    assert (tmp_path / "run" / "config.json").read_text() == before
+
+
+def test_unreadable_workdir_config_is_refused(tmp_path, mnist_tfds_dir):
+    (tmp_path / "config.json").write_text('{"train": {"batch_size": "big"}}')
+    with pytest.raises(RunError, match="config.json is not a usable kgan config"):
+        train(small_config(mnist_tfds_dir), str(tmp_path))
+
+
+def test_epochs_are_converted_to_steps():
+    config = Config(train=TrainConfig(steps=None, epochs=0.5, batch_size=64))
+    assert total_steps(config, 60_000) == math.ceil(0.5 * 938)
+    config = Config(train=TrainConfig(steps=None, epochs=1.0, batch_size=64, d_steps=2))
+    assert total_steps(config, 60_000) == 469  # 468 batches of 128 and one of 96
+    assert total_steps(Config(train=TrainConfig(steps=77)), 60_000) == 77
