@@ -11,7 +11,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
 from kgan.errors import KganError
@@ -84,6 +84,7 @@ def config_from_flags() -> Config:
 
 
 def main(argv):
+    logging.set_verbosity(logging.WARNING)  # TFDS logs every dataset open at INFO
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:

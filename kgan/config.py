@@ -106,7 +106,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     d_steps: int = 1
     batch_size: int = 64
-    steps: Optional[int] = 3000
+    steps: Optional[int] = 5000
     epochs: Optional[float] = None
     g_learning_rate: float = 2e-4
     d_learning_rate: float = 2e-4
