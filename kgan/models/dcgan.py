@@ -107,7 +107,10 @@ class DCGANDiscriminator(keras.Model):
     """Stride-2 convolutions with LeakyReLU, then one dense logit.
 
     BatchNorm follows every convolution except the first (DCGAN leaves the
-    discriminator's input layer unnormalized).
+    discriminator's input layer unnormalized). The convolutions have no bias,
+    as in the reference DCGAN code: on the first one a bias also makes
+    TensorFlow's grappler remapper fail (it cannot fuse Conv2D+BiasAdd+
+    LeakyReLU when the gradient reads the BiasAdd) and print an error.
 
     Args:
         image_shape: (height, width, channels) of the input images.
@@ -126,7 +129,7 @@ class DCGANDiscriminator(keras.Model):
         layers = []
         for stage in range(stages):
             layers.append(keras.layers.Conv2D(self.base_filters * 2 ** stage, self.kernel_size,
-                                              strides=2, padding="same", use_bias=stage == 0,
+                                              strides=2, padding="same", use_bias=False,
                                               kernel_initializer=_dcgan_init()))
             if stage > 0:
                 layers.append(_batch_norm())
