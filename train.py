@@ -101,6 +101,9 @@ def main(argv):
     except KganError as e:
         sys.stderr.write(f"train.py: error: {e}\n")
         return 1
+    except KeyboardInterrupt:  # before training started: there is nothing to save yet
+        sys.stderr.write("train.py: interrupted\n")
+        return 130
     if result.interrupted:
         return 130
     print(f"Done: step {result.step} in {result.workdir}; newest checkpoint {result.checkpoint}")

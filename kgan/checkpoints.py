@@ -8,7 +8,6 @@ training code.
 """
 
 import dataclasses
-import json
 import os
 
 import keras
