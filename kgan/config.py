@@ -175,6 +175,54 @@ class Config:
         return _from_dict(cls, values, source)
 
 
+TFLITE_VARIANTS = ("float32", "float16", "dynamic_int8", "full_int8")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportConfig:
+    """How a trained generator is exported for serving.
+
+    Attributes:
+        workdir: The training run to export.
+        export_dir: Root of the exports; the SavedModel goes to
+            `<export_dir>/<model_name>/<version>/` (TF Serving's layout).
+        model_name: Name under `export_dir`; default the workdir's base name.
+        version: Integer version to write; default one above the highest
+            existing version. An existing version is never overwritten.
+        checkpoint: Checkpoint path to export; default the run's newest.
+        tflite_variants: TFLite files to write, any of `TFLITE_VARIANTS`.
+        calibration_samples: Latent samples calibrating full-int8 quantization.
+        seed: Seed of the calibration and verification latents.
+        verify: Check the artifacts before publishing them (fresh-process
+            SavedModel load, saved_model_cli, LiteRT parity).
+    """
+
+    workdir: str
+    export_dir: str = "exports"
+    model_name: Optional[str] = None
+    version: Optional[int] = None
+    checkpoint: Optional[str] = None
+    tflite_variants: tuple[str, ...] = TFLITE_VARIANTS
+    calibration_samples: int = 500
+    seed: int = 0
+    verify: bool = True
+
+    def __post_init__(self):
+        if self.model_name is not None:
+            _require(bool(self.model_name) and "/" not in self.model_name
+                     and not self.model_name.startswith("."), "export.model_name",
+                     self.model_name, "must be a plain folder name")
+        if self.version is not None:
+            _require(self.version >= 1, "export.version", self.version, "must be >= 1")
+        unknown = [v for v in self.tflite_variants if v not in TFLITE_VARIANTS]
+        _require(not unknown, "export.tflite_variants", ",".join(unknown),
+                 f"has unknown variant(s); choose from {', '.join(TFLITE_VARIANTS)}")
+        # Fewer samples left TRANSPOSE_CONV calibration producing NaN (shared/KNOWN_PITFALLS.md).
+        _require(self.calibration_samples >= 100, "export.calibration_samples",
+                 self.calibration_samples, "must be >= 100")
+        _require(0 <= self.seed < 2**31, "export.seed", self.seed, "must be in [0, 2**31)")
+
+
 def _from_dict(cls, values: Any, where: str):
     if not isinstance(values, dict):
         raise ConfigError(f"{where} must be a JSON object, got {type(values).__name__}")

@@ -19,3 +19,7 @@ class DataError(KganError):
 
 class RunError(KganError):
     """A run directory cannot be used (incompatible config, unreadable state)."""
+
+
+class ExportError(KganError):
+    """An export cannot be written, or its artifacts fail verification."""

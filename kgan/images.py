@@ -7,10 +7,14 @@ import numpy as np
 import tensorflow as tf
 
 
-def to_uint8(images) -> np.ndarray:
-    """Images in [-1, 1] -> uint8 in 0..255 (values outside are clipped)."""
-    images = np.asarray(images, dtype=np.float32)
-    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+def to_uint8(images) -> tf.Tensor:
+    """Images in [-1, 1] -> uint8 in 0..255, rounded, values outside clipped.
+
+    Built from TensorFlow ops so that sample grids and exported serving
+    signatures (including TFLite) share one conversion.
+    """
+    images = tf.convert_to_tensor(images, tf.float32)
+    return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
 def make_grid(images, columns: int | None = None, padding: int = 2) -> np.ndarray:
@@ -25,7 +29,7 @@ def make_grid(images, columns: int | None = None, padding: int = 2) -> np.ndarra
         uint8 array `[rows * (height + padding) + padding, columns * (width +
         padding) + padding, channels]`.
     """
-    tiles = to_uint8(images)
+    tiles = np.asarray(to_uint8(images))
     count, height, width, channels = tiles.shape
     columns = columns or math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)

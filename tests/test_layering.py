@@ -14,6 +14,7 @@ ALLOWED = {
     "data": {"config", "errors"},
     "models": {"config", "errors"},
     "checkpoints": {"config", "errors", "models"},
+    "export": {"config", "errors", "models", "images", "checkpoints"},
     "training": {"config", "errors", "data", "models", "losses", "images", "checkpoints"},
 }
 

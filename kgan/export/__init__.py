@@ -1,0 +1,227 @@
+"""Export a trained generator for TF Serving (SavedModel) and devices (TFLite).
+
+`export(ExportConfig(workdir=...))` writes one new version,
+`<export_dir>/<model_name>/<version>/`, holding:
+
+* the SavedModel (`saved_model.pb`, `variables/`) with the signatures of
+  `kgan.export.signatures`, ready for
+  `tensorflow_model_server --model_base_path=<export_dir>/<model_name>`;
+* `tflite/<model_name>_<variant>.tflite` for each requested variant;
+* `export.json` (what the export is, where it came from, how it was verified)
+  and `serving_request.json`, an example TF Serving REST request body.
+
+The version is assembled in a hidden staging folder beside it (TF Serving only
+looks at folders named by integers), verified, and only then renamed into
+place, so a crash or a failed check never leaves a half-written version, and
+an existing version is never overwritten.
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import kgan
+from kgan import checkpoints
+from kgan.config import ExportConfig
+from kgan.errors import ExportError
+from kgan.export import signatures, tflite
+from kgan.export.verify import verify
+from kgan.images import to_uint8
+
+EXPORT_FILE = "export.json"
+REQUEST_FILE = "serving_request.json"
+_STAGING_PREFIX = ".partial-"
+_VERIFY_LATENTS = 16
+_VERIFY_SEEDS = (0, 1, 2, 12345)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportResult:
+    """A published export version.
+
+    Attributes:
+        path: The version folder.
+        model_name: Folder name under the export root.
+        version: The integer version.
+        metadata: The contents of its `export.json`.
+    """
+
+    path: str
+    model_name: str
+    version: int
+    metadata: dict
+
+
+def existing_versions(model_dir: str) -> list[int]:
+    """Integer versions already published under `model_dir`, ascending."""
+    if not os.path.isdir(model_dir):
+        return []
+    return sorted(int(name) for name in os.listdir(model_dir)
+                  if name.isdigit() and os.path.isdir(os.path.join(model_dir, name)))
+
+
+def write_saved_model(generator, latent_dim: int, path: str) -> None:
+    """Writes `generator`'s serving signatures as a SavedModel at `path`."""
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    for name, endpoint in signatures.endpoints(generator, latent_dim).items():
+        archive.add_endpoint(name, endpoint.fn, input_signature=endpoint.input_signature)
+    archive.write_out(path, verbose=False)
+
+
+def _spec(spec: tf.TensorSpec) -> dict:
+    return {"dtype": spec.dtype.name, "shape": [None if d is None else int(d) for d in spec.shape]}
+
+
+def _signature_table(generator, latent_dim, image_shape) -> dict:
+    output = {signatures.OUTPUT_KEY: {"dtype": "uint8", "shape": [None, *image_shape]}}
+    return {name: {"inputs": {s.name: _spec(s) for s in endpoint.input_signature},
+                   "outputs": output}
+            for name, endpoint in signatures.endpoints(generator, latent_dim).items()}
+
+
+def _make_model_dir(model_dir: str) -> None:
+    try:
+        os.makedirs(model_dir, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=model_dir, prefix=_STAGING_PREFIX)
+        probe.close()
+    except OSError as e:
+        raise ExportError(f"cannot write to export directory {model_dir!r}: "
+                          f"{e.strerror or e}") from None
+
+
+def export(config: ExportConfig, log=print) -> ExportResult:
+    """Exports the generator of `config.workdir` as a new, verified version.
+
+    Raises:
+        RunError: if the workdir holds no usable checkpoint.
+        ExportError: if the version exists, the export folder is not
+            writable, or the artifacts fail verification. Nothing is
+            published then, and existing versions are untouched.
+    """
+    loaded = checkpoints.load_generator(config.workdir, config.checkpoint)
+    generator, latent_dim = loaded.generator, loaded.config.model.latent_dim
+    image_shape = tuple(loaded.config.model.image_shape)
+    model_name = config.model_name or os.path.basename(os.path.normpath(config.workdir))
+    model_dir = os.path.join(config.export_dir, model_name)
+    _make_model_dir(model_dir)
+    published = existing_versions(model_dir)
+    version = config.version or (published[-1] + 1 if published else 1)
+    final_dir = os.path.join(model_dir, str(version))
+    if os.path.exists(final_dir):
+        raise ExportError(f"version {version} already exists at {final_dir!r}; exports are never "
+                          "overwritten (omit --version to write the next one)")
+
+    staging = tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{version}-", dir=model_dir)
+    try:
+        log(f"Exporting {config.workdir} (step {loaded.step}) as {model_name} version {version}")
+        log("  writing the SavedModel")
+        write_saved_model(generator, latent_dim, staging)
+        tflite_files = {}
+        if config.tflite_variants:
+            os.makedirs(os.path.join(staging, "tflite"))
+        for variant in config.tflite_variants:
+            log(f"  converting to TFLite {variant}")
+            path = os.path.join(staging, "tflite", f"{model_name}_{variant}.tflite")
+            model = tflite.convert(staging, variant, latent_dim, config.calibration_samples,
+                                   config.seed)
+            with open(path, "wb") as f:
+                f.write(model)
+            tflite_files[variant] = path
+
+        report = None
+        if config.verify:
+            log("Verifying")
+            z = np.random.default_rng([config.seed, 3]).standard_normal(
+                (_VERIFY_LATENTS, latent_dim)).astype(np.float32)
+            seeds = np.array(_VERIFY_SEEDS, np.int64)
+            from_seed = signatures.latents_from_seeds(seeds, latent_dim)
+            report = verify(staging, tflite_files,
+                            np.asarray(to_uint8(generator(z, training=False))),
+                            np.asarray(to_uint8(generator(from_seed, training=False))),
+                            z, seeds, log=lambda message: log(message))
+
+        metadata = _metadata(config, loaded, model_name, version, model_dir, image_shape,
+                             _signature_table(generator, latent_dim, image_shape), tflite_files,
+                             staging, report)
+        with open(os.path.join(staging, EXPORT_FILE), "w") as f:
+            json.dump(metadata, f, indent=2)
+        with open(os.path.join(staging, REQUEST_FILE), "w") as f:
+            json.dump(metadata["serving"]["request_body"], f)
+        # Publishing is one rename; a version created meanwhile makes it fail, never overwritten.
+        try:
+            os.rename(staging, final_dir)
+        except OSError as e:
+            raise ExportError(f"cannot publish version {version} at {final_dir!r}: "
+                              f"{e.strerror or e}") from None
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ExportError(f"writing the export failed: {e.strerror or e} "
+                          f"({getattr(e, 'filename', '') or staging})") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log(f"Published {final_dir}")
+    return ExportResult(final_dir, model_name, version, metadata)
+
+
+def _metadata(config, loaded, model_name, version, model_dir, image_shape, signature_table,
+              tflite_files, staging, report) -> dict:
+    version_dir = os.path.abspath(os.path.join(model_dir, str(version)))
+    request_body = {"signature_name": signatures.SEED_SIGNATURE, "instances": [0, 1, 2, 3]}
+    return {
+        "format": "kgan-export/1",
+        "model_name": model_name,
+        "version": version,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "generator": {
+            "architecture": loaded.config.model.architecture,
+            "latent_dim": loaded.config.model.latent_dim,
+            "latent_distribution": "standard normal",
+            "image_shape": list(image_shape),
+            "dtype": "uint8",
+            "value_range": [0, 255],
+            "pixel_mapping": "round((x + 1) * 127.5), clipped to 0..255, for generator "
+                             "output x in [-1, 1]",
+        },
+        "signatures": signature_table,
+        "tflite": {
+            variant: {
+                "file": os.path.relpath(path, staging),
+                "bytes": os.path.getsize(path),
+                "signature": signatures.SERVING_SIGNATURE,
+            } for variant, path in tflite_files.items()},
+        "source": {
+            "workdir": os.path.abspath(config.workdir),
+            "checkpoint": os.path.abspath(loaded.checkpoint),
+            "step": loaded.step,
+            "config": loaded.config.to_dict(),
+        },
+        "versions": {"kgan": kgan.__version__, "tensorflow": tf.__version__,
+                     "keras": keras.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+        "verification": report,
+        "serving": {
+            "model_base_path": os.path.abspath(model_dir),
+            "model_server_command": (f"tensorflow_model_server --rest_api_port=8501 "
+                                     f"--model_name={model_name} "
+                                     f"--model_base_path={os.path.abspath(model_dir)}"),
+            "request_file": REQUEST_FILE,
+            "request_body": request_body,
+            "request_command": (f"curl -s -X POST -d @{os.path.join(version_dir, REQUEST_FILE)} "
+                                f"http://localhost:8501/v1/models/{model_name}/versions/"
+                                f"{version}:predict"),
+        },
+    }
+
+
+__all__ = ["EXPORT_FILE", "REQUEST_FILE", "ExportResult", "existing_versions", "export",
+           "write_saved_model"]

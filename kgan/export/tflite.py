@@ -1,0 +1,58 @@
+"""TFLite conversion of an exported SavedModel, and running it with LiteRT.
+
+The converter reads the SavedModel's `serving_default` signature (latents in,
+uint8 images out); `generate_from_seed` stays SavedModel-only, because
+TFLite has no builtin stateless random op and Flex ops are not allowed here.
+Every variant keeps float32 latents in and uint8 images out.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from kgan.export.signatures import OUTPUT_KEY, SERVING_SIGNATURE
+
+
+def convert(saved_model_dir: str, variant: str, latent_dim: int, calibration_samples: int,
+            seed: int) -> bytes:
+    """Converts the SavedModel's serving signature into one TFLite variant.
+
+    Variants: `float32`; `float16` (weights stored as float16); `dynamic_int8`
+    (int8 weights, activations quantized on the fly); `full_int8` (int8
+    weights and activations, calibrated on `calibration_samples`
+    standard-normal latents from `seed`).
+    """
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir,
+                                                         signature_keys=[SERVING_SIGNATURE])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if variant == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif variant == "dynamic_int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif variant == "full_int8":
+        latents = np.random.default_rng([seed, 2]).standard_normal(
+            (calibration_samples, 1, latent_dim)).astype(np.float32)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([z] for z in latents)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    elif variant != "float32":
+        raise ValueError(f"unknown TFLite variant {variant!r}")
+    return converter.convert()
+
+
+def interpreter(model_path: str, num_threads: int = 1):
+    """A LiteRT interpreter for a `.tflite` file."""
+    from ai_edge_litert.interpreter import Interpreter  # imported on use: a TFLite-only dependency
+
+    return Interpreter(model_path=model_path, num_threads=num_threads)
+
+
+def generate(model_path: str, z: np.ndarray, num_threads: int = 1) -> np.ndarray:
+    """Runs a kgan `.tflite` file's serving signature on latents `z`."""
+    runner = interpreter(model_path, num_threads).get_signature_runner(SERVING_SIGNATURE)
+    return runner(z=np.asarray(z, np.float32))[OUTPUT_KEY]
+
+
+def operator_names(model_path: str) -> set[str]:
+    """Names of the operators in a `.tflite` file (Flex and custom ops show as such)."""
+    return {op["op_name"] for op in interpreter(model_path)._get_ops_details()}

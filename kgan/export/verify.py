@@ -1,0 +1,135 @@
+"""Checks an export as its users will run it, before it is published.
+
+* The SavedModel is loaded in a fresh Python process that imports TensorFlow
+  only (not kgan); both signatures are called and compared with the Keras
+  generator, and the seed signature is called twice to check it repeats.
+* TensorFlow's `saved_model_cli` shows the signatures and runs both.
+* Each `.tflite` file runs through the LiteRT interpreter's signature runner
+  and is compared with the SavedModel; its operators must all be builtins.
+
+Differences are in uint8 pixel levels (0..255).
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from kgan.errors import ExportError
+from kgan.export import tflite
+from kgan.export.signatures import OUTPUT_KEY, SEED_SIGNATURE, SERVING_SIGNATURE
+
+_FRESH_PROCESS_SCRIPT = f"""
+import sys
+import numpy as np
+import tensorflow as tf
+
+saved_model_dir, inputs_path, outputs_path = sys.argv[1:4]
+inputs = np.load(inputs_path)
+model = tf.saved_model.load(saved_model_dir)
+serve = model.signatures["{SERVING_SIGNATURE}"]
+seeded = model.signatures["{SEED_SIGNATURE}"]
+from_z = serve(z=tf.constant(inputs["z"]))["{OUTPUT_KEY}"].numpy()
+from_seed = seeded(seed=tf.constant(inputs["seeds"]))["{OUTPUT_KEY}"].numpy()
+from_seed_again = seeded(seed=tf.constant(inputs["seeds"]))["{OUTPUT_KEY}"].numpy()
+kgan_modules = [name for name in sys.modules if name == "kgan" or name.startswith("kgan.")]
+np.savez(outputs_path, from_z=from_z, from_seed=from_seed, from_seed_again=from_seed_again,
+         kgan_modules=np.array(kgan_modules, dtype=str))
+"""
+
+# A converted float32 model may flip a rounding by one level; anything more is a broken export.
+_FLOAT_TOLERANCE = {"float32": 1, "float16": 2}
+
+
+def _run(args, what, cwd):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
+        raise ExportError(f"{what} failed: {lines[-1] if lines else 'exit ' + str(result.returncode)}")
+    return result.stdout
+
+
+def _diff(a, b) -> dict:
+    difference = np.abs(np.asarray(a, np.int32) - np.asarray(b, np.int32))
+    return {"max_abs_diff": int(difference.max()), "mean_abs_diff": float(difference.mean())}
+
+
+def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: np.ndarray,
+           expected_from_seed: np.ndarray, z: np.ndarray, seeds: np.ndarray, log=print) -> dict:
+    """Runs every check; returns the report, raises `ExportError` on a failure.
+
+    Args:
+        saved_model_dir: The SavedModel to check.
+        tflite_files: `{variant: path}` of the converted models.
+        expected_from_z: The Keras generator's uint8 images for `z`.
+        expected_from_seed: The Keras generator's uint8 images for `seeds`.
+        z: float32 latents `[n, latent_dim]`.
+        seeds: int64 seeds `[m]`.
+        log: Progress output.
+    """
+    report = {"units": "uint8 pixel levels (0..255)",
+              "tflite_compared_with": f"SavedModel {SERVING_SIGNATURE}"}
+    with tempfile.TemporaryDirectory(prefix="kgan-verify-") as scratch:
+        inputs = os.path.join(scratch, "inputs.npz")
+        outputs = os.path.join(scratch, "outputs.npz")
+        np.savez(inputs, z=z, seeds=seeds)
+        np.save(os.path.join(scratch, "z.npy"), z)
+
+        log("  loading the SavedModel in a fresh process without kgan")
+        _run([sys.executable, "-c", _FRESH_PROCESS_SCRIPT, os.path.abspath(saved_model_dir),
+              inputs, outputs], "loading the SavedModel in a fresh process", scratch)
+        fresh = np.load(outputs)
+        if fresh["kgan_modules"].size:
+            raise ExportError(f"the SavedModel imported kgan when loaded: {fresh['kgan_modules']}")
+        report["saved_model"] = {
+            SERVING_SIGNATURE: _diff(fresh["from_z"], expected_from_z),
+            SEED_SIGNATURE: _diff(fresh["from_seed"], expected_from_seed),
+            "seed_repeats_exactly": bool(np.array_equal(fresh["from_seed"],
+                                                        fresh["from_seed_again"])),
+            "loaded_without_kgan": True,
+            "images_checked": int(len(z) + len(seeds)),
+        }
+        if not report["saved_model"]["seed_repeats_exactly"]:
+            raise ExportError(f"{SEED_SIGNATURE} gave different images for the same seeds")
+        for name in (SERVING_SIGNATURE, SEED_SIGNATURE):
+            if report["saved_model"][name]["max_abs_diff"] > 1:
+                raise ExportError(f"the SavedModel's {name} differs from the Keras generator by "
+                                  f"{report['saved_model'][name]['max_abs_diff']} levels")
+
+        log("  inspecting and running it with saved_model_cli")
+        cli = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
+        shown = _run([*cli, "show", "--dir", saved_model_dir, "--all"], "saved_model_cli show",
+                     scratch)
+        for needed in (f"signature_def['{SERVING_SIGNATURE}']", f"signature_def['{SEED_SIGNATURE}']",
+                       f"outputs['{OUTPUT_KEY}']", "DT_UINT8"):
+            if needed not in shown:
+                raise ExportError(f"saved_model_cli show does not list {needed}")
+        runs = {SERVING_SIGNATURE: (["--inputs", f"z={os.path.join(scratch, 'z.npy')}"],
+                                    fresh["from_z"]),
+                SEED_SIGNATURE: (["--input_exprs", f"seed={[int(s) for s in seeds]}"],
+                                 fresh["from_seed"])}
+        for name, (input_args, fresh_images) in runs.items():
+            outdir = os.path.join(scratch, name)
+            _run([*cli, "run", "--dir", saved_model_dir, "--tag_set", "serve", "--signature_def",
+                  name, *input_args, "--outdir", outdir], f"saved_model_cli run {name}", scratch)
+            if not np.array_equal(np.load(os.path.join(outdir, f"{OUTPUT_KEY}.npy")), fresh_images):
+                raise ExportError(f"saved_model_cli run {name} disagrees with tf.saved_model.load")
+        report["saved_model_cli"] = {"show": "ok", "run": sorted(runs)}
+
+    report["tflite"] = {}
+    for variant, path in tflite_files.items():
+        log(f"  running {os.path.basename(path)} with LiteRT")
+        not_builtin = sorted(op for op in tflite.operator_names(path)
+                             if op.startswith("Flex") or op == "CUSTOM")
+        if not_builtin:
+            raise ExportError(f"{variant} TFLite model uses non-builtin ops: {not_builtin}")
+        result = _diff(tflite.generate(path, z), fresh["from_z"])
+        report["tflite"][variant] = result
+        tolerance = _FLOAT_TOLERANCE.get(variant)
+        if tolerance is not None and result["max_abs_diff"] > tolerance:
+            raise ExportError(f"the {variant} TFLite model differs from the SavedModel by "
+                              f"{result['max_abs_diff']} levels (tolerance {tolerance})")
+    return report
