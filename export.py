@@ -30,6 +30,9 @@ flags.DEFINE_string("checkpoint", None, "Checkpoint to export (a path like "
                     "runs/mnist/checkpoints/ckpt-5000). Default: the newest.")
 flags.DEFINE_list("tflite", list(TFLITE_VARIANTS), "TFLite variants to write, comma-separated, "
                   f"from: {', '.join(TFLITE_VARIANTS)}. Empty for none.")
+flags.DEFINE_integer("tflite_batch_size", _DEFAULT.tflite_batch_size,
+                     "Fixed batch size of the TFLite models (1: one image per call, the fastest "
+                     "on-device; see BUILD_NOTES.md), or 0 for a dynamic batch.")
 flags.DEFINE_integer("calibration_samples", _DEFAULT.calibration_samples,
                      "Latent samples that calibrate full_int8 quantization (>= 100).")
 flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed of the calibration and verification latents.")
@@ -48,6 +51,7 @@ def main(argv):
             workdir=FLAGS.workdir, export_dir=FLAGS.export_dir, model_name=FLAGS.model_name,
             version=FLAGS.version, checkpoint=FLAGS.checkpoint,
             tflite_variants=tuple(v for v in FLAGS.tflite if v),
+            tflite_batch_size=FLAGS.tflite_batch_size,
             calibration_samples=FLAGS.calibration_samples, seed=FLAGS.seed, verify=FLAGS.verify)
         from kgan import export  # imports TensorFlow: after the flags are known to be valid
 

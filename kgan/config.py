@@ -191,6 +191,12 @@ class ExportConfig:
             existing version. An existing version is never overwritten.
         checkpoint: Checkpoint path to export; default the run's newest.
         tflite_variants: TFLite files to write, any of `TFLITE_VARIANTS`.
+        tflite_batch_size: Fixed batch size of the TFLite models, or 0 for a
+            dynamic batch. A fixed batch (default 1, for on-device generation)
+            gives TRANSPOSE_CONV constant shapes, so LiteRT's XNNPACK delegate
+            runs it: every variant is faster here, `dynamic_int8` over 500x
+            (BUILD_NOTES.md); the model then takes exactly that many latents
+            per call.
         calibration_samples: Latent samples calibrating full-int8 quantization.
         seed: Seed of the calibration and verification latents.
         verify: Check the artifacts before publishing them (fresh-process
@@ -203,6 +209,7 @@ class ExportConfig:
     version: Optional[int] = None
     checkpoint: Optional[str] = None
     tflite_variants: tuple[str, ...] = TFLITE_VARIANTS
+    tflite_batch_size: int = 1
     calibration_samples: int = 500
     seed: int = 0
     verify: bool = True
@@ -217,6 +224,8 @@ class ExportConfig:
         unknown = [v for v in self.tflite_variants if v not in TFLITE_VARIANTS]
         _require(not unknown, "export.tflite_variants", ",".join(unknown),
                  f"has unknown variant(s); choose from {', '.join(TFLITE_VARIANTS)}")
+        _require(self.tflite_batch_size >= 0, "export.tflite_batch_size", self.tflite_batch_size,
+                 "must be >= 0 (0 for a dynamic batch)")
         # Fewer samples left TRANSPOSE_CONV calibration producing NaN (shared/KNOWN_PITFALLS.md).
         _require(self.calibration_samples >= 100, "export.calibration_samples",
                  self.calibration_samples, "must be >= 100")

@@ -132,7 +132,7 @@ def export(config: ExportConfig, log=print) -> ExportResult:
             log(f"  converting to TFLite {variant}")
             path = os.path.join(staging, "tflite", f"{model_name}_{variant}.tflite")
             model = tflite.convert(staging, variant, latent_dim, config.calibration_samples,
-                                   config.seed)
+                                   config.seed, config.tflite_batch_size)
             with open(path, "wb") as f:
                 f.write(model)
             tflite_files[variant] = path
@@ -198,6 +198,7 @@ def _metadata(config, loaded, model_name, version, model_dir, image_shape, signa
                 "file": os.path.relpath(path, staging),
                 "bytes": os.path.getsize(path),
                 "signature": signatures.SERVING_SIGNATURE,
+                "batch_size": config.tflite_batch_size or None,
             } for variant, path in tflite_files.items()},
         "source": {
             "workdir": os.path.abspath(config.workdir),

@@ -12,17 +12,30 @@ import tensorflow as tf
 from kgan.export.signatures import OUTPUT_KEY, SERVING_SIGNATURE
 
 
+def _converter(saved_model_dir: str, latent_dim: int, batch_size: int):
+    if batch_size == 0:
+        return tf.lite.TFLiteConverter.from_saved_model(saved_model_dir,
+                                                        signature_keys=[SERVING_SIGNATURE])
+    # The same SavedModel signature, traced for a fixed batch: TRANSPOSE_CONV
+    # then gets constant output shapes instead of Shape/Pack ops.
+    saved_model = tf.saved_model.load(saved_model_dir)
+    serve = saved_model.signatures[SERVING_SIGNATURE]
+    fixed = tf.function(lambda z: serve(z=z)).get_concrete_function(
+        tf.TensorSpec([batch_size, latent_dim], tf.float32, name="z"))
+    return tf.lite.TFLiteConverter.from_concrete_functions([fixed], saved_model)
+
+
 def convert(saved_model_dir: str, variant: str, latent_dim: int, calibration_samples: int,
-            seed: int) -> bytes:
+            seed: int, batch_size: int = 0) -> bytes:
     """Converts the SavedModel's serving signature into one TFLite variant.
 
     Variants: `float32`; `float16` (weights stored as float16); `dynamic_int8`
     (int8 weights, activations quantized on the fly); `full_int8` (int8
     weights and activations, calibrated on `calibration_samples`
-    standard-normal latents from `seed`).
+    standard-normal latents from `seed`). `batch_size` fixes the model's
+    batch (0: dynamic).
     """
-    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir,
-                                                         signature_keys=[SERVING_SIGNATURE])
+    converter = _converter(saved_model_dir, latent_dim, batch_size)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if variant == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -31,7 +44,7 @@ def convert(saved_model_dir: str, variant: str, latent_dim: int, calibration_sam
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     elif variant == "full_int8":
         latents = np.random.default_rng([seed, 2]).standard_normal(
-            (calibration_samples, 1, latent_dim)).astype(np.float32)
+            (calibration_samples, batch_size or 1, latent_dim)).astype(np.float32)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([z] for z in latents)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -48,9 +61,22 @@ def interpreter(model_path: str, num_threads: int = 1):
 
 
 def generate(model_path: str, z: np.ndarray, num_threads: int = 1) -> np.ndarray:
-    """Runs a kgan `.tflite` file's serving signature on latents `z`."""
+    """Runs a kgan `.tflite` file's serving signature on latents `z`.
+
+    A model with a fixed batch size is called on consecutive chunks of that
+    size (the last one padded).
+    """
     runner = interpreter(model_path, num_threads).get_signature_runner(SERVING_SIGNATURE)
-    return runner(z=np.asarray(z, np.float32))[OUTPUT_KEY]
+    z = np.asarray(z, np.float32)
+    batch = int(runner.get_input_details()["z"]["shape_signature"][0])
+    if batch == -1:
+        return runner(z=z)[OUTPUT_KEY]
+    chunks = []
+    for start in range(0, len(z), batch):
+        chunk = z[start:start + batch]
+        padded = np.concatenate([chunk, np.zeros((batch - len(chunk), z.shape[1]), np.float32)])
+        chunks.append(runner(z=padded)[OUTPUT_KEY][:len(chunk)])
+    return np.concatenate(chunks)
 
 
 def operator_names(model_path: str) -> set[str]:

@@ -82,6 +82,7 @@ def test_metadata_describes_the_export(exported, run):
         "seed": {"dtype": "int64", "shape": [None]}}
     assert m["source"]["step"] == 5 and m["source"]["workdir"] == str(run)
     assert m["versions"]["tensorflow"] == tf.__version__
+    assert {entry["batch_size"] for entry in m["tflite"].values()} == {1}
     assert m["serving"]["request_body"]["signature_name"] == "generate_from_seed"
     assert f"--model_base_path={pathlib.Path(exported.path).parent}" in \
         m["serving"]["model_server_command"]
@@ -141,9 +142,9 @@ def test_tflite_matches_the_saved_model_within_bounds(exported, variant):
     ops = {op["op_name"] for op in interpreter._get_ops_details()}
     assert not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"], ops
     runner = interpreter.get_signature_runner("serving_default")
-    for batch in (z[:1], z):
-        images = runner(z=batch)["images"]
-        assert images.dtype == np.uint8 and images.shape == (len(batch), 28, 28, 1)
+    assert list(runner.get_input_details()["z"]["shape_signature"]) == [1, LATENT_DIM]
+    images = np.concatenate([runner(z=z[i:i + 1])["images"] for i in range(len(z))])
+    assert images.dtype == np.uint8 and images.shape == (8, 28, 28, 1)
     difference = np.abs(images.astype(int) - reference)
     max_bound, mean_bound = TFLITE_BOUNDS[variant]
     assert difference.max() <= max_bound and difference.mean() <= mean_bound
@@ -153,8 +154,14 @@ def test_next_export_is_a_new_version_and_the_old_one_is_untouched(exported, run
     before = tree_digest(exported.path)
     second = kgan_export.export(ExportConfig(
         workdir=str(run), export_dir=str(pathlib.Path(exported.path).parents[1]),
-        tflite_variants=("float32",), verify=False), log=lambda message: None)
+        tflite_variants=("float32",), tflite_batch_size=0), log=lambda message: None)
     assert second.version == 2 and pathlib.Path(second.path).name == "2"
+    # A dynamic-batch TFLite model takes any batch size.
+    runner = Interpreter(model_path=str(pathlib.Path(second.path) / "tflite" /
+                                        "mnist_float32.tflite")).get_signature_runner()
+    for batch in (1, 5):
+        z = np.zeros((batch, LATENT_DIM), np.float32)
+        assert runner(z=z)["images"].shape == (batch, 28, 28, 1)
     assert tree_digest(exported.path) == before
     with pytest.raises(ExportError, match="version 1 already exists"):
         kgan_export.export(ExportConfig(workdir=str(run), version=1, tflite_variants=(),
