@@ -4,13 +4,14 @@ VENV ?= .venv
 SHARED ?= ../shared
 DATA_DIR ?= $(SHARED)/data/tensorflow_datasets
 WORKDIR ?= runs/mnist
+EXPORT_DIR ?= exports
 TRAIN_FLAGS ?=
 PYTEST_FLAGS ?=
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.kgan-installed
 
-.PHONY: venv train test bench clean
+.PHONY: venv train export test bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +25,10 @@ venv: $(STAMP)
 # Train the default MNIST DCGAN offline; run again to resume.
 train: $(STAMP)
 	$(BIN)/python train.py --workdir=$(WORKDIR) --data_dir=$(DATA_DIR) $(TRAIN_FLAGS)
+
+# Export the trained generator (SavedModel + TFLite) as the next version under $(EXPORT_DIR).
+export: $(STAMP)
+	$(BIN)/python export.py --workdir=$(WORKDIR) --export_dir=$(EXPORT_DIR)
 
 test: $(STAMP)
 	KGAN_SHARED_DATA=$(SHARED)/data $(BIN)/python -m pytest $(PYTEST_FLAGS) tests
