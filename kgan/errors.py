@@ -23,3 +23,12 @@ class RunError(KganError):
 
 class ExportError(KganError):
     """An export cannot be written, or its artifacts fail verification."""
+
+
+def lookup(table: dict, name: str, kind: str):
+    """`table[name]`, or a `ConfigError` listing the choices for an unknown name."""
+    try:
+        return table[name]
+    except KeyError:
+        raise ConfigError(f"unknown {kind} {name!r}; choose one of: "
+                          f"{', '.join(sorted(table))}") from None

@@ -16,7 +16,7 @@ from typing import Callable
 
 import tensorflow as tf
 
-from kgan.errors import ConfigError
+from kgan.errors import lookup
 
 
 def minimax_discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
@@ -104,8 +104,4 @@ LOSS_FAMILIES = {
 
 def get_loss_family(name: str) -> LossFamily:
     """Looks up a loss family by name, with a clear error for unknown names."""
-    try:
-        return LOSS_FAMILIES[name]
-    except KeyError:
-        raise ConfigError(f"unknown loss {name!r}; choose one of: "
-                          f"{', '.join(sorted(LOSS_FAMILIES))}") from None
+    return lookup(LOSS_FAMILIES, name, "loss")

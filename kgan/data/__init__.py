@@ -13,7 +13,7 @@ import tensorflow as tf
 from kgan.config import Config, DataConfig
 from kgan.data import mnist
 from kgan.data.record import ImageDataset
-from kgan.errors import ConfigError
+from kgan.errors import ConfigError, lookup
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,11 +31,7 @@ DATASETS = {
 
 
 def get_dataset_spec(name: str) -> DatasetSpec:
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise ConfigError(f"unknown dataset {name!r}; choose one of: "
-                          f"{', '.join(sorted(DATASETS))}") from None
+    return lookup(DATASETS, name, "dataset")
 
 
 def resolve_data_dir(data_dir: str | None) -> str | None:

@@ -147,7 +147,7 @@ def export(config: ExportConfig, log=print) -> ExportResult:
             report = verify(staging, tflite_files,
                             np.asarray(to_uint8(generator(z, training=False))),
                             np.asarray(to_uint8(generator(from_seed, training=False))),
-                            z, seeds, log=lambda message: log(message))
+                            z, seeds, log=log)
 
         metadata = _metadata(config, loaded, model_name, version, model_dir, image_shape,
                              _signature_table(generator, latent_dim, image_shape), tflite_files,

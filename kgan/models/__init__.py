@@ -6,7 +6,7 @@ from typing import Callable
 import keras
 
 from kgan.config import ModelConfig
-from kgan.errors import ConfigError
+from kgan.errors import ConfigError, lookup
 from kgan.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_stages
 from kgan.models.mlp import MLPDiscriminator, MLPGenerator
 
@@ -36,11 +36,7 @@ ARCHITECTURES = {
 
 
 def get_architecture(name: str) -> Architecture:
-    try:
-        return ARCHITECTURES[name]
-    except KeyError:
-        raise ConfigError(f"unknown model {name!r}; choose one of: "
-                          f"{', '.join(sorted(ARCHITECTURES))}") from None
+    return lookup(ARCHITECTURES, name, "model")
 
 
 def _checked(config: ModelConfig) -> Architecture:

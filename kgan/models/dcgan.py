@@ -9,6 +9,7 @@ each halving of the resolution.
 import keras
 
 from kgan.errors import ConfigError
+from kgan.models.body import SequentialBodyModel
 
 _MIN_SIDE = 4
 
@@ -42,7 +43,7 @@ def _batch_norm():
 
 
 @keras.saving.register_keras_serializable(package="kgan")
-class DCGANGenerator(keras.Model):
+class DCGANGenerator(SequentialBodyModel):
     """Dense projection to a small feature map, then stride-2 transposed convolutions.
 
     BatchNorm and ReLU follow every layer except the output, which is a tanh
@@ -88,13 +89,6 @@ class DCGANGenerator(keras.Model):
         ]
         self.body = keras.Sequential(layers, name="body")
 
-    def build(self, input_shape):
-        self.body.build(input_shape)
-        self.built = True
-
-    def call(self, z, training=None):
-        return self.body(z, training=training)
-
     def get_config(self):
         config = super().get_config()
         config.update(latent_dim=self.latent_dim, image_shape=self.image_shape,
@@ -103,7 +97,7 @@ class DCGANGenerator(keras.Model):
 
 
 @keras.saving.register_keras_serializable(package="kgan")
-class DCGANDiscriminator(keras.Model):
+class DCGANDiscriminator(SequentialBodyModel):
     """Stride-2 convolutions with LeakyReLU, then one dense logit.
 
     BatchNorm follows every convolution except the first (DCGAN leaves the
@@ -139,13 +133,6 @@ class DCGANDiscriminator(keras.Model):
             keras.layers.Dense(1, kernel_initializer=_dcgan_init(), dtype="float32"),
         ]
         self.body = keras.Sequential(layers, name="body")
-
-    def build(self, input_shape):
-        self.body.build(input_shape)
-        self.built = True
-
-    def call(self, images, training=None):
-        return self.body(images, training=training)
 
     def get_config(self):
         config = super().get_config()

@@ -4,9 +4,11 @@ import math
 
 import keras
 
+from kgan.models.body import SequentialBodyModel
+
 
 @keras.saving.register_keras_serializable(package="kgan")
-class MLPGenerator(keras.Model):
+class MLPGenerator(SequentialBodyModel):
     """Maps latent vectors through dense layers to images in [-1, 1].
 
     Args:
@@ -30,15 +32,7 @@ class MLPGenerator(keras.Model):
             keras.layers.Activation("tanh", dtype="float32"),
             keras.layers.Reshape(self.image_shape),
         ]
-        # A Sequential block (not a list attribute) so tf.train.Checkpoint tracks every layer.
         self.body = keras.Sequential(layers, name="body")
-
-    def build(self, input_shape):
-        self.body.build(input_shape)
-        self.built = True
-
-    def call(self, z, training=None):
-        return self.body(z, training=training)
 
     def get_config(self):
         config = super().get_config()
@@ -48,7 +42,7 @@ class MLPGenerator(keras.Model):
 
 
 @keras.saving.register_keras_serializable(package="kgan")
-class MLPDiscriminator(keras.Model):
+class MLPDiscriminator(SequentialBodyModel):
     """Maps images through dense layers to one real-vs-fake logit each.
 
     Args:
@@ -66,13 +60,6 @@ class MLPDiscriminator(keras.Model):
             layers += [keras.layers.Dense(units), keras.layers.LeakyReLU(negative_slope=0.2)]
         layers.append(keras.layers.Dense(1, dtype="float32"))
         self.body = keras.Sequential(layers, name="body")
-
-    def build(self, input_shape):
-        self.body.build(input_shape)
-        self.built = True
-
-    def call(self, images, training=None):
-        return self.body(images, training=training)
 
     def get_config(self):
         config = super().get_config()

@@ -132,17 +132,19 @@ class GAN(keras.Model):
     def train_step(self, data):
         self.train_step_traces += 1
         real_images = data[0] if isinstance(data, (tuple, list)) else data
+        batch_size = tf.shape(real_images)[0]
         if self.d_steps > 1:
             tf.debugging.assert_greater_equal(
-                tf.shape(real_images)[0], self.d_steps,
+                batch_size, self.d_steps,
                 message=f"each batch needs at least d_steps={self.d_steps} images")
         for k in range(self.d_steps):
-            d_loss, real_logits, fake_logits = self.discriminator_step(
-                real_images[k::self.d_steps])
+            minibatch = real_images if self.d_steps == 1 else real_images[k::self.d_steps]
+            d_loss, real_logits, fake_logits = self.discriminator_step(minibatch)
             self.d_loss_tracker.update_state(d_loss)
             self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
             self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
-        g_loss = self.generator_step(tf.shape(real_images[0::self.d_steps])[0])
+        # As many latents as the largest discriminator minibatch.
+        g_loss = self.generator_step((batch_size + self.d_steps - 1) // self.d_steps)
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
 
