@@ -15,6 +15,7 @@ ALLOWED = {
     "models": {"config", "errors"},
     "checkpoints": {"config", "errors", "models"},
     "export": {"config", "errors", "models", "images", "checkpoints"},
+    "evaluation": {"config", "errors", "data", "models", "images", "checkpoints"},
     "training": {"config", "errors", "data", "models", "losses", "images", "checkpoints"},
 }
 

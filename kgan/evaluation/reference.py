@@ -1,0 +1,57 @@
+"""Features of real images, computed once per dataset split and cached on disk.
+
+The cache key holds everything the features depend on: dataset, split, image
+shape, number of images and the feature extractor's identity (for Inception,
+the sha256 of the graph file), so a changed graph or split never reuses stale
+features. Files live in `<kgan cache>/reference_features/` (`$KGAN_CACHE_DIR`,
+default `~/.cache/kgan`).
+"""
+
+import os
+
+import numpy as np
+
+from kgan import data
+from kgan.config import DataConfig
+from kgan.errors import ConfigError
+
+
+def cache_path(data_config: DataConfig, split: str, count: int, identity: str,
+               cache_root: str | None = None) -> str:
+    height, width, channels = data.get_dataset_spec(data_config.dataset).image_shape
+    key = (f"{data_config.dataset}_{split}_{height}x{width}x{channels}_{count}_"
+           f"{identity.replace(':', '-')}")
+    return os.path.join(cache_root or data.cache_dir(), "reference_features", key + ".npz")
+
+
+def real_images(data_config: DataConfig, split: str, count: int) -> np.ndarray:
+    """The first `count` images of a split (its fixed order), uint8 `[count, h, w, c]`."""
+    dataset = data.load(data_config, split)
+    if not 2 <= count <= dataset.num_examples:
+        raise ConfigError(f"reference sample count must be in [2, {dataset.num_examples}] for "
+                          f"{data_config.dataset} {split}, got {count}")
+    return next(iter(dataset.examples.take(count).batch(count)))[0].numpy()
+
+
+def reference_features(data_config: DataConfig, split: str, count: int, extractor,
+                       cache_root: str | None = None) -> np.ndarray:
+    """Features of the first `count` real images of `split`, from the cache when present.
+
+    Args:
+        data_config: Which dataset (and where it is).
+        split: The split, e.g. "test".
+        count: Number of images.
+        extractor: Callable images -> features, with an `identity` string.
+        cache_root: Cache folder; default the kgan cache.
+    """
+    path = cache_path(data_config, split, count, extractor.identity, cache_root)
+    if os.path.exists(path):
+        with np.load(path) as cached:
+            return cached["features"]
+    features = extractor(real_images(data_config, split, count),
+                         label=f"{data_config.dataset} {split} reference features")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = path + ".partial.npz"
+    np.savez(partial, features=features)
+    os.replace(partial, path)
+    return features
