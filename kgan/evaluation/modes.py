@@ -1,0 +1,37 @@
+"""Mode coverage: which classes a generator produces, judged by a classifier."""
+
+import numpy as np
+
+
+def mode_coverage(probabilities, min_share: float = 0.1) -> dict:
+    """Summarizes a classifier's verdicts on generated images.
+
+    A class counts as covered when it receives at least `min_share` of the
+    share a uniform generator would give it (with 10 classes and the default
+    0.1: at least 1% of the samples), so a handful of stray samples does not
+    hide a collapsed mode. The KL divergence of the class histogram from the
+    uniform distribution is 0 for a perfectly balanced generator and
+    `log(num_classes)` for one that produces a single class (mode collapse).
+
+    Args:
+        probabilities: `[n, num_classes]` class probabilities.
+        min_share: Fraction of the uniform share a class needs to count.
+
+    Returns:
+        A dict with `histogram` (samples per predicted class), `classes_covered`,
+        `num_classes`, `kl_from_uniform` (nats) and `mean_confidence` (mean top
+        probability).
+    """
+    probabilities = np.asarray(probabilities, np.float64)
+    count, num_classes = probabilities.shape
+    histogram = np.bincount(probabilities.argmax(axis=1), minlength=num_classes)
+    frequencies = histogram / count
+    nonzero = frequencies > 0
+    kl = float(np.sum(frequencies[nonzero] * np.log(frequencies[nonzero] * num_classes)))
+    return {
+        "histogram": histogram.tolist(),
+        "classes_covered": int(np.sum(frequencies >= min_share / num_classes)),
+        "num_classes": num_classes,
+        "kl_from_uniform": kl,
+        "mean_confidence": float(probabilities.max(axis=1).mean()),
+    }
