@@ -232,6 +232,60 @@ class ExportConfig:
         _require(0 <= self.seed < 2**31, "export.seed", self.seed, "must be in [0, 2**31)")
 
 
+EVAL_METRICS = ("fid", "kid", "classifier")
+MIN_FID_SAMPLES = 2048
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    """What to evaluate and how.
+
+    Attributes:
+        workdir: A training run (its newest checkpoint, or `checkpoint`).
+        saved_model: An exported version folder (with `export.json`) instead.
+        checkpoint: A checkpoint of `workdir` to evaluate.
+        num_samples: Generated images; at least 2048 when FID is computed
+            (FID's 2048x2048 covariance is rank deficient with fewer).
+        reference_split: Real split the samples are compared with.
+        reference_samples: Real images from that split (its first ones).
+        metrics: Any of `EVAL_METRICS`: `fid` and `kid` on Inception
+            features; `classifier` (MNIST only): mode coverage, confidence
+            and a Frechet distance on the kgan classifier's features.
+        data_dir: Where the reference data is; default the run's data_dir.
+        inception_path: The TTUR graph; default `$KGAN_INCEPTION_PATH`.
+        seed: Seed of the generated samples' latents.
+        output: JSON report path; default `<workdir>/eval/step_<step>.json`,
+            or `eval/<model>_v<version>.json` for a SavedModel.
+    """
+
+    workdir: Optional[str] = None
+    saved_model: Optional[str] = None
+    checkpoint: Optional[str] = None
+    num_samples: int = 10_000
+    reference_split: str = "test"
+    reference_samples: int = 10_000
+    metrics: tuple[str, ...] = EVAL_METRICS
+    data_dir: Optional[str] = None
+    inception_path: Optional[str] = None
+    seed: int = 0
+    output: Optional[str] = None
+
+    def __post_init__(self):
+        if (self.workdir is None) == (self.saved_model is None):
+            raise ConfigError(f"evaluate exactly one of a workdir and a saved_model (got "
+                              f"workdir={self.workdir!r}, saved_model={self.saved_model!r})")
+        unknown = [m for m in self.metrics if m not in EVAL_METRICS]
+        _require(bool(self.metrics) and not unknown, "eval.metrics", ",".join(self.metrics),
+                 f"must name one or more of {', '.join(EVAL_METRICS)}")
+        minimum = MIN_FID_SAMPLES if "fid" in self.metrics else 2
+        for name in ("num_samples", "reference_samples"):
+            _require(getattr(self, name) >= minimum, f"eval.{name}", getattr(self, name),
+                     f"must be >= {minimum}" + (" for FID (the covariance of 2048-d features "
+                                                 "is rank deficient with fewer)"
+                                                 if minimum > 2 else ""))
+        _require(0 <= self.seed < 2**31, "eval.seed", self.seed, "must be in [0, 2**31)")
+
+
 def _from_dict(cls, values: Any, where: str):
     if not isinstance(values, dict):
         raise ConfigError(f"{where} must be a JSON object, got {type(values).__name__}")

@@ -17,6 +17,20 @@ MNIST_TFDS_DIR = SHARED_DATA / "tensorflow_datasets"
 MNIST_IDX_DIR = SHARED_DATA / "mnist"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def kgan_cache(tmp_path_factory):
+    """One kgan cache for the test session, so tests never touch ~/.cache/kgan and
+    derived files (the evaluation classifier, reference features) are built once."""
+    path = tmp_path_factory.mktemp("kgan-cache")
+    previous = os.environ.get("KGAN_CACHE_DIR")
+    os.environ["KGAN_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("KGAN_CACHE_DIR", None)
+    else:
+        os.environ["KGAN_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def mnist_tfds_dir():
     if not (MNIST_TFDS_DIR / "mnist" / "3.0.1" / "dataset_info.json").exists():

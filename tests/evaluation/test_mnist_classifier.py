@@ -15,13 +15,13 @@ def mnist(mnist_tfds_dir):
 
 
 @pytest.fixture(scope="module")
-def cache_root(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("cache"))
+def cache_root(kgan_cache):
+    return str(kgan_cache)
 
 
 @pytest.fixture(scope="module")
 def classifier(mnist, cache_root):
-    # A fresh cache: the test trains the classifier as a new user's first evaluation does.
+    # The session's fresh cache: trained here as on a new user's first evaluation.
     return mnist_classifier.load_classifier(mnist, cache_root, log=lambda message: None)
 
 

@@ -1,0 +1,66 @@
+"""Generated images from a saved generator: a training run or an exported SavedModel."""
+
+import dataclasses
+import json
+import os
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from kgan import checkpoints
+from kgan.config import Config
+from kgan.errors import RunError
+from kgan.images import to_uint8
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorSource:
+    """A generator to sample, whatever form it was saved in.
+
+    Attributes:
+        generate: uint8 images `[n, h, w, c]` from float32 latents `[n, latent_dim]`.
+        latent_dim: Latent size.
+        run_config: The training run's config (dataset, data_dir, model).
+        step: Training step of the weights.
+        description: What was loaded, for reports.
+    """
+
+    generate: Callable[[np.ndarray], np.ndarray]
+    latent_dim: int
+    run_config: Config
+    step: int
+    description: str
+
+
+def from_workdir(workdir: str, checkpoint: str | None = None) -> GeneratorSource:
+    loaded = checkpoints.load_generator(workdir, checkpoint)
+    generator = loaded.generator
+    return GeneratorSource(
+        generate=lambda z: np.asarray(to_uint8(generator(z, training=False))),
+        latent_dim=loaded.config.model.latent_dim, run_config=loaded.config, step=loaded.step,
+        description=f"{workdir} ({os.path.basename(loaded.checkpoint)})")
+
+
+def from_saved_model(path: str) -> GeneratorSource:
+    """Loads an export version folder: its SavedModel and `export.json`."""
+    metadata_path = os.path.join(path, "export.json")
+    if not os.path.exists(metadata_path):
+        raise RunError(f"{path!r} is not a kgan export version folder (no export.json)")
+    with open(metadata_path) as f:
+        metadata = json.load(f)
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    return GeneratorSource(
+        generate=lambda z: serve(z=tf.constant(z, tf.float32))["images"].numpy(),
+        latent_dim=metadata["generator"]["latent_dim"],
+        run_config=Config.from_dict(metadata["source"]["config"]),
+        step=metadata["source"]["step"],
+        description=f"{metadata['model_name']} version {metadata['version']} ({path})")
+
+
+def sample(source: GeneratorSource, count: int, seed: int, batch_size: int = 500) -> np.ndarray:
+    """`count` uint8 images from standard-normal latents drawn with `seed`."""
+    latents = np.random.default_rng([seed, 4]).standard_normal(
+        (count, source.latent_dim)).astype(np.float32)
+    return np.concatenate([source.generate(latents[i:i + batch_size])
+                           for i in range(0, count, batch_size)])
