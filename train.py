@@ -56,6 +56,14 @@ flags.DEFINE_integer("sample_every", _T.sample_every, "Steps between sample grid
 flags.DEFINE_integer("checkpoint_every", _T.checkpoint_every, "Steps between checkpoints.")
 flags.DEFINE_integer("keep_checkpoints", _T.keep_checkpoints, "Newest checkpoints kept.")
 flags.DEFINE_integer("num_samples", _T.num_samples, "Images per sample grid.")
+flags.DEFINE_integer("eval_every", _T.eval_every, "Steps between in-training evaluations against "
+                     "the test split (0: none); the best checkpoint is kept in <workdir>/best/.")
+flags.DEFINE_integer("eval_samples", _T.eval_samples, "Images per in-training evaluation.")
+flags.DEFINE_string("eval_metric", _T.eval_metric, "In-training metric: fid (TTUR Inception, "
+                    ">= 2048 samples, about a minute each here) or classifier_fd (MNIST "
+                    "classifier features, seconds).")
+flags.DEFINE_string("inception_path", None, "The TTUR FID graph for --eval_metric=fid; default "
+                    "$KGAN_INCEPTION_PATH.")
 
 FLAGS = flags.FLAGS
 
@@ -79,7 +87,9 @@ def config_from_flags() -> Config:
             d_beta2=FLAGS.d_beta2, seed=FLAGS.seed, deterministic=FLAGS.deterministic,
             jit_compile=FLAGS.jit_compile, log_every=FLAGS.log_every,
             sample_every=FLAGS.sample_every, checkpoint_every=FLAGS.checkpoint_every,
-            keep_checkpoints=FLAGS.keep_checkpoints, num_samples=FLAGS.num_samples),
+            keep_checkpoints=FLAGS.keep_checkpoints, num_samples=FLAGS.num_samples,
+            eval_every=FLAGS.eval_every, eval_samples=FLAGS.eval_samples,
+            eval_metric=FLAGS.eval_metric, inception_path=FLAGS.inception_path),
     )
 
 

@@ -75,6 +75,11 @@ class ModelConfig:
         _require(self.kernel_size >= 1, "model.kernel_size", self.kernel_size, "must be >= 1")
 
 
+EVAL_METRICS = ("fid", "kid", "classifier")
+TRAINING_EVAL_METRICS = ("fid", "classifier_fd")
+MIN_FID_SAMPLES = 2048
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """How the two networks are trained.
@@ -100,6 +105,13 @@ class TrainConfig:
         checkpoint_every: Steps between checkpoints.
         keep_checkpoints: Newest checkpoints kept on disk.
         num_samples: Images in each sample grid (from one fixed latent batch).
+        eval_every: Steps between in-training evaluations (0: none).
+        eval_samples: Generated (and real) images per in-training evaluation.
+        eval_metric: `fid` (TTUR Inception; needs >= 2048 samples) or
+            `classifier_fd` (Frechet distance on the MNIST classifier's
+            features: seconds instead of minutes). The checkpoint with the
+            lowest value is kept in `<workdir>/best/`.
+        inception_path: The TTUR graph for `fid`; default `$KGAN_INCEPTION_PATH`.
     """
 
     loss: str = "non_saturating"
@@ -122,6 +134,10 @@ class TrainConfig:
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
     num_samples: int = 64
+    eval_every: int = 0
+    eval_samples: int = MIN_FID_SAMPLES
+    eval_metric: str = "fid"
+    inception_path: Optional[str] = None
 
     def __post_init__(self):
         _require(0.0 <= self.label_smoothing < 1.0, "train.label_smoothing",
@@ -145,6 +161,13 @@ class TrainConfig:
             _require(0.0 <= getattr(self, name) < 1.0, f"train.{name}", getattr(self, name),
                      "must be in [0, 1)")
         _require(0 <= self.seed < 2**31, "train.seed", self.seed, "must be in [0, 2**31)")
+        _require(self.eval_every >= 0, "train.eval_every", self.eval_every,
+                 "must be >= 0 (0 turns in-training evaluation off)")
+        _require(self.eval_metric in TRAINING_EVAL_METRICS, "train.eval_metric",
+                 self.eval_metric, f"must be one of {', '.join(TRAINING_EVAL_METRICS)}")
+        minimum = MIN_FID_SAMPLES if self.eval_metric == "fid" else 2
+        _require(self.eval_samples >= minimum, "train.eval_samples", self.eval_samples,
+                 f"must be >= {minimum} for {self.eval_metric}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,10 +253,6 @@ class ExportConfig:
         _require(self.calibration_samples >= 100, "export.calibration_samples",
                  self.calibration_samples, "must be >= 100")
         _require(0 <= self.seed < 2**31, "export.seed", self.seed, "must be in [0, 2**31)")
-
-
-EVAL_METRICS = ("fid", "kid", "classifier")
-MIN_FID_SAMPLES = 2048
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,7 +16,8 @@ ALLOWED = {
     "checkpoints": {"config", "errors", "models"},
     "export": {"config", "errors", "models", "images", "checkpoints"},
     "evaluation": {"config", "errors", "data", "models", "images", "checkpoints"},
-    "training": {"config", "errors", "data", "models", "losses", "images", "checkpoints"},
+    "training": {"config", "errors", "data", "models", "losses", "images", "checkpoints",
+                 "evaluation"},
 }
 
 

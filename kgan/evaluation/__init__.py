@@ -29,6 +29,35 @@ def _timed(extract, images, label):
     return features, len(images) / max(time.perf_counter() - began, 1e-9)
 
 
+def reference_frechet_metric(metric: str, data_config, reference_split: str,
+                             reference_samples: int, inception_path: str | None = None,
+                             log=print):
+    """A function uint8 images -> Frechet distance to a fixed set of real images.
+
+    The real features are computed (or read from the cache) once, here.
+
+    Args:
+        metric: `fid` (TTUR Inception features) or `classifier_fd` (MNIST
+            classifier features).
+        data_config: The real dataset.
+        reference_split, reference_samples: Which real images.
+        inception_path: The TTUR graph, for `fid`.
+        log: Progress output.
+    """
+    if metric == "fid":
+        extractor = InceptionFeatures(inception_path)
+    elif metric == "classifier_fd":
+        if data_config.dataset != "mnist":
+            raise ConfigError(f"classifier_fd needs MNIST, not {data_config.dataset!r}")
+        extractor = mnist_classifier.load_classifier(data_config, log=log)
+    else:
+        raise ConfigError(f"unknown Frechet metric {metric!r}; choose fid or classifier_fd")
+    real = gaussian_stats(reference.reference_features(data_config, reference_split,
+                                                       reference_samples, extractor))
+    return lambda images: frechet_distance(
+        gaussian_stats(extractor(images, label=f"{metric} features")), real)
+
+
 def evaluate_images(images, data_config, config: EvalConfig, log=print) -> dict:
     """Every requested metric of `images` (uint8) against the configured real split."""
     report = {}
@@ -96,4 +125,4 @@ def _default_output(config: EvalConfig, source) -> str:
     return os.path.join("eval", f"{model}_v{version}.json")
 
 
-__all__ = ["evaluate", "evaluate_images"]
+__all__ = ["evaluate", "evaluate_images", "reference_frechet_metric"]

@@ -1,5 +1,6 @@
 """What happens around the train step: logs, sample grids, checkpoints, progress."""
 
+import json
 import os
 import sys
 import time
@@ -9,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import images
+from kgan.checkpoints import checkpoint_step
 
 # Console names of the GAN metrics; D(x) and D(G(z)) are mean probabilities.
 METRIC_LABELS = {"d_loss": "d_loss", "g_loss": "g_loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
@@ -135,3 +137,69 @@ def _duration(seconds):
     minutes, seconds = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+
+
+class EvaluationMonitor(keras.callbacks.Callback):
+    """Evaluates the generator every `every` steps and keeps the best checkpoint.
+
+    Each evaluation generates images from one fixed latent set (so values are
+    comparable across steps), scores them with `metric_fn` (lower is better,
+    e.g. FID), logs the value to the console and TensorBoard (`eval/<name>`),
+    and saves a checkpoint in `<workdir>/best/` when it is the best so far.
+    `<workdir>/best/best.json` records that step and value, and carries the
+    best value over when a run is resumed.
+
+    Args:
+        workdir: Run directory.
+        checkpoint: The run's `tf.train.Checkpoint` (saved into `best/`).
+        metric_name: Name for logs, e.g. "fid".
+        metric_fn: uint8 images -> float, lower is better.
+        latents: The fixed evaluation latents.
+        start_step: Global step when this `fit` began.
+        every: Steps between evaluations.
+        stream: Where the console lines go.
+    """
+
+    def __init__(self, workdir, checkpoint, metric_name, metric_fn, latents, start_step, every,
+                 stream=None):
+        super().__init__()
+        self.metric_name, self.metric_fn = metric_name, metric_fn
+        self.latents, self.start_step, self.every = latents, start_step, every
+        self.stream = stream or sys.stdout
+        self.best_dir = os.path.join(workdir, "best")
+        self.best_file = os.path.join(self.best_dir, "best.json")
+        self.manager = tf.train.CheckpointManager(checkpoint, self.best_dir, max_to_keep=1,
+                                                  checkpoint_name="ckpt")
+        self.best = None
+        if os.path.exists(self.best_file):
+            with open(self.best_file) as f:
+                self.best = json.load(f)
+        self.writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.start_step + batch + 1
+        if step % self.every == 0:
+            self.evaluate(step)
+
+    def evaluate(self, step):
+        generated = np.concatenate([
+            np.asarray(images.to_uint8(self.model.generator(self.latents[i:i + 500],
+                                                            training=False)))
+            for i in range(0, len(self.latents), 500)])
+        value = float(self.metric_fn(generated))
+        with self.writer.as_default(step=step):
+            tf.summary.scalar(f"eval/{self.metric_name}", value)
+        self.writer.flush()
+        improved = self.best is None or value < self.best["value"]
+        if improved:
+            path = self.manager.save(checkpoint_number=step)
+            self.best = {"step": step, "metric": self.metric_name, "value": value,
+                         "checkpoint": os.path.basename(path)}
+            partial = self.best_file + ".partial"
+            with open(partial, "w") as f:
+                json.dump(self.best, f, indent=2)
+            os.replace(partial, self.best_file)
+        self.stream.write(f"step {step}: {self.metric_name} {value:.3f}"
+                          f"{' (best so far; saved to ' + self.best_dir + ')' if improved else ''}"
+                          f"\n")
+        self.stream.flush()

@@ -7,12 +7,13 @@ import os
 import sys
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from kgan import checkpoints, data, losses, models
+from kgan import checkpoints, data, evaluation, losses, models
 from kgan.config import Config
 from kgan.errors import RunError
-from kgan.training.callbacks import TrainingMonitor, fixed_latents
+from kgan.training.callbacks import EvaluationMonitor, TrainingMonitor, fixed_latents
 from kgan.training.gan import GAN
 
 # Sections of the config that a checkpoint's contents depend on: a run cannot
@@ -181,9 +182,17 @@ def train(config: Config, workdir: str, stream=None) -> TrainResult:
         workdir, manager, start_step, end_step, t.batch_size * t.d_steps,
         fixed_latents(t.seed, t.num_samples, config.model.latent_dim),
         t.log_every, t.sample_every, t.checkpoint_every, stream)
+    callbacks = [monitor]
+    if t.eval_every:
+        metric_fn = evaluation.reference_frechet_metric(
+            t.eval_metric, config.data, "test", t.eval_samples, t.inception_path, log)
+        eval_latents = np.random.default_rng([t.seed, 5]).standard_normal(
+            (t.eval_samples, config.model.latent_dim)).astype(np.float32)
+        callbacks.append(EvaluationMonitor(workdir, checkpoint, t.eval_metric, metric_fn,
+                                           eval_latents, start_step, t.eval_every, stream))
     interrupted = False
     try:
-        gan.fit(batches, epochs=1, steps_per_epoch=end_step - start_step, callbacks=[monitor],
+        gan.fit(batches, epochs=1, steps_per_epoch=end_step - start_step, callbacks=callbacks,
                 verbose=0, shuffle=False)
     except KeyboardInterrupt:
         interrupted = True

@@ -81,3 +81,37 @@ def test_epochs_are_converted_to_steps():
     config = Config(train=TrainConfig(steps=None, epochs=1.0, batch_size=64, d_steps=2))
     assert total_steps(config, 60_000) == 469  # 468 batches of 128 and one of 96
     assert total_steps(Config(train=TrainConfig(steps=77)), 60_000) == 77
+
+
+@pytest.mark.slow
+def test_in_training_evaluation_keeps_the_best_checkpoint(tmp_path, mnist_tfds_dir):
+    workdir = tmp_path / "run"
+    config = small_config(mnist_tfds_dir, eval_every=3, eval_metric="classifier_fd",
+                          eval_samples=100, deterministic=False)
+    train(config, str(workdir))
+    best = json.loads((workdir / "best" / "best.json").read_text())
+    assert best["metric"] == "classifier_fd" and best["step"] in (3, 6)
+    assert np.isfinite(best["value"]) and best["value"] > 0
+
+    # The best checkpoint is the run's full state at that step.
+    best_path = str(workdir / "best" / best["checkpoint"])
+    regular = checkpoint_values(str(workdir / "checkpoints" / f"ckpt-{best['step']}"))
+    for name, value in checkpoint_values(best_path).items():
+        np.testing.assert_array_equal(value, regular[name], err_msg=name)
+    assert checkpoints.load_generator(str(workdir), best_path).step == best["step"]
+
+    values = []
+    for path in (workdir / "tensorboard").glob("events.out.tfevents.*"):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            values += [(event.step, tf.make_ndarray(v.tensor).item())
+                       for v in event.summary.value if v.tag == "eval/classifier_fd"]
+    assert sorted(step for step, _ in values) == [3, 6]
+    assert min(v for _, v in values) == pytest.approx(best["value"])
+
+    # Resuming keeps the best so far: only a better value replaces it.
+    train(dataclasses.replace(config, train=dataclasses.replace(config.train, steps=9)),
+          str(workdir))
+    after = json.loads((workdir / "best" / "best.json").read_text())
+    assert after["value"] <= best["value"]
+    assert after == best or after["step"] == 9
