@@ -5,13 +5,14 @@ SHARED ?= ../shared
 DATA_DIR ?= $(SHARED)/data/tensorflow_datasets
 WORKDIR ?= runs/mnist
 EXPORT_DIR ?= exports
+INCEPTION ?= $(SHARED)/data/inception/inception-2015-12-05-pool3.pb
 TRAIN_FLAGS ?=
 PYTEST_FLAGS ?=
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.kgan-installed
 
-.PHONY: venv train export test bench clean
+.PHONY: venv train export evaluate test bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,10 @@ train: $(STAMP)
 # Export the trained generator (SavedModel + TFLite) as the next version under $(EXPORT_DIR).
 export: $(STAMP)
 	$(BIN)/python export.py --workdir=$(WORKDIR) --export_dir=$(EXPORT_DIR)
+
+# FID, KID and MNIST mode coverage of the run's newest checkpoint (10,000 samples).
+evaluate: $(STAMP)
+	$(BIN)/python evaluate.py --workdir=$(WORKDIR) --inception_path=$(INCEPTION)
 
 test: $(STAMP)
 	KGAN_SHARED_DATA=$(SHARED)/data $(BIN)/python -m pytest $(PYTEST_FLAGS) tests
