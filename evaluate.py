@@ -6,14 +6,13 @@ confidence and a classifier Frechet distance; writes them as JSON (default
 """
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
 
-from absl import app, flags, logging
+from absl import app, flags
 
+from kgan import cli
 from kgan.config import EVAL_METRICS, EvalConfig
-from kgan.errors import KganError
 
 _DEFAULT = EvalConfig(workdir="")
 
@@ -34,25 +33,20 @@ flags.DEFINE_string("output", None, "JSON report path.")
 FLAGS = flags.FLAGS
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    logging.set_verbosity(logging.WARNING)
-    try:
-        config = EvalConfig(
-            workdir=FLAGS.workdir, saved_model=FLAGS.saved_model, checkpoint=FLAGS.checkpoint,
-            num_samples=FLAGS.num_samples, reference_split=FLAGS.reference_split,
-            reference_samples=FLAGS.reference_samples, metrics=tuple(FLAGS.metrics),
-            data_dir=FLAGS.data_dir, inception_path=FLAGS.inception_path, seed=FLAGS.seed,
-            output=FLAGS.output)
-        from kgan import evaluation  # imports TensorFlow: after the flags are known to be valid
+def evaluate_from_flags():
+    config = EvalConfig(
+        workdir=FLAGS.workdir, saved_model=FLAGS.saved_model, checkpoint=FLAGS.checkpoint,
+        num_samples=FLAGS.num_samples, reference_split=FLAGS.reference_split,
+        reference_samples=FLAGS.reference_samples, metrics=tuple(FLAGS.metrics),
+        data_dir=FLAGS.data_dir, inception_path=FLAGS.inception_path, seed=FLAGS.seed,
+        output=FLAGS.output)
+    from kgan import evaluation  # imports TensorFlow: after the flags are known to be valid
 
-        report = evaluation.evaluate(config)
-    except KganError as e:
-        sys.stderr.write(f"evaluate.py: error: {e}\n")
-        return 1
-    print_report(report)
-    return 0
+    print_report(evaluation.evaluate(config))
+
+
+def main(argv):
+    return cli.run("evaluate.py", evaluate_from_flags, argv)
 
 
 def print_report(report):

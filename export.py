@@ -8,14 +8,13 @@ published; existing versions are never overwritten.
 """
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
 
-from absl import app, flags, logging
+from absl import app, flags
 
+from kgan import cli
 from kgan.config import TFLITE_VARIANTS, ExportConfig
-from kgan.errors import KganError
 
 _DEFAULT = ExportConfig(workdir="")
 
@@ -42,28 +41,21 @@ flags.mark_flag_as_required("workdir")
 FLAGS = flags.FLAGS
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    logging.set_verbosity(logging.WARNING)
-    try:
-        config = ExportConfig(
-            workdir=FLAGS.workdir, export_dir=FLAGS.export_dir, model_name=FLAGS.model_name,
-            version=FLAGS.version, checkpoint=FLAGS.checkpoint,
-            tflite_variants=tuple(v for v in FLAGS.tflite if v),
-            tflite_batch_size=FLAGS.tflite_batch_size,
-            calibration_samples=FLAGS.calibration_samples, seed=FLAGS.seed, verify=FLAGS.verify)
-        from kgan import export  # imports TensorFlow: after the flags are known to be valid
+def export_from_flags():
+    config = ExportConfig(
+        workdir=FLAGS.workdir, export_dir=FLAGS.export_dir, model_name=FLAGS.model_name,
+        version=FLAGS.version, checkpoint=FLAGS.checkpoint,
+        tflite_variants=tuple(v for v in FLAGS.tflite if v),
+        tflite_batch_size=FLAGS.tflite_batch_size,
+        calibration_samples=FLAGS.calibration_samples, seed=FLAGS.seed, verify=FLAGS.verify)
+    from kgan import export  # imports TensorFlow: after the flags are known to be valid
 
-        result = export.export(config)
-    except KganError as e:
-        sys.stderr.write(f"export.py: error: {e}\n")
-        return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("export.py: interrupted; nothing was published\n")
-        return 130
-    summarize(result)
-    return 0
+    summarize(export.export(config))
+
+
+def main(argv):
+    return cli.run("export.py", export_from_flags, argv,
+                   interrupted="interrupted; nothing was published")
 
 
 def summarize(result):

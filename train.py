@@ -11,8 +11,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
 
-from absl import app, flags, logging
+from absl import app, flags
 
+from kgan import cli
 from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
 from kgan.errors import KganError
 
@@ -93,32 +94,26 @@ def config_from_flags() -> Config:
     )
 
 
-def main(argv):
-    logging.set_verbosity(logging.WARNING)  # TFDS logs every dataset open at INFO
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        config = config_from_flags()  # value errors surface here, before TensorFlow loads
-        from kgan import training
+def train_from_flags():
+    config = config_from_flags()  # value errors surface here, before TensorFlow loads
+    from kgan import training
 
-        config = training.resolve(config)
-        if FLAGS.dry_run:
-            sys.stdout.write(config.to_json())
-            return 0
-        workdir = FLAGS.workdir or os.path.join(
-            "runs", f"{config.data.dataset}_{config.model.architecture}")
-        result = training.train(config, workdir)
-    except KganError as e:
-        sys.stderr.write(f"train.py: error: {e}\n")
-        return 1
-    except KeyboardInterrupt:  # before training started: there is nothing to save yet
-        sys.stderr.write("train.py: interrupted\n")
-        return 130
+    config = training.resolve(config)
+    if FLAGS.dry_run:
+        sys.stdout.write(config.to_json())
+        return 0
+    workdir = FLAGS.workdir or os.path.join(
+        "runs", f"{config.data.dataset}_{config.model.architecture}")
+    result = training.train(config, workdir)
     if result.interrupted:
         return 130
     print(f"Done: step {result.step} in {result.workdir}; newest checkpoint {result.checkpoint}")
     return 0
 
+
+def main(argv):
+    # Ctrl-C during training is handled by train() (checkpoint saved); before it, nothing to save.
+    return cli.run("train.py", train_from_flags, argv)
 
 if __name__ == "__main__":
     app.run(main)

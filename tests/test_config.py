@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
+from kgan.config import Config, ModelConfig, TrainConfig
 from kgan.errors import ConfigError
 
 

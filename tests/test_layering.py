@@ -8,6 +8,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "kgan"
 # Which kgan modules each top-level module may import (besides itself).
 ALLOWED = {
     "errors": set(),
+    "cli": {"errors"},
     "config": {"errors"},
     "images": set(),
     "losses": {"errors"},

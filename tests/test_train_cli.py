@@ -1,13 +1,10 @@
 """train.py as a user runs it, in fresh processes, on the real MNIST."""
 
-import json
-import os
 import signal
 import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 import tensorflow as tf
 

@@ -10,7 +10,6 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import images
-from kgan.checkpoints import checkpoint_step
 
 # Console names of the GAN metrics; D(x) and D(G(z)) are mean probabilities.
 METRIC_LABELS = {"d_loss": "d_loss", "g_loss": "g_loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
