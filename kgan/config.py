@@ -11,10 +11,18 @@ refused, so a saved config either reproduces the run or fails loudly.
 import dataclasses
 import json
 import math
+import os
 import typing
 from typing import Any, Optional
 
 from kgan.errors import ConfigError
+
+
+def cache_dir() -> str:
+    """Where kgan keeps derived files (prepared datasets, evaluation features and
+    classifier): `$KGAN_CACHE_DIR`, default `~/.cache/kgan`."""
+    return os.environ.get("KGAN_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "kgan")
 
 
 def _require(condition: bool, name: str, value: Any, rule: str) -> None:

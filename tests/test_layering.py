@@ -11,14 +11,15 @@ ALLOWED = {
     "cli": {"errors"},
     "config": {"errors"},
     "images": set(),
+    "latent": set(),
     "losses": {"errors"},
     "data": {"config", "errors"},
     "models": {"config", "errors"},
     "checkpoints": {"config", "errors", "models"},
-    "export": {"config", "errors", "models", "images", "checkpoints"},
-    "evaluation": {"config", "errors", "data", "models", "images", "checkpoints"},
+    "export": {"config", "errors", "models", "images", "checkpoints", "latent"},
+    "evaluation": {"config", "errors", "data", "models", "images", "checkpoints", "latent"},
     "training": {"config", "errors", "data", "models", "losses", "images", "checkpoints",
-                 "evaluation"},
+                 "evaluation", "latent"},
 }
 
 

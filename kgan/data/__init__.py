@@ -125,9 +125,7 @@ def training_batches(dataset: ImageDataset, batch_size: int, seed: int, start_st
     return stream.map(lookup, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-cache_dir = mnist.cache_dir
-
 __all__ = [
-    "DATASETS", "cache_dir", "DatasetSpec", "ImageDataset", "get_dataset_spec", "load", "resolve",
+    "DATASETS", "DatasetSpec", "ImageDataset", "get_dataset_spec", "load", "resolve",
     "resolve_data_dir", "steps_per_epoch", "to_unit_range", "training_batches",
 ]

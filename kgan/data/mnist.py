@@ -15,6 +15,7 @@ import tempfile
 
 import tensorflow_datasets as tfds
 
+from kgan.config import cache_dir
 from kgan.data.record import ImageDataset
 from kgan.errors import DataError
 
@@ -26,12 +27,6 @@ IDX_FILES = (
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 )
-
-
-def cache_dir() -> str:
-    """The folder where kgan keeps prepared datasets and other derived files."""
-    return os.environ.get("KGAN_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "kgan")
 
 
 def _has_idx_files(folder: str) -> bool:

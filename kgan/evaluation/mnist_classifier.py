@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from kgan import data
-from kgan.config import DataConfig
+from kgan.config import DataConfig, cache_dir
 from kgan.errors import DataError
 from kgan.evaluation.inception import batched
 
@@ -100,7 +100,7 @@ def load_classifier(data_config: DataConfig, cache_root: str | None = None,
     Raises:
         DataError: if training does not reach `MIN_TEST_ACCURACY`.
     """
-    folder = os.path.join(cache_root or data.cache_dir(), "mnist_classifier")
+    folder = os.path.join(cache_root or cache_dir(), "mnist_classifier")
     weights = os.path.join(folder, f"v{VERSION}-seed{SEED}.weights.h5")
     info_path = weights.replace(".weights.h5", ".json")
     if not (os.path.exists(weights) and os.path.exists(info_path)):

@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from kgan import data
-from kgan.config import DataConfig
+from kgan.config import DataConfig, cache_dir
 from kgan.errors import ConfigError
 
 
@@ -21,7 +21,7 @@ def cache_path(data_config: DataConfig, split: str, count: int, identity: str,
     height, width, channels = data.get_dataset_spec(data_config.dataset).image_shape
     key = (f"{data_config.dataset}_{split}_{height}x{width}x{channels}_{count}_"
            f"{identity.replace(':', '-')}")
-    return os.path.join(cache_root or data.cache_dir(), "reference_features", key + ".npz")
+    return os.path.join(cache_root or cache_dir(), "reference_features", key + ".npz")
 
 
 def real_images(data_config: DataConfig, split: str, count: int) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from kgan import checkpoints
+from kgan import checkpoints, latent
 from kgan.config import Config
 from kgan.errors import RunError
 from kgan.images import to_uint8
@@ -58,9 +58,7 @@ def from_saved_model(path: str) -> GeneratorSource:
         description=f"{metadata['model_name']} version {metadata['version']} ({path})")
 
 
-def sample(source: GeneratorSource, count: int, seed: int, batch_size: int = 500) -> np.ndarray:
+def sample(source: GeneratorSource, count: int, seed: int) -> np.ndarray:
     """`count` uint8 images from standard-normal latents drawn with `seed`."""
-    latents = np.random.default_rng([seed, 4]).standard_normal(
-        (count, source.latent_dim)).astype(np.float32)
-    return np.concatenate([source.generate(latents[i:i + batch_size])
-                           for i in range(0, count, batch_size)])
+    return latent.generate_in_batches(source.generate, latent.standard_normal(
+        seed, latent.Purpose.EVALUATION, count, source.latent_dim))

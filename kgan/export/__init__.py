@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 import kgan
-from kgan import checkpoints
+from kgan import checkpoints, latent
 from kgan.config import ExportConfig
 from kgan.errors import ExportError
 from kgan.export import signatures, tflite
@@ -140,8 +140,8 @@ def export(config: ExportConfig, log=print) -> ExportResult:
         report = None
         if config.verify:
             log("Verifying")
-            z = np.random.default_rng([config.seed, 3]).standard_normal(
-                (_VERIFY_LATENTS, latent_dim)).astype(np.float32)
+            z = latent.standard_normal(config.seed, latent.Purpose.EXPORT_VERIFICATION,
+                                       _VERIFY_LATENTS, latent_dim)
             seeds = np.array(_VERIFY_SEEDS, np.int64)
             from_seed = signatures.latents_from_seeds(seeds, latent_dim)
             report = verify(staging, tflite_files,

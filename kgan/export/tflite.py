@@ -9,6 +9,7 @@ Every variant keeps float32 latents in and uint8 images out.
 import numpy as np
 import tensorflow as tf
 
+from kgan import latent
 from kgan.export.signatures import OUTPUT_KEY, SERVING_SIGNATURE
 
 
@@ -43,8 +44,10 @@ def convert(saved_model_dir: str, variant: str, latent_dim: int, calibration_sam
     elif variant == "dynamic_int8":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     elif variant == "full_int8":
-        latents = np.random.default_rng([seed, 2]).standard_normal(
-            (calibration_samples, batch_size or 1, latent_dim)).astype(np.float32)
+        batch = batch_size or 1
+        latents = latent.standard_normal(seed, latent.Purpose.CALIBRATION,
+                                         calibration_samples * batch, latent_dim).reshape(
+                                             calibration_samples, batch, latent_dim)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([z] for z in latents)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import images
+from kgan import images, latent
 
 # Console names of the GAN metrics; D(x) and D(G(z)) are mean probabilities.
 METRIC_LABELS = {"d_loss": "d_loss", "g_loss": "g_loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
@@ -21,7 +21,7 @@ def fixed_latents(seed: int, count: int, latent_dim: int) -> np.ndarray:
     It depends only on the run's seed, so grids from different steps (and
     from a resumed run) show the same latents evolving.
     """
-    return np.random.default_rng([seed, 1]).standard_normal((count, latent_dim)).astype(np.float32)
+    return latent.standard_normal(seed, latent.Purpose.SAMPLE_GRID, count, latent_dim)
 
 
 class TrainingMonitor(keras.callbacks.Callback):
@@ -58,6 +58,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.stream = stream or sys.stdout
         self.live = self.stream.isatty()
         self.last_logs = {}
+        self.images_per_second = 0.0
         self.saved_step = None
         self.writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
 
@@ -101,9 +102,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         eta = (self.total_steps - self.step) / rate if rate > 0 else float("nan")
         ordered = sorted(self.last_logs.items(), key=lambda kv: _metric_order(kv[0]))
         metrics = " ".join(f"{METRIC_LABELS.get(k, k)} {v:.3f}" for k, v in ordered)
-        speed = getattr(self, "images_per_second", 0.0)
         line = (f"step {self.step}/{self.total_steps} [{bar}] {fraction:4.0%} "
-                f"{speed:6.0f} img/s ETA {_duration(eta)}  {metrics}")
+                f"{self.images_per_second:6.0f} img/s ETA {_duration(eta)}  {metrics}")
         self.stream.write(("\r\033[K" if self.live else "") + line + end)
         self.stream.flush()
 
@@ -181,10 +181,8 @@ class EvaluationMonitor(keras.callbacks.Callback):
             self.evaluate(step)
 
     def evaluate(self, step):
-        generated = np.concatenate([
-            np.asarray(images.to_uint8(self.model.generator(self.latents[i:i + 500],
-                                                            training=False)))
-            for i in range(0, len(self.latents), 500)])
+        generated = latent.generate_in_batches(
+            lambda z: images.to_uint8(self.model.generator(z, training=False)), self.latents)
         value = float(self.metric_fn(generated))
         with self.writer.as_default(step=step):
             tf.summary.scalar(f"eval/{self.metric_name}", value)

@@ -7,10 +7,9 @@ import os
 import sys
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from kgan import checkpoints, data, evaluation, losses, models
+from kgan import checkpoints, data, evaluation, latent, losses, models
 from kgan.config import Config
 from kgan.errors import RunError
 from kgan.training.callbacks import EvaluationMonitor, TrainingMonitor, fixed_latents
@@ -186,8 +185,8 @@ def train(config: Config, workdir: str, stream=None) -> TrainResult:
     if t.eval_every:
         metric_fn = evaluation.reference_frechet_metric(
             t.eval_metric, config.data, "test", t.eval_samples, t.inception_path, log)
-        eval_latents = np.random.default_rng([t.seed, 5]).standard_normal(
-            (t.eval_samples, config.model.latent_dim)).astype(np.float32)
+        eval_latents = latent.standard_normal(t.seed, latent.Purpose.TRAINING_EVALUATION,
+                                              t.eval_samples, config.model.latent_dim)
         callbacks.append(EvaluationMonitor(workdir, checkpoint, t.eval_metric, metric_fn,
                                            eval_latents, start_step, t.eval_every, stream))
     interrupted = False

@@ -1,0 +1,27 @@
+"""Seeded latent vectors, the one place every kgan tool draws them from."""
+
+import enum
+
+import numpy as np
+
+
+class Purpose(enum.IntEnum):
+    """Independent latent streams of one seed, so no two uses share latents."""
+
+    SAMPLE_GRID = 1
+    CALIBRATION = 2
+    EXPORT_VERIFICATION = 3
+    EVALUATION = 4
+    TRAINING_EVALUATION = 5
+
+
+def standard_normal(seed: int, purpose: Purpose, count: int, latent_dim: int) -> np.ndarray:
+    """`[count, latent_dim]` float32 standard-normal latents, fixed by (seed, purpose)."""
+    return np.random.default_rng([seed, int(purpose)]).standard_normal(
+        (count, latent_dim)).astype(np.float32)
+
+
+def generate_in_batches(generate, latents: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """`generate` (latents -> uint8 images) applied batch by batch, concatenated."""
+    return np.concatenate([np.asarray(generate(latents[i:i + batch_size]))
+                           for i in range(0, len(latents), batch_size)])
