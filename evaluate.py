@@ -21,9 +21,11 @@ flags.DEFINE_string("saved_model", None, "An export version folder to evaluate i
 flags.DEFINE_string("checkpoint", None, "A specific checkpoint of --workdir.")
 flags.DEFINE_integer("num_samples", _DEFAULT.num_samples,
                      "Generated images (>= 2048 with FID).")
-flags.DEFINE_string("reference_split", _DEFAULT.reference_split, "Real split to compare with.")
-flags.DEFINE_integer("reference_samples", _DEFAULT.reference_samples,
-                     "Real images from that split (features cached after the first run).")
+flags.DEFINE_string("reference_split", None, "Real split to compare with; default the "
+                    "dataset's held-out split (MNIST test, CelebA heldout).")
+flags.DEFINE_integer("reference_samples", None,
+                     "Real images from that split; default all of it, at most 10,000 (features "
+                     "cached after the first run).")
 flags.DEFINE_list("metrics", list(EVAL_METRICS), f"Metrics, from: {', '.join(EVAL_METRICS)}.")
 flags.DEFINE_string("data_dir", None, "Reference data folder; default the run's data_dir.")
 flags.DEFINE_string("inception_path", None, "The TTUR FID graph inception-2015-12-05-pool3.pb; "
@@ -64,6 +66,16 @@ def print_report(report):
                      f"mean confidence {c['mean_confidence']:.3f}, "
                      f"classifier Frechet distance {c['frechet_distance']:.3f}")
         lines.append(f"  class histogram {c['histogram']}")
+        if "label_agreement" in c:
+            per_class = " ".join(f"{name}:{value:.2f}"
+                                 for name, value in c["label_agreement_per_class"].items())
+            lines.append(f"  classifier agrees with the requested label: "
+                         f"{c['label_agreement']:.3f} ({per_class})")
+    if "fid_per_class" in report:
+        lines.append("  FID per class " + " ".join(
+            f"{name}:{value:.1f}" for name, value in report["fid_per_class"].items()))
+    for warning in report.get("warnings", []):
+        lines.append(f"  warning: {warning}")
     lines.append(f"Report: {report['output']}")
     print("\n".join(lines))
 

@@ -21,13 +21,19 @@ _DEFAULT = Config()
 _D, _M, _T = _DEFAULT.data, _DEFAULT.model, _DEFAULT.train
 
 flags.DEFINE_string("workdir", None, "Run directory: config.json, checkpoints/, samples/, "
-                    "tensorboard/. Default runs/<dataset>_<model>.")
+                    "tensorboard/. Default runs/<dataset>_<model>[_conditional].")
 flags.DEFINE_bool("dry_run", False, "Print the resolved config as JSON and exit.")
 # Data.
-flags.DEFINE_string("dataset", _D.dataset, "Dataset name: mnist.")
-flags.DEFINE_string("data_dir", None, "TFDS data_dir, or a folder holding the four MNIST IDX "
-                    ".gz files. Default $KGAN_DATA_DIR, else TFDS's default folder.")
+flags.DEFINE_string("dataset", _D.dataset, "Dataset name: mnist or celeba.")
+flags.DEFINE_string("data_dir", None, "MNIST: a TFDS data_dir, or a folder holding the four IDX "
+                    ".gz files (default $KGAN_DATA_DIR, else TFDS's default folder). CelebA: the "
+                    "folder of aligned NNNNNN.jpg files, with list_attr_celeba.txt and "
+                    "list_eval_partition.txt in it or its parent.")
 flags.DEFINE_bool("download", _D.download, "Let TFDS download a dataset missing locally.")
+flags.DEFINE_list("attributes", list(_D.attributes), "CelebA attributes that label each image "
+                  "(conditioning), as named in list_attr_celeba.txt.")
+flags.DEFINE_float("crop_fraction", _D.crop_fraction, "CelebA square center crop as a fraction "
+                   "of the image width, before resizing to 64x64 (0.9: 160 of 178 pixels).")
 # Model.
 flags.DEFINE_string("model", _M.architecture, "Architecture: dcgan or mlp.")
 flags.DEFINE_integer("latent_dim", _M.latent_dim, "Size of the latent vector z.")
@@ -35,6 +41,10 @@ flags.DEFINE_integer("base_filters", _M.base_filters, "DCGAN filters at full res
 flags.DEFINE_integer("kernel_size", _M.kernel_size, "DCGAN kernel size.")
 flags.DEFINE_list("hidden_units", [str(u) for u in _M.hidden_units],
                   "MLP generator hidden widths (the discriminator uses them reversed).")
+flags.DEFINE_bool("conditional", _M.conditional, "Condition the GAN on labels: MNIST digit "
+                  "classes, or the CelebA --attributes (projection discriminator).")
+flags.DEFINE_integer("label_embedding_dim", _M.label_embedding_dim,
+                     "Width of the generator's label embedding (conditional models).")
 # Training.
 flags.DEFINE_string("loss", _T.loss, "Loss family: non_saturating or minimax.")
 flags.DEFINE_float("label_smoothing", _T.label_smoothing,
@@ -75,10 +85,12 @@ def config_from_flags() -> Config:
     except ValueError:
         raise KganError(f"--hidden_units must be integers, got {','.join(FLAGS.hidden_units)!r}")
     return Config(
-        data=DataConfig(dataset=FLAGS.dataset, data_dir=FLAGS.data_dir, download=FLAGS.download),
+        data=DataConfig(dataset=FLAGS.dataset, data_dir=FLAGS.data_dir, download=FLAGS.download,
+                        attributes=tuple(FLAGS.attributes), crop_fraction=FLAGS.crop_fraction),
         model=ModelConfig(architecture=FLAGS.model, latent_dim=FLAGS.latent_dim,
                           hidden_units=hidden_units, base_filters=FLAGS.base_filters,
-                          kernel_size=FLAGS.kernel_size),
+                          kernel_size=FLAGS.kernel_size, conditional=FLAGS.conditional,
+                          label_embedding_dim=FLAGS.label_embedding_dim),
         train=TrainConfig(
             loss=FLAGS.loss, label_smoothing=FLAGS.label_smoothing, d_steps=FLAGS.d_steps,
             batch_size=FLAGS.batch_size,
@@ -102,8 +114,9 @@ def train_from_flags():
     if FLAGS.dry_run:
         sys.stdout.write(config.to_json())
         return 0
-    workdir = FLAGS.workdir or os.path.join(
-        "runs", f"{config.data.dataset}_{config.model.architecture}")
+    workdir = FLAGS.workdir or os.path.join("runs", "_".join(
+        [config.data.dataset, config.model.architecture]
+        + (["conditional"] if config.model.conditional else [])))
     result = training.train(config, workdir)
     if result.interrupted:
         return 130

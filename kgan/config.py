@@ -30,21 +30,45 @@ def _require(condition: bool, name: str, value: Any, rule: str) -> None:
         raise ConfigError(f"{name} {rule}, got {value!r}")
 
 
+# How a dataset's labels are encoded: one class id per image, or a {0, 1}
+# vector of attributes per image.
+LABEL_KINDS = ("class", "multi_hot")
+
+CELEBA_DEFAULT_ATTRIBUTES = ("Male", "Smiling", "Eyeglasses", "Blond_Hair")
+
+
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
     """Where the training images come from.
 
     Attributes:
         dataset: Registered dataset name (see `kgan.data.DATASETS`).
-        data_dir: Folder holding the data: a TFDS `data_dir`, or a folder with
-            the original MNIST IDX `.gz` files. None means `$KGAN_DATA_DIR`,
-            else TFDS's default folder.
+        data_dir: Folder holding the data. MNIST: a TFDS `data_dir`, or a
+            folder with the original IDX `.gz` files; None means
+            `$KGAN_DATA_DIR`, else TFDS's default folder. CelebA: the folder
+            of `NNNNNN.jpg` files (or the folder holding `img_align_celeba/`),
+            with `list_attr_celeba.txt` and `list_eval_partition.txt` in it
+            or in its parent.
         download: Let TFDS download a dataset that is not prepared locally.
+        attributes: CelebA attributes that label each image (a {0, 1} vector
+            in this order), as named in `list_attr_celeba.txt`.
+        crop_fraction: CelebA's square center crop, as a fraction of the image
+            width, taken before resizing (0.9: 160 of 178 pixels, as Lucic et
+            al. 2018 crop).
     """
 
     dataset: str = "mnist"
     data_dir: Optional[str] = None
     download: bool = False
+    attributes: tuple[str, ...] = CELEBA_DEFAULT_ATTRIBUTES
+    crop_fraction: float = 0.9
+
+    def __post_init__(self):
+        _require(len(self.attributes) >= 1 and len(set(self.attributes)) == len(self.attributes),
+                 "data.attributes", ",".join(self.attributes),
+                 "must name one or more distinct attributes")
+        _require(math.isfinite(self.crop_fraction) and 0.0 < self.crop_fraction <= 1.0,
+                 "data.crop_fraction", self.crop_fraction, "must be in (0, 1]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +85,14 @@ class ModelConfig:
         base_filters: DCGAN filters at the highest resolution; each halving
             of the resolution doubles them.
         kernel_size: DCGAN convolution kernel size.
+        conditional: Condition both networks on the dataset's labels (class
+            ids or attribute vectors): the generator models p(x|y).
+        label_kind: `class` or `multi_hot`; filled in from the dataset for a
+            conditional model, None otherwise.
+        label_names: The labels' names (classes, or attributes in vector
+            order); filled in from the dataset for a conditional model.
+        label_embedding_dim: Width of the generator's learned label embedding,
+            concatenated to z.
     """
 
     architecture: str = "dcgan"
@@ -69,6 +101,15 @@ class ModelConfig:
     hidden_units: tuple[int, ...] = (256, 512)
     base_filters: int = 64
     kernel_size: int = 4
+    conditional: bool = False
+    label_kind: Optional[str] = None
+    label_names: Optional[tuple[str, ...]] = None
+    label_embedding_dim: int = 50
+
+    @property
+    def num_labels(self) -> int:
+        """Size of the label vector the networks take (0: unconditional)."""
+        return len(self.label_names) if self.conditional and self.label_names else 0
 
     def __post_init__(self):
         _require(self.latent_dim >= 1, "model.latent_dim", self.latent_dim, "must be >= 1")
@@ -81,6 +122,17 @@ class ModelConfig:
                  "must be one or more positive layer widths")
         _require(self.base_filters >= 1, "model.base_filters", self.base_filters, "must be >= 1")
         _require(self.kernel_size >= 1, "model.kernel_size", self.kernel_size, "must be >= 1")
+        _require(self.label_embedding_dim >= 1, "model.label_embedding_dim",
+                 self.label_embedding_dim, "must be >= 1")
+        if self.label_kind is not None:
+            _require(self.label_kind in LABEL_KINDS, "model.label_kind", self.label_kind,
+                     f"must be one of {', '.join(LABEL_KINDS)}")
+        if self.label_names is not None:
+            _require(len(self.label_names) >= 1, "model.label_names", self.label_names,
+                     "must name one or more labels")
+        if not self.conditional:
+            _require(self.label_kind is None and self.label_names is None, "model.label_kind",
+                     self.label_kind, "is only set for a conditional model")
 
 
 EVAL_METRICS = ("fid", "kid", "classifier")
@@ -273,8 +325,11 @@ class EvalConfig:
         checkpoint: A checkpoint of `workdir` to evaluate.
         num_samples: Generated images; at least 2048 when FID is computed
             (FID's 2048x2048 covariance is rank deficient with fewer).
-        reference_split: Real split the samples are compared with.
-        reference_samples: Real images from that split (its first ones).
+        reference_split: Real split the samples are compared with; default
+            the dataset's held-out split (MNIST `test`, CelebA `heldout`).
+        reference_samples: Real images from that split (its first ones);
+            default all of it, at most 10,000. FID against fewer than 2048 is
+            reported with a warning (a rank-deficient covariance biases it).
         metrics: Any of `EVAL_METRICS`: `fid` and `kid` on Inception
             features; `classifier` (MNIST only): mode coverage, confidence
             and a Frechet distance on the kgan classifier's features.
@@ -289,8 +344,8 @@ class EvalConfig:
     saved_model: Optional[str] = None
     checkpoint: Optional[str] = None
     num_samples: int = 10_000
-    reference_split: str = "test"
-    reference_samples: int = 10_000
+    reference_split: Optional[str] = None
+    reference_samples: Optional[int] = None
     metrics: tuple[str, ...] = EVAL_METRICS
     data_dir: Optional[str] = None
     inception_path: Optional[str] = None
@@ -305,11 +360,12 @@ class EvalConfig:
         _require(bool(self.metrics) and not unknown, "eval.metrics", ",".join(self.metrics),
                  f"must name one or more of {', '.join(EVAL_METRICS)}")
         minimum = MIN_FID_SAMPLES if "fid" in self.metrics else 2
-        for name in ("num_samples", "reference_samples"):
-            _require(getattr(self, name) >= minimum, f"eval.{name}", getattr(self, name),
-                     f"must be >= {minimum}" + (" for FID (the covariance of 2048-d features "
-                                                 "is rank deficient with fewer)"
-                                                 if minimum > 2 else ""))
+        _require(self.num_samples >= minimum, "eval.num_samples", self.num_samples,
+                 f"must be >= {minimum}" + (" for FID (the covariance of 2048-d features is "
+                                             "rank deficient with fewer)" if minimum > 2 else ""))
+        if self.reference_samples is not None:
+            _require(self.reference_samples >= 2, "eval.reference_samples",
+                     self.reference_samples, "must be >= 2")
         _require(0 <= self.seed < 2**31, "eval.seed", self.seed, "must be in [0, 2**31)")
 
 

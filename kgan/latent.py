@@ -21,7 +21,21 @@ def standard_normal(seed: int, purpose: Purpose, count: int, latent_dim: int) ->
         (count, latent_dim)).astype(np.float32)
 
 
-def generate_in_batches(generate, latents: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    """`generate` (latents -> uint8 images) applied batch by batch, concatenated."""
-    return np.concatenate([np.asarray(generate(latents[i:i + batch_size]))
-                           for i in range(0, len(latents), batch_size)])
+def generate_in_batches(generate, latents: np.ndarray, labels: np.ndarray | None = None,
+                        batch_size: int = 500) -> np.ndarray:
+    """`generate` applied batch by batch, concatenated.
+
+    Args:
+        generate: `generate(latents)`, or `generate(latents, labels)` when
+            `labels` is given, returning images.
+        latents: `[n, latent_dim]`.
+        labels: `[n, ...]` labels matching `latents` row for row, or None.
+        batch_size: Rows per call.
+    """
+    batches = []
+    for i in range(0, len(latents), batch_size):
+        inputs = [latents[i:i + batch_size]]
+        if labels is not None:
+            inputs.append(labels[i:i + batch_size])
+        batches.append(np.asarray(generate(*inputs)))
+    return np.concatenate(batches)

@@ -45,7 +45,8 @@ def tiny_dataset(num_examples=10, image_shape=(28, 28, 1), seed=0) -> ImageDatas
     images = np.stack([np.full(image_shape, i, np.uint8) for i in range(num_examples)])
     labels = rng.integers(0, 10, num_examples).astype(np.int64)
     examples = tf.data.Dataset.from_tensor_slices((images, labels))
-    return ImageDataset(examples, num_examples, image_shape, 10, "memory")
+    return ImageDataset(examples, num_examples, image_shape, "class",
+                        tuple(str(c) for c in range(10)), "memory")
 
 
 def run_script(script, *args, timeout=300, env=None):

@@ -12,14 +12,16 @@ ALLOWED = {
     "config": {"errors"},
     "images": set(),
     "latent": set(),
+    "conditioning": set(),
     "losses": {"errors"},
-    "data": {"config", "errors"},
+    "data": {"config", "errors", "conditioning"},
     "models": {"config", "errors"},
     "checkpoints": {"config", "errors", "models"},
-    "export": {"config", "errors", "models", "images", "checkpoints", "latent"},
-    "evaluation": {"config", "errors", "data", "models", "images", "checkpoints", "latent"},
+    "export": {"config", "errors", "models", "images", "checkpoints", "latent", "conditioning"},
+    "evaluation": {"config", "errors", "data", "models", "images", "checkpoints", "latent",
+                   "conditioning"},
     "training": {"config", "errors", "data", "models", "losses", "images", "checkpoints",
-                 "evaluation", "latent"},
+                 "evaluation", "latent", "conditioning"},
 }
 
 

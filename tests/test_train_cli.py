@@ -60,7 +60,7 @@ def test_dry_run_prints_the_resolved_config_and_writes_nothing(tmp_path):
 
 @pytest.mark.parametrize("flags, message", [
     (["--data_dir=/no/such/dir"], "data directory '/no/such/dir' does not exist"),
-    (["--dataset=cifar10"], "unknown dataset 'cifar10'; choose one of: mnist"),
+    (["--dataset=cifar10"], "unknown dataset 'cifar10'; choose one of: celeba, mnist"),
     (["--model=resnet"], "unknown model 'resnet'; choose one of: dcgan, mlp"),
     (["--loss=wgan"], "unknown loss 'wgan'; choose one of: minimax, non_saturating"),
     (["--batch_size=0"], "train.batch_size must be >= 1, got 0"),

@@ -11,22 +11,41 @@ from typing import Callable
 import tensorflow as tf
 
 from kgan.config import Config, DataConfig
-from kgan.data import mnist
+from kgan.conditioning import label_vectors
+from kgan.data import celeba, mnist
 from kgan.data.record import ImageDataset
 from kgan.errors import ConfigError, lookup
 
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
-    """What kgan knows about a dataset before reading it."""
+    """What kgan knows about a dataset before reading it.
+
+    Attributes:
+        image_shape: (height, width, channels) of the images it yields.
+        label_kind: `class` or `multi_hot` (see `kgan.config.LABEL_KINDS`).
+        label_names: The label names a `DataConfig` selects.
+        load: Reads one split: `load(data_config, split) -> ImageDataset`.
+        splits: The split names `load` accepts.
+        evaluation_split: The held-out split generated images are compared
+            with by default.
+    """
 
     image_shape: tuple[int, int, int]
-    num_classes: int
-    load: Callable[[str | None, str, bool], ImageDataset]
+    label_kind: str
+    label_names: Callable[[DataConfig], tuple[str, ...]]
+    load: Callable[[DataConfig, str], ImageDataset]
+    splits: tuple[str, ...]
+    evaluation_split: str
 
 
 DATASETS = {
-    "mnist": DatasetSpec(mnist.IMAGE_SHAPE, mnist.NUM_CLASSES, mnist.load),
+    "mnist": DatasetSpec(mnist.IMAGE_SHAPE, "class", lambda _: mnist.CLASS_NAMES,
+                         lambda c, split: mnist.load(resolve_data_dir(c.data_dir), split,
+                                                     c.download),
+                         mnist.SPLITS, "test"),
+    "celeba": DatasetSpec(celeba.IMAGE_SHAPE, "multi_hot", celeba.label_names, celeba.load,
+                          celeba.SPLITS, "heldout"),
 }
 
 
@@ -40,26 +59,44 @@ def resolve_data_dir(data_dir: str | None) -> str | None:
 
 
 def resolve(config: Config) -> Config:
-    """Fills in what the dataset determines (the image shape).
+    """Fills in what the dataset determines: the image shape and, for a
+    conditional model, the label kind and names.
 
     Raises:
-        ConfigError: for an unknown dataset, or an image shape that does not
-            match the dataset's.
+        ConfigError: for an unknown dataset, or an image shape or labels that
+            do not match the dataset's.
     """
     spec = get_dataset_spec(config.data.dataset)
-    if config.model.image_shape is None:
-        return dataclasses.replace(
-            config, model=dataclasses.replace(config.model, image_shape=spec.image_shape))
-    if tuple(config.model.image_shape) != spec.image_shape:
-        raise ConfigError(f"model.image_shape {tuple(config.model.image_shape)} does not match "
+    model = config.model
+    if model.image_shape is None:
+        model = dataclasses.replace(model, image_shape=spec.image_shape)
+    elif tuple(model.image_shape) != spec.image_shape:
+        raise ConfigError(f"model.image_shape {tuple(model.image_shape)} does not match "
                           f"dataset {config.data.dataset!r} ({spec.image_shape})")
-    return config
+    if model.conditional:
+        expected = {"label_kind": spec.label_kind,
+                    "label_names": tuple(spec.label_names(config.data))}
+        for name, value in expected.items():
+            given = getattr(model, name)
+            if given is not None and given != value:
+                raise ConfigError(f"model.{name} {given!r} does not match dataset "
+                                  f"{config.data.dataset!r} ({value!r})")
+        model = dataclasses.replace(model, **expected)
+    return dataclasses.replace(config, model=model)
 
 
 def load(config: DataConfig, split: str = "train") -> ImageDataset:
-    """Loads one split of the configured dataset."""
+    """Loads one split of the configured dataset.
+
+    Raises:
+        ConfigError: for a split the dataset does not have.
+        DataError: if the data is missing or unusable.
+    """
     spec = get_dataset_spec(config.dataset)
-    return spec.load(resolve_data_dir(config.data_dir), split, config.download)
+    if split not in spec.splits:
+        raise ConfigError(f"dataset {config.dataset!r} has no split {split!r}; "
+                          f"choose from {', '.join(spec.splits)}")
+    return spec.load(config, split)
 
 
 def to_unit_range(images: tf.Tensor) -> tf.Tensor:
@@ -98,11 +135,13 @@ def training_batches(dataset: ImageDataset, batch_size: int, seed: int, start_st
         seed: Data-order seed.
         start_step: Index of the first batch to yield.
         min_batch_size: Smallest final partial batch kept.
-        with_labels: Yield `(images, labels)` instead of images alone.
+        with_labels: Yield `(images, label_vectors)` instead of images
+            alone (see `label_vectors`).
 
     Returns:
         A `tf.data.Dataset` of float32 `[None, height, width, channels]`
-        batches (with int64 `[None]` labels if `with_labels`).
+        batches (with float32 `[None, num_labels]` label vectors if
+        `with_labels`).
     """
     per_epoch = steps_per_epoch(dataset.num_examples, batch_size, min_batch_size)
     if per_epoch == 0:
@@ -119,13 +158,16 @@ def training_batches(dataset: ImageDataset, batch_size: int, seed: int, start_st
 
     def lookup(indices):
         batch = to_unit_range(tf.gather(images, indices))
-        return (batch, tf.gather(labels, indices)) if with_labels else batch
+        if not with_labels:
+            return batch
+        return batch, label_vectors(tf.gather(labels, indices), dataset.label_kind,
+                                    dataset.num_labels)
 
     stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_indices).skip(offset)
     return stream.map(lookup, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 __all__ = [
-    "DATASETS", "DatasetSpec", "ImageDataset", "get_dataset_spec", "load", "resolve",
-    "resolve_data_dir", "steps_per_epoch", "to_unit_range", "training_batches",
+    "DATASETS", "DatasetSpec", "ImageDataset", "get_dataset_spec", "label_vectors", "load",
+    "resolve", "resolve_data_dir", "steps_per_epoch", "to_unit_range", "training_batches",
 ]

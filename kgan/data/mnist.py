@@ -20,7 +20,8 @@ from kgan.data.record import ImageDataset
 from kgan.errors import DataError
 
 IMAGE_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
+CLASS_NAMES = tuple(str(digit) for digit in range(10))
+SPLITS = ("train", "test")
 IDX_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -91,6 +92,7 @@ def load(data_dir: str | None, split: str, download: bool) -> ImageDataset:
         examples=examples,
         num_examples=builder.info.splits[split].num_examples,
         image_shape=IMAGE_SHAPE,
-        num_classes=NUM_CLASSES,
+        label_kind="class",
+        label_names=CLASS_NAMES,
         source=builder.data_dir,
     )

@@ -14,12 +14,19 @@ class ImageDataset:
             `[height, width, channels]` in 0..255.
         num_examples: Number of pairs in `examples`.
         image_shape: (height, width, channels).
-        num_classes: Number of label classes.
+        label_kind: How labels are encoded: `class` (an int64 class id per
+            image) or `multi_hot` (a float32 {0, 1} vector per image).
+        label_names: Class names, or attribute names in vector order.
         source: Where the examples are read from, for logs.
     """
 
     examples: tf.data.Dataset
     num_examples: int
     image_shape: tuple[int, int, int]
-    num_classes: int
+    label_kind: str
+    label_names: tuple[str, ...]
     source: str
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)

@@ -8,6 +8,13 @@ exported SavedModel) and reports:
 * on MNIST, from kgan's own classifier: mode coverage (class histogram,
   classes covered, KL divergence from uniform), mean confidence, and a
   Frechet distance on its penultimate features (fast on a CPU).
+
+A class-conditional generator is sampled with balanced classes, and the
+report adds per class: the classifier's agreement with the requested label
+(does class 3 give 3s?), FID and the classifier Frechet distance against the
+real images of that class. An attribute-conditional generator is sampled
+with the attribute vectors of the reference images, so its samples follow the
+same attribute distribution as the images they are compared with.
 """
 
 import dataclasses
@@ -15,7 +22,10 @@ import json
 import os
 import time
 
-from kgan.config import EvalConfig
+import numpy as np
+
+from kgan import data
+from kgan.config import MIN_FID_SAMPLES, DataConfig, EvalConfig, ModelConfig
 from kgan.evaluation import mnist_classifier, reference, sampling
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
@@ -58,17 +68,72 @@ def reference_frechet_metric(metric: str, data_config, reference_split: str,
         gaussian_stats(extractor(images, label=f"{metric} features")), real)
 
 
-def evaluate_images(images, data_config, config: EvalConfig, log=print) -> dict:
-    """Every requested metric of `images` (uint8) against the configured real split."""
-    report = {}
+def sample_labels(model: ModelConfig, data_config: DataConfig, split: str,
+                  count: int) -> np.ndarray | None:
+    """The labels a conditional generator is sampled under for evaluation.
+
+    Classes are balanced (sample i gets class i mod num_classes); attribute
+    vectors are those of the split's real images, in order, repeated as
+    needed. None for an unconditional generator.
+    """
+    if not model.num_labels:
+        return None
+    if model.label_kind == "class":
+        return np.arange(count, dtype=np.int64) % model.num_labels
+    _, real_labels = reference.real_examples(data_config, split)
+    return np.resize(real_labels, (count, model.num_labels)).astype(np.float32)
+
+
+def _per_class(values_by_class, label_names):
+    return {name: values_by_class[i] for i, name in enumerate(label_names)}
+
+
+def _class_frechet(fake_features, fake_labels, real_features, real_labels, num_classes):
+    """Frechet distance per class, between the features of that class's images."""
+    distances = []
+    for c in range(num_classes):
+        fake, real = fake_features[fake_labels == c], real_features[real_labels == c]
+        distances.append(frechet_distance(gaussian_stats(fake), gaussian_stats(real))
+                         if len(fake) >= 2 and len(real) >= 2 else None)
+    return distances
+
+
+def evaluate_images(images, data_config: DataConfig, config: EvalConfig, labels=None,
+                    model: ModelConfig | None = None, log=print) -> dict:
+    """Every requested metric of `images` (uint8) against the configured real split.
+
+    Args:
+        images: Generated uint8 images.
+        data_config: The real dataset.
+        config: What to compute, against which split.
+        labels: The labels `images` were generated under (class ids or
+            attribute vectors), or None.
+        model: The generator's config; needed with `labels`.
+        log: Progress output.
+    """
+    split = config.reference_split or data.get_dataset_spec(data_config.dataset).evaluation_split
+    report, warnings = {}, []
+    reference_count = _reference_count(config, data_config, split)
+    per_class = labels is not None and model is not None and model.label_kind == "class"
+    if per_class:
+        _, real_labels = reference.real_examples(data_config, split, reference_count)
     if {"fid", "kid"} & set(config.metrics):
         inception = InceptionFeatures(config.inception_path)
-        real = reference.reference_features(data_config, config.reference_split,
-                                            config.reference_samples, inception)
+        real = reference.reference_features(data_config, split, reference_count, inception)
         fake, rate = _timed(inception, images, "Inception features of generated images")
         report["inception_images_per_second"] = rate
         if "fid" in config.metrics:
             report["fid"] = frechet_distance(gaussian_stats(fake), gaussian_stats(real))
+            if reference_count < MIN_FID_SAMPLES:
+                warnings.append(
+                    f"FID against {reference_count} < {MIN_FID_SAMPLES} real images: their "
+                    "covariance is rank deficient, which biases FID upward; compare only FIDs "
+                    "computed against the same reference set")
+            if per_class:
+                report["fid_per_class"] = _per_class(_class_frechet(
+                    fake, labels, real, real_labels, model.num_labels), model.label_names)
+                warnings.append("per-class FID uses the images of one class (fewer than 2048 "
+                                "each): biased upward; compare like with like")
         if "kid" in config.metrics:
             kid = kernel_distance(fake, real, seed=config.seed)
             report["kid"] = dataclasses.asdict(kid)
@@ -76,15 +141,34 @@ def evaluate_images(images, data_config, config: EvalConfig, log=print) -> dict:
         if data_config.dataset != "mnist":
             raise ConfigError(f"the classifier metrics need MNIST, not {data_config.dataset!r}")
         classifier = mnist_classifier.load_classifier(data_config, log=log)
-        real = reference.reference_features(data_config, config.reference_split,
-                                            config.reference_samples, classifier)
+        real = reference.reference_features(data_config, split, reference_count, classifier)
+        probabilities = classifier.probabilities(images)
+        fake = classifier(images)
         report["classifier"] = {
-            **mode_coverage(classifier.probabilities(images)),
-            "frechet_distance": frechet_distance(gaussian_stats(classifier(images)),
-                                                 gaussian_stats(real)),
+            **mode_coverage(probabilities),
+            "frechet_distance": frechet_distance(gaussian_stats(fake), gaussian_stats(real)),
             "classifier_test_accuracy": classifier.test_accuracy,
         }
+        if per_class:
+            predicted = probabilities.argmax(axis=1)
+            agreement = [float(np.mean(predicted[labels == c] == c)) if np.any(labels == c)
+                         else None for c in range(model.num_labels)]
+            report["classifier"]["label_agreement"] = float(np.mean(predicted == labels))
+            report["classifier"]["label_agreement_per_class"] = _per_class(agreement,
+                                                                           model.label_names)
+            report["classifier"]["frechet_distance_per_class"] = _per_class(_class_frechet(
+                fake, labels, real, real_labels, model.num_labels), model.label_names)
+    if warnings:
+        report["warnings"] = warnings
+        for warning in warnings:
+            log(f"Warning: {warning}")
     return report
+
+
+def _reference_count(config: EvalConfig, data_config: DataConfig, split: str) -> int:
+    if config.reference_samples is not None:
+        return config.reference_samples
+    return min(10_000, data.load(data_config, split).num_examples)
 
 
 def evaluate(config: EvalConfig, log=print) -> dict:
@@ -96,17 +180,23 @@ def evaluate(config: EvalConfig, log=print) -> dict:
     data_config = source.run_config.data
     if config.data_dir is not None:
         data_config = dataclasses.replace(data_config, data_dir=config.data_dir)
+    split = config.reference_split or data.get_dataset_spec(data_config.dataset).evaluation_split
+    config = dataclasses.replace(config, reference_split=split, reference_samples=_reference_count(
+        config, data_config, split))
+    model = source.run_config.model
     log(f"Evaluating {source.description}, step {source.step}: {config.num_samples} samples vs "
-        f"{config.reference_samples} {data_config.dataset} {config.reference_split} images")
-    images = sampling.sample(source, config.num_samples, config.seed)
+        f"{config.reference_samples} {data_config.dataset} {split} images")
+    labels = sample_labels(model, data_config, split, config.num_samples)
+    images = sampling.sample(source, config.num_samples, config.seed, labels)
     report = {
         "source": source.description,
         "step": source.step,
         "num_samples": config.num_samples,
-        "reference": {"dataset": data_config.dataset, "split": config.reference_split,
+        "conditional": bool(model.num_labels),
+        "reference": {"dataset": data_config.dataset, "split": split,
                       "samples": config.reference_samples},
         "seed": config.seed,
-        **evaluate_images(images, data_config, config, log),
+        **evaluate_images(images, data_config, config, labels, model, log),
     }
     output = config.output or _default_output(config, source)
     os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
@@ -125,4 +215,4 @@ def _default_output(config: EvalConfig, source) -> str:
     return os.path.join("eval", f"{model}_v{version}.json")
 
 
-__all__ = ["evaluate", "evaluate_images", "reference_frechet_metric"]
+__all__ = ["evaluate", "evaluate_images", "reference_frechet_metric", "sample_labels"]

@@ -24,13 +24,26 @@ def cache_path(data_config: DataConfig, split: str, count: int, identity: str,
     return os.path.join(cache_root or cache_dir(), "reference_features", key + ".npz")
 
 
-def real_images(data_config: DataConfig, split: str, count: int) -> np.ndarray:
-    """The first `count` images of a split (its fixed order), uint8 `[count, h, w, c]`."""
+def real_examples(data_config: DataConfig, split: str, count: int | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The first `count` (default all) examples of a split, in its fixed order.
+
+    Returns:
+        (uint8 images `[count, h, w, c]`, labels `[count, ...]` as the
+        dataset encodes them).
+    """
     dataset = data.load(data_config, split)
+    count = dataset.num_examples if count is None else count
     if not 2 <= count <= dataset.num_examples:
         raise ConfigError(f"reference sample count must be in [2, {dataset.num_examples}] for "
                           f"{data_config.dataset} {split}, got {count}")
-    return next(iter(dataset.examples.take(count).batch(count)))[0].numpy()
+    images, labels = next(iter(dataset.examples.take(count).batch(count)))
+    return images.numpy(), labels.numpy()
+
+
+def real_images(data_config: DataConfig, split: str, count: int) -> np.ndarray:
+    """The first `count` images of a split (its fixed order), uint8 `[count, h, w, c]`."""
+    return real_examples(data_config, split, count)[0]
 
 
 def reference_features(data_config: DataConfig, split: str, count: int, extractor,

@@ -29,8 +29,8 @@ import numpy as np
 import tensorflow as tf
 
 import kgan
-from kgan import checkpoints, latent
-from kgan.config import ExportConfig
+from kgan import checkpoints, conditioning, latent
+from kgan.config import ExportConfig, ModelConfig
 from kgan.errors import ExportError
 from kgan.export import signatures, tflite
 from kgan.export.verify import verify
@@ -68,11 +68,11 @@ def existing_versions(model_dir: str) -> list[int]:
                   if name.isdigit() and os.path.isdir(os.path.join(model_dir, name)))
 
 
-def write_saved_model(generator, latent_dim: int, path: str) -> None:
-    """Writes `generator`'s serving signatures as a SavedModel at `path`."""
+def write_saved_model(generator, model: ModelConfig, path: str) -> None:
+    """Writes `generator`'s (built from `model`) serving signatures as a SavedModel at `path`."""
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    for name, endpoint in signatures.endpoints(generator, latent_dim).items():
+    for name, endpoint in signatures.endpoints(generator, model).items():
         archive.add_endpoint(name, endpoint.fn, input_signature=endpoint.input_signature)
     archive.write_out(path, verbose=False)
 
@@ -81,11 +81,22 @@ def _spec(spec: tf.TensorSpec) -> dict:
     return {"dtype": spec.dtype.name, "shape": [None if d is None else int(d) for d in spec.shape]}
 
 
-def _signature_table(generator, latent_dim, image_shape) -> dict:
-    output = {signatures.OUTPUT_KEY: {"dtype": "uint8", "shape": [None, *image_shape]}}
+def _signature_table(generator, model: ModelConfig) -> dict:
+    output = {signatures.OUTPUT_KEY: {"dtype": "uint8", "shape": [None, *model.image_shape]}}
     return {name: {"inputs": {s.name: _spec(s) for s in endpoint.input_signature},
                    "outputs": output}
-            for name, endpoint in signatures.endpoints(generator, latent_dim).items()}
+            for name, endpoint in signatures.endpoints(generator, model).items()}
+
+
+def verification_labels(model: ModelConfig, count: int) -> np.ndarray | None:
+    """Labels checked with the verification latents: every class in turn, or
+    every sample-grid attribute combination in turn (None if unconditional)."""
+    if not model.num_labels:
+        return None
+    if model.label_kind == "class":
+        return np.arange(count, dtype=np.int32) % model.num_labels
+    rows, _ = conditioning.grid_rows(model.label_kind, model.label_names)
+    return np.resize(rows, (count, model.num_labels)).astype(np.float32)
 
 
 def _make_model_dir(model_dir: str) -> None:
@@ -108,8 +119,7 @@ def export(config: ExportConfig, log=print) -> ExportResult:
             published then, and existing versions are untouched.
     """
     loaded = checkpoints.load_generator(config.workdir, config.checkpoint)
-    generator, latent_dim = loaded.generator, loaded.config.model.latent_dim
-    image_shape = tuple(loaded.config.model.image_shape)
+    generator, model = loaded.generator, loaded.config.model
     model_name = config.model_name or os.path.basename(os.path.normpath(config.workdir))
     model_dir = os.path.join(config.export_dir, model_name)
     _make_model_dir(model_dir)
@@ -124,34 +134,42 @@ def export(config: ExportConfig, log=print) -> ExportResult:
     try:
         log(f"Exporting {config.workdir} (step {loaded.step}) as {model_name} version {version}")
         log("  writing the SavedModel")
-        write_saved_model(generator, latent_dim, staging)
+        write_saved_model(generator, model, staging)
         tflite_files = {}
         if config.tflite_variants:
             os.makedirs(os.path.join(staging, "tflite"))
         for variant in config.tflite_variants:
             log(f"  converting to TFLite {variant}")
             path = os.path.join(staging, "tflite", f"{model_name}_{variant}.tflite")
-            model = tflite.convert(staging, variant, latent_dim, config.calibration_samples,
-                                   config.seed, config.tflite_batch_size)
+            converted = tflite.convert(staging, variant, model, config.calibration_samples,
+                                       config.seed, config.tflite_batch_size)
             with open(path, "wb") as f:
-                f.write(model)
+                f.write(converted)
             tflite_files[variant] = path
 
         report = None
         if config.verify:
             log("Verifying")
             z = latent.standard_normal(config.seed, latent.Purpose.EXPORT_VERIFICATION,
-                                       _VERIFY_LATENTS, latent_dim)
+                                       _VERIFY_LATENTS, model.latent_dim)
             seeds = np.array(_VERIFY_SEEDS, np.int64)
-            from_seed = signatures.latents_from_seeds(seeds, latent_dim)
-            report = verify(staging, tflite_files,
-                            np.asarray(to_uint8(generator(z, training=False))),
-                            np.asarray(to_uint8(generator(from_seed, training=False))),
-                            z, seeds, log=log)
+            labels = verification_labels(model, len(z))
+            seed_labels = None if labels is None else labels[:len(seeds)]
 
-        metadata = _metadata(config, loaded, model_name, version, model_dir, image_shape,
-                             _signature_table(generator, latent_dim, image_shape), tflite_files,
-                             staging, report)
+            def keras_images(latents, batch_labels):
+                inputs = latents
+                if batch_labels is not None:
+                    inputs = [latents, conditioning.label_vectors(
+                        batch_labels, model.label_kind, model.num_labels)]
+                return np.asarray(to_uint8(generator(inputs, training=False)))
+
+            report = verify(staging, tflite_files, keras_images(z, labels),
+                            keras_images(signatures.latents_from_seeds(seeds, model.latent_dim),
+                                         seed_labels),
+                            z, seeds, labels, seed_labels, log=log)
+
+        metadata = _metadata(config, loaded, model_name, version, model_dir,
+                             _signature_table(generator, model), tflite_files, staging, report)
         with open(os.path.join(staging, EXPORT_FILE), "w") as f:
             json.dump(metadata, f, indent=2)
         with open(os.path.join(staging, REQUEST_FILE), "w") as f:
@@ -173,10 +191,31 @@ def export(config: ExportConfig, log=print) -> ExportResult:
     return ExportResult(final_dir, model_name, version, metadata)
 
 
-def _metadata(config, loaded, model_name, version, model_dir, image_shape, signature_table,
-              tflite_files, staging, report) -> dict:
+def _labels_metadata(model: ModelConfig) -> dict | None:
+    if not model.num_labels:
+        return None
+    if model.label_kind == "class":
+        return {"kind": "class", "names": list(model.label_names), "input": "int32 class ids "
+                f"[batch], 0..{model.num_labels - 1}, in the order of names"}
+    return {"kind": "multi_hot", "names": list(model.label_names),
+            "input": f"float32 [batch, {model.num_labels}]: 1 = attribute present, 0 = absent, "
+                     "in the order of names"}
+
+
+def _request_body(model: ModelConfig) -> dict:
+    seeds = [0, 1, 2, 3]
+    if not model.num_labels:
+        return {"signature_name": signatures.SEED_SIGNATURE, "instances": seeds}
+    labels = verification_labels(model, len(seeds)).tolist()
+    return {"signature_name": signatures.SEED_SIGNATURE,
+            "inputs": {"seed": seeds, "labels": labels}}
+
+
+def _metadata(config, loaded, model_name, version, model_dir, signature_table, tflite_files,
+              staging, report) -> dict:
+    model = loaded.config.model
     version_dir = os.path.abspath(os.path.join(model_dir, str(version)))
-    request_body = {"signature_name": signatures.SEED_SIGNATURE, "instances": [0, 1, 2, 3]}
+    request_body = _request_body(model)
     return {
         "format": "kgan-export/1",
         "model_name": model_name,
@@ -186,7 +225,8 @@ def _metadata(config, loaded, model_name, version, model_dir, image_shape, signa
             "architecture": loaded.config.model.architecture,
             "latent_dim": loaded.config.model.latent_dim,
             "latent_distribution": "standard normal",
-            "image_shape": list(image_shape),
+            "image_shape": list(model.image_shape),
+            "labels": _labels_metadata(model),
             "dtype": "uint8",
             "value_range": [0, 255],
             "pixel_mapping": "round((x + 1) * 127.5), clipped to 0..255, for generator "

@@ -31,9 +31,11 @@ inputs = np.load(inputs_path)
 model = tf.saved_model.load(saved_model_dir)
 serve = model.signatures["{SERVING_SIGNATURE}"]
 seeded = model.signatures["{SEED_SIGNATURE}"]
-from_z = serve(z=tf.constant(inputs["z"]))["{OUTPUT_KEY}"].numpy()
-from_seed = seeded(seed=tf.constant(inputs["seeds"]))["{OUTPUT_KEY}"].numpy()
-from_seed_again = seeded(seed=tf.constant(inputs["seeds"]))["{OUTPUT_KEY}"].numpy()
+labels = {{"labels": tf.constant(inputs["labels"])}} if "labels" in inputs else {{}}
+seed_labels = {{"labels": tf.constant(inputs["seed_labels"])}} if "labels" in inputs else {{}}
+from_z = serve(z=tf.constant(inputs["z"]), **labels)["{OUTPUT_KEY}"].numpy()
+from_seed = seeded(seed=tf.constant(inputs["seeds"]), **seed_labels)["{OUTPUT_KEY}"].numpy()
+from_seed_again = seeded(seed=tf.constant(inputs["seeds"]), **seed_labels)["{OUTPUT_KEY}"].numpy()
 kgan_modules = [name for name in sys.modules if name == "kgan" or name.startswith("kgan.")]
 np.savez(outputs_path, from_z=from_z, from_seed=from_seed, from_seed_again=from_seed_again,
          kgan_modules=np.array(kgan_modules, dtype=str))
@@ -58,7 +60,9 @@ def _diff(a, b) -> dict:
 
 
 def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: np.ndarray,
-           expected_from_seed: np.ndarray, z: np.ndarray, seeds: np.ndarray, log=print) -> dict:
+           expected_from_seed: np.ndarray, z: np.ndarray, seeds: np.ndarray,
+           labels: np.ndarray | None = None, seed_labels: np.ndarray | None = None,
+           log=print) -> dict:
     """Runs every check; returns the report, raises `ExportError` on a failure.
 
     Args:
@@ -68,6 +72,8 @@ def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: 
         expected_from_seed: The Keras generator's uint8 images for `seeds`.
         z: float32 latents `[n, latent_dim]`.
         seeds: int64 seeds `[m]`.
+        labels, seed_labels: The labels given with `z` and with `seeds`, for
+            a conditional generator.
         log: Progress output.
     """
     report = {"units": "uint8 pixel levels (0..255)",
@@ -75,7 +81,11 @@ def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: 
     with tempfile.TemporaryDirectory(prefix="kgan-verify-") as scratch:
         inputs = os.path.join(scratch, "inputs.npz")
         outputs = os.path.join(scratch, "outputs.npz")
-        np.savez(inputs, z=z, seeds=seeds)
+        arrays = {"z": z, "seeds": seeds}
+        if labels is not None:
+            arrays.update(labels=labels, seed_labels=seed_labels)
+            np.save(os.path.join(scratch, "labels.npy"), labels)
+        np.savez(inputs, **arrays)
         np.save(os.path.join(scratch, "z.npy"), z)
 
         log("  loading the SavedModel in a fresh process without kgan")
@@ -107,10 +117,13 @@ def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: 
                        f"outputs['{OUTPUT_KEY}']", "DT_UINT8"):
             if needed not in shown:
                 raise ExportError(f"saved_model_cli show does not list {needed}")
-        runs = {SERVING_SIGNATURE: (["--inputs", f"z={os.path.join(scratch, 'z.npy')}"],
-                                    fresh["from_z"]),
-                SEED_SIGNATURE: (["--input_exprs", f"seed={[int(s) for s in seeds]}"],
-                                 fresh["from_seed"])}
+        z_inputs = f"z={os.path.join(scratch, 'z.npy')}"
+        seed_exprs = f"seed={[int(s) for s in seeds]}"
+        if labels is not None:
+            z_inputs += f";labels={os.path.join(scratch, 'labels.npy')}"
+            seed_exprs += f";labels={seed_labels.tolist()}"
+        runs = {SERVING_SIGNATURE: (["--inputs", z_inputs], fresh["from_z"]),
+                SEED_SIGNATURE: (["--input_exprs", seed_exprs], fresh["from_seed"])}
         for name, (input_args, fresh_images) in runs.items():
             outdir = os.path.join(scratch, name)
             _run([*cli, "run", "--dir", saved_model_dir, "--tag_set", "serve", "--signature_def",
@@ -126,7 +139,7 @@ def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: 
                              if op.startswith("Flex") or op == "CUSTOM")
         if not_builtin:
             raise ExportError(f"{variant} TFLite model uses non-builtin ops: {not_builtin}")
-        result = _diff(tflite.generate(path, z), fresh["from_z"])
+        result = _diff(tflite.generate(path, z, labels), fresh["from_z"])
         report["tflite"][variant] = result
         tolerance = _FLOAT_TOLERANCE.get(variant)
         if tolerance is not None and result["max_abs_diff"] > tolerance:

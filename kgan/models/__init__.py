@@ -7,6 +7,7 @@ import keras
 
 from kgan.config import ModelConfig
 from kgan.errors import ConfigError, lookup
+from kgan.models.body import DiscriminatorBase, GeneratorBase
 from kgan.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_stages
 from kgan.models.mlp import MLPDiscriminator, MLPGenerator
 
@@ -19,18 +20,27 @@ class Architecture:
     discriminator: Callable[[ModelConfig], keras.Model]
 
 
+def _generator_labels(c: ModelConfig) -> dict:
+    return {"num_labels": c.num_labels, "label_embedding_dim": c.label_embedding_dim,
+            "name": "generator"}
+
+
+def _discriminator_labels(c: ModelConfig) -> dict:
+    return {"num_labels": c.num_labels, "name": "discriminator"}
+
+
 ARCHITECTURES = {
     "mlp": Architecture(
         generator=lambda c: MLPGenerator(c.latent_dim, c.image_shape, c.hidden_units,
-                                         name="generator"),
+                                         **_generator_labels(c)),
         discriminator=lambda c: MLPDiscriminator(c.image_shape, tuple(reversed(c.hidden_units)),
-                                                 name="discriminator"),
+                                                 **_discriminator_labels(c)),
     ),
     "dcgan": Architecture(
         generator=lambda c: DCGANGenerator(c.latent_dim, c.image_shape, c.base_filters,
-                                           c.kernel_size, name="generator"),
+                                           c.kernel_size, **_generator_labels(c)),
         discriminator=lambda c: DCGANDiscriminator(c.image_shape, c.base_filters, c.kernel_size,
-                                                   name="discriminator"),
+                                                   **_discriminator_labels(c)),
     ),
 }
 
@@ -40,27 +50,38 @@ def get_architecture(name: str) -> Architecture:
 
 
 def _checked(config: ModelConfig) -> Architecture:
-    if config.image_shape is None:
-        raise ConfigError("model.image_shape is not set; resolve the config against its "
-                          "dataset first (kgan.data.resolve)")
+    if config.image_shape is None or (config.conditional and not config.label_names):
+        raise ConfigError("model.image_shape or the labels are not set; resolve the config "
+                          "against its dataset first (kgan.data.resolve)")
     return get_architecture(config.architecture)
 
 
+def _with_labels(shape, config: ModelConfig):
+    return [shape, (None, config.num_labels)] if config.num_labels else shape
+
+
 def build_generator(config: ModelConfig) -> keras.Model:
-    """Builds (with weights) the generator that `config` describes."""
+    """Builds (with weights) the generator that `config` describes.
+
+    A conditional generator is called as `generator([z, label_vectors])`.
+    """
     generator = _checked(config).generator(config)
-    generator.build((None, config.latent_dim))
+    generator.build(_with_labels((None, config.latent_dim), config))
     return generator
 
 
 def build_discriminator(config: ModelConfig) -> keras.Model:
-    """Builds (with weights) the discriminator that `config` describes."""
+    """Builds (with weights) the discriminator that `config` describes.
+
+    A conditional discriminator is called as `discriminator([images, label_vectors])`.
+    """
     discriminator = _checked(config).discriminator(config)
-    discriminator.build((None, *config.image_shape))
+    discriminator.build(_with_labels((None, *config.image_shape), config))
     return discriminator
 
 
 __all__ = [
-    "ARCHITECTURES", "Architecture", "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator",
+    "ARCHITECTURES", "Architecture", "DCGANDiscriminator", "DCGANGenerator", "DiscriminatorBase",
+    "GeneratorBase", "MLPDiscriminator",
     "MLPGenerator", "build_discriminator", "build_generator", "dcgan_stages", "get_architecture",
 ]

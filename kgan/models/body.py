@@ -1,19 +1,132 @@
-"""The base of kgan's networks: all layers in one `keras.Sequential` block."""
+"""The bases of kgan's networks: layers in one `keras.Sequential` body, plus
+optional label conditioning.
+
+Keeping the layers in a Sequential block, not a plain list attribute, matters:
+under Keras 3 on TensorFlow, layers in a list are silently left out of
+`tf.train.Checkpoint`.
+
+Conditioning (Mirza & Osindero, 2014) takes float32 label vectors
+`[batch, num_labels]`: one-hot class ids, or {0, 1} attribute vectors
+(`kgan.data.label_vectors`). One code path serves both, and fractional
+vectors (e.g. half an attribute) stay meaningful.
+"""
 
 import keras
 
 
-class SequentialBodyModel(keras.Model):
-    """A model that runs `self.body`, a `keras.Sequential` set by the subclass.
+def _split_shapes(input_shape, conditional):
+    if not conditional:
+        return input_shape, None
+    if not (isinstance(input_shape, (list, tuple)) and len(input_shape) == 2
+            and isinstance(input_shape[0], (list, tuple))):
+        raise ValueError(f"a conditional network takes [inputs, labels]; got shape {input_shape}")
+    return tuple(input_shape[0]), tuple(input_shape[1])
 
-    Keeping the layers in a Sequential block, not a plain list attribute,
-    matters: under Keras 3 on TensorFlow, layers in a list are silently left
-    out of `tf.train.Checkpoint`.
+
+@keras.saving.register_keras_serializable(package="kgan")
+class GeneratorBase(keras.Model):
+    """Runs `self.body` (set by the subclass) on z, or on z and a label embedding.
+
+    A conditional generator takes `[z, labels]`; the labels pass through a
+    learned linear embedding (for one-hot classes, an embedding lookup; for
+    attribute vectors, the sum of the present attributes' embeddings), which
+    is concatenated to z.
+
+    Args:
+        latent_dim: Size of z.
+        num_labels: Size of the label vectors; 0 for an unconditional generator.
+        label_embedding_dim: Width of the label embedding.
+        **kwargs: Standard `keras.Model` arguments.
     """
 
+    def __init__(self, latent_dim, num_labels=0, label_embedding_dim=50, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = int(latent_dim)
+        self.num_labels = int(num_labels)
+        self.label_embedding_dim = int(label_embedding_dim)
+        if self.num_labels:
+            self.label_embedding = keras.layers.Dense(
+                self.label_embedding_dim, use_bias=False,
+                kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
+                name="label_embedding")
+
+    @property
+    def body_input_dim(self):
+        return self.latent_dim + (self.label_embedding_dim if self.num_labels else 0)
+
     def build(self, input_shape):
-        self.body.build(input_shape)
+        if self.built:  # deserialization builds from the saved config; later calls are no-ops
+            return
+        z_shape, label_shape = _split_shapes(input_shape, self.num_labels)
+        if label_shape is not None:
+            self.label_embedding.build(label_shape)
+        self.body.build((z_shape[0], self.body_input_dim))
         self.built = True
 
     def call(self, inputs, training=None):
+        if self.num_labels:
+            z, labels = inputs
+            embedded = self.label_embedding(keras.ops.cast(labels, self.compute_dtype))
+            inputs = keras.ops.concatenate([keras.ops.cast(z, self.compute_dtype), embedded],
+                                           axis=-1)
         return self.body(inputs, training=training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(latent_dim=self.latent_dim, num_labels=self.num_labels,
+                      label_embedding_dim=self.label_embedding_dim)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class DiscriminatorBase(keras.Model):
+    """`self.body` (set by the subclass) maps images to features; a dense
+    layer maps those to one real-vs-fake logit.
+
+    A conditional discriminator takes `[images, labels]` and is a projection
+    discriminator (Miyato & Koyama, 2018): `logit = w.phi(x) + b +
+    <V y, phi(x)>`, where `V y` is a learned embedding of the label vector.
+    The label term scores how well the image's features match its label,
+    instead of letting the network ignore a concatenated label input.
+
+    Args:
+        num_labels: Size of the label vectors; 0 for an unconditional discriminator.
+        **kwargs: Standard `keras.Model` arguments.
+    """
+
+    def __init__(self, num_labels=0, **kwargs):
+        super().__init__(**kwargs)
+        self.num_labels = int(num_labels)
+        # float32 logits keep the losses exact under a mixed-precision policy.
+        self.logit = keras.layers.Dense(
+            1, kernel_initializer=keras.initializers.RandomNormal(stddev=0.02), dtype="float32",
+            name="logit")
+
+    def build(self, input_shape):
+        if self.built:
+            return
+        image_shape, label_shape = _split_shapes(input_shape, self.num_labels)
+        self.body.build(image_shape)
+        feature_shape = self.body.compute_output_shape(image_shape)
+        self.logit.build(feature_shape)
+        if label_shape is not None:
+            self.label_projection = keras.layers.Dense(
+                int(feature_shape[-1]), use_bias=False,
+                kernel_initializer=keras.initializers.RandomNormal(stddev=0.02), dtype="float32",
+                name="label_projection")
+            self.label_projection.build(label_shape)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        if not self.num_labels:
+            return self.logit(self.body(inputs, training=training))
+        images, labels = inputs
+        features = keras.ops.cast(self.body(images, training=training), "float32")
+        projected = keras.ops.sum(self.label_projection(keras.ops.cast(labels, "float32")) * features,
+                                  axis=-1, keepdims=True)
+        return self.logit(features) + projected
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_labels=self.num_labels)
+        return config

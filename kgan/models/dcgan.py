@@ -9,7 +9,7 @@ each halving of the resolution.
 import keras
 
 from kgan.errors import ConfigError
-from kgan.models.body import SequentialBodyModel
+from kgan.models.body import DiscriminatorBase, GeneratorBase
 
 _MIN_SIDE = 4
 
@@ -43,7 +43,7 @@ def _batch_norm():
 
 
 @keras.saving.register_keras_serializable(package="kgan")
-class DCGANGenerator(SequentialBodyModel):
+class DCGANGenerator(GeneratorBase):
     """Dense projection to a small feature map, then stride-2 transposed convolutions.
 
     BatchNorm and ReLU follow every layer except the output, which is a tanh
@@ -55,12 +55,12 @@ class DCGANGenerator(SequentialBodyModel):
         base_filters: Filters of the last hidden stage (highest resolution);
             each earlier stage has twice as many.
         kernel_size: Transposed-convolution kernel size.
-        **kwargs: Standard `keras.Model` arguments.
+        **kwargs: `GeneratorBase` arguments (`num_labels`,
+            `label_embedding_dim`) and standard `keras.Model` arguments.
     """
 
     def __init__(self, latent_dim, image_shape, base_filters=64, kernel_size=4, **kwargs):
-        super().__init__(**kwargs)
-        self.latent_dim = int(latent_dim)
+        super().__init__(latent_dim, **kwargs)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.base_filters = int(base_filters)
         self.kernel_size = int(kernel_size)
@@ -91,13 +91,13 @@ class DCGANGenerator(SequentialBodyModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update(latent_dim=self.latent_dim, image_shape=self.image_shape,
-                      base_filters=self.base_filters, kernel_size=self.kernel_size)
+        config.update(image_shape=self.image_shape, base_filters=self.base_filters,
+                      kernel_size=self.kernel_size)
         return config
 
 
 @keras.saving.register_keras_serializable(package="kgan")
-class DCGANDiscriminator(SequentialBodyModel):
+class DCGANDiscriminator(DiscriminatorBase):
     """Stride-2 convolutions with LeakyReLU, then one dense logit.
 
     BatchNorm follows every convolution except the first (DCGAN leaves the
@@ -111,7 +111,8 @@ class DCGANDiscriminator(SequentialBodyModel):
         base_filters: Filters of the first convolution; each later stage has
             twice as many.
         kernel_size: Convolution kernel size.
-        **kwargs: Standard `keras.Model` arguments.
+        **kwargs: `DiscriminatorBase` arguments (`num_labels`) and standard
+            `keras.Model` arguments.
     """
 
     def __init__(self, image_shape, base_filters=64, kernel_size=4, **kwargs):
@@ -128,10 +129,7 @@ class DCGANDiscriminator(SequentialBodyModel):
             if stage > 0:
                 layers.append(_batch_norm())
             layers.append(keras.layers.LeakyReLU(negative_slope=0.2))
-        layers += [
-            keras.layers.Flatten(),
-            keras.layers.Dense(1, kernel_initializer=_dcgan_init(), dtype="float32"),
-        ]
+        layers.append(keras.layers.Flatten())
         self.body = keras.Sequential(layers, name="body")
 
     def get_config(self):

@@ -4,23 +4,23 @@ import math
 
 import keras
 
-from kgan.models.body import SequentialBodyModel
+from kgan.models.body import DiscriminatorBase, GeneratorBase
 
 
 @keras.saving.register_keras_serializable(package="kgan")
-class MLPGenerator(SequentialBodyModel):
+class MLPGenerator(GeneratorBase):
     """Maps latent vectors through dense layers to images in [-1, 1].
 
     Args:
         latent_dim: Size of the latent vector z.
         image_shape: (height, width, channels) of the generated images.
         hidden_units: Widths of the hidden layers, in order from z.
-        **kwargs: Standard `keras.Model` arguments (`name`, `dtype`, ...).
+        **kwargs: `GeneratorBase` arguments (`num_labels`,
+            `label_embedding_dim`) and standard `keras.Model` arguments.
     """
 
     def __init__(self, latent_dim, image_shape, hidden_units=(256, 512), **kwargs):
-        super().__init__(**kwargs)
-        self.latent_dim = int(latent_dim)
+        super().__init__(latent_dim, **kwargs)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.hidden_units = tuple(int(u) for u in hidden_units)
         layers = []
@@ -36,19 +36,19 @@ class MLPGenerator(SequentialBodyModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update(latent_dim=self.latent_dim, image_shape=self.image_shape,
-                      hidden_units=self.hidden_units)
+        config.update(image_shape=self.image_shape, hidden_units=self.hidden_units)
         return config
 
 
 @keras.saving.register_keras_serializable(package="kgan")
-class MLPDiscriminator(SequentialBodyModel):
+class MLPDiscriminator(DiscriminatorBase):
     """Maps images through dense layers to one real-vs-fake logit each.
 
     Args:
         image_shape: (height, width, channels) of the input images.
         hidden_units: Widths of the hidden layers, in order from the image.
-        **kwargs: Standard `keras.Model` arguments.
+        **kwargs: `DiscriminatorBase` arguments (`num_labels`) and standard
+            `keras.Model` arguments.
     """
 
     def __init__(self, image_shape, hidden_units=(512, 256), **kwargs):
@@ -58,7 +58,6 @@ class MLPDiscriminator(SequentialBodyModel):
         layers = [keras.layers.Flatten()]
         for units in self.hidden_units:
             layers += [keras.layers.Dense(units), keras.layers.LeakyReLU(negative_slope=0.2)]
-        layers.append(keras.layers.Dense(1, dtype="float32"))
         self.body = keras.Sequential(layers, name="body")
 
     def get_config(self):

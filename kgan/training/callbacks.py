@@ -9,19 +9,41 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import images, latent
+from kgan import conditioning, images, latent
+from kgan.config import ModelConfig
 
 # Console names of the GAN metrics; D(x) and D(G(z)) are mean probabilities.
 METRIC_LABELS = {"d_loss": "d_loss", "g_loss": "g_loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
 
 
-def fixed_latents(seed: int, count: int, latent_dim: int) -> np.ndarray:
-    """The latent batch every sample grid of a run is drawn from.
+class SampleGrid:
+    """The fixed inputs every sample grid of a run is drawn from.
 
-    It depends only on the run's seed, so grids from different steps (and
-    from a resumed run) show the same latents evolving.
+    They depend only on the run's seed, so grids from different steps (and
+    from a resumed run) show the same latents evolving. An unconditional grid
+    shows `count` latents; a conditional one has a row per class or
+    attribute combination (`kgan.conditioning.grid_rows`) and
+    `count // rows` columns, each column one latent under every row's label.
+
+    Attributes:
+        latents: `[n, latent_dim]`.
+        labels: `[n, num_labels]` label vectors, or None.
+        columns: Images per grid row (None: square-ish).
+        row_names: The label of each row, or None.
     """
-    return latent.standard_normal(seed, latent.Purpose.SAMPLE_GRID, count, latent_dim)
+
+    def __init__(self, seed: int, count: int, model: ModelConfig):
+        self.labels = self.columns = self.row_names = None
+        if not model.num_labels:
+            self.latents = latent.standard_normal(seed, latent.Purpose.SAMPLE_GRID, count,
+                                                  model.latent_dim)
+            return
+        row_labels, self.row_names = conditioning.grid_rows(model.label_kind, model.label_names)
+        self.columns = max(1, count // len(row_labels))
+        column_latents = latent.standard_normal(seed, latent.Purpose.SAMPLE_GRID, self.columns,
+                                                model.latent_dim)
+        self.latents = np.tile(column_latents, (len(row_labels), 1))
+        self.labels = np.repeat(row_labels, self.columns, axis=0)
 
 
 class TrainingMonitor(keras.callbacks.Callback):
@@ -37,12 +59,12 @@ class TrainingMonitor(keras.callbacks.Callback):
         start_step: Global step when this `fit` began.
         total_steps: Global step to train to.
         batch_size: Real images per step (for images/s).
-        latents: The fixed latent batch for sample grids.
+        grid: The fixed `SampleGrid` inputs.
         log_every, sample_every, checkpoint_every: Intervals in steps.
         stream: Where progress goes; a live line is drawn only on a terminal.
     """
 
-    def __init__(self, workdir, manager, start_step, total_steps, batch_size, latents,
+    def __init__(self, workdir, manager, start_step, total_steps, batch_size, grid,
                  log_every, sample_every, checkpoint_every, stream=None):
         super().__init__()
         self.workdir = workdir
@@ -51,7 +73,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.step = start_step
         self.total_steps = total_steps
         self.batch_size = batch_size
-        self.latents = latents
+        self.grid = grid
         self.log_every = log_every
         self.sample_every = sample_every
         self.checkpoint_every = checkpoint_every
@@ -63,6 +85,11 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
 
     def on_train_begin(self, logs=None):
+        if self.grid.row_names:
+            os.makedirs(os.path.join(self.workdir, "samples"), exist_ok=True)
+            with open(os.path.join(self.workdir, "samples", "rows.txt"), "w") as f:
+                f.write("".join(f"row {i + 1}: {name}\n"
+                                for i, name in enumerate(self.grid.row_names)))
         self.began = self.interval_began = self.last_drawn = time.monotonic()
         self.interval_start_step = self.step
 
@@ -108,9 +135,10 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.stream.flush()
 
     def write_samples(self):
-        """Writes the fixed-latent grid as `samples/step_<step>.png` and to TensorBoard."""
-        generated = self.model.generator(self.latents, training=False)
-        grid = images.make_grid(np.asarray(generated))
+        """Writes the fixed-input grid as `samples/step_<step>.png` and to
+        TensorBoard (row labels, if any, are in `samples/rows.txt`)."""
+        generated = self.model.generate(self.grid.latents, self.grid.labels, training=False)
+        grid = images.make_grid(np.asarray(generated), columns=self.grid.columns)
         images.write_png(os.path.join(self.workdir, "samples", f"step_{self.step:08d}.png"), grid)
         with self.writer.as_default(step=self.step):
             tf.summary.image("samples", grid[None])
@@ -154,16 +182,18 @@ class EvaluationMonitor(keras.callbacks.Callback):
         metric_name: Name for logs, e.g. "fid".
         metric_fn: uint8 images -> float, lower is better.
         latents: The fixed evaluation latents.
+        labels: Their label vectors (conditional GANs), or None.
         start_step: Global step when this `fit` began.
         every: Steps between evaluations.
         stream: Where the console lines go.
     """
 
-    def __init__(self, workdir, checkpoint, metric_name, metric_fn, latents, start_step, every,
-                 stream=None):
+    def __init__(self, workdir, checkpoint, metric_name, metric_fn, latents, labels, start_step,
+                 every, stream=None):
         super().__init__()
         self.metric_name, self.metric_fn = metric_name, metric_fn
-        self.latents, self.start_step, self.every = latents, start_step, every
+        self.latents, self.labels = latents, labels
+        self.start_step, self.every = start_step, every
         self.stream = stream or sys.stdout
         self.best_dir = os.path.join(workdir, "best")
         self.best_file = os.path.join(self.best_dir, "best.json")
@@ -182,7 +212,8 @@ class EvaluationMonitor(keras.callbacks.Callback):
 
     def evaluate(self, step):
         generated = latent.generate_in_batches(
-            lambda z: images.to_uint8(self.model.generator(z, training=False)), self.latents)
+            lambda *inputs: images.to_uint8(self.model.generate(*inputs, training=False)),
+            self.latents, self.labels)
         value = float(self.metric_fn(generated))
         with self.writer.as_default(step=step):
             tf.summary.scalar(f"eval/{self.metric_name}", value)

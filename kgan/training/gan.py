@@ -17,6 +17,13 @@ class GAN(keras.Model):
     that player's trainable variables. (BatchNorm moving statistics follow
     every training-mode forward pass, as in the reference DCGAN code.)
 
+    A conditional GAN (networks with `num_labels > 0`) reads `(images,
+    label_vectors)` batches. Fakes take the labels of the real minibatch they
+    are judged against, and the generator update takes the first
+    minibatch's labels: labels always follow the data's own distribution
+    (for CelebA, the joint distribution of the attributes), with no label
+    prior to specify.
+
     Latents come from stateless ops keyed by a `keras.random.SeedGenerator`,
     whose state is checkpointed with the model, so a resumed run draws the
     same noise as an uninterrupted one; under a distribution strategy each
@@ -41,6 +48,7 @@ class GAN(keras.Model):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.conditional = bool(getattr(generator, "num_labels", 0))
         # Python runs `train_step` only while tracing it (unless run eagerly),
         # so this counts traces: it must not grow with the number of steps.
         self.train_step_traces = 0
@@ -80,8 +88,18 @@ class GAN(keras.Model):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker,
                 self.d_fake_tracker]
 
-    def call(self, z, training=None):
-        return self.generator(z, training=training)
+    def call(self, inputs, training=None):
+        return self.generator(inputs, training=training)
+
+    def generate(self, latents, labels=None, training=False):
+        """Generator output for latents (and label vectors, if conditional)."""
+        return self.generator([latents, labels] if self.conditional else latents,
+                              training=training)
+
+    def discriminate(self, images, labels=None, training=False):
+        """Discriminator logits for images (and label vectors, if conditional)."""
+        return self.discriminator([images, labels] if self.conditional else images,
+                                  training=training)
 
     def sample_latents(self, batch_size):
         """Draws `[batch_size, latent_dim]` standard-normal latents."""
@@ -97,17 +115,18 @@ class GAN(keras.Model):
         # makes the sum the mean over the global batch.
         return loss / tf.distribute.get_strategy().num_replicas_in_sync
 
-    def discriminator_step(self, real_images):
-        """One discriminator update on `real_images` and as many fresh fakes.
+    def discriminator_step(self, real_images, labels=None):
+        """One discriminator update on `real_images` and as many fresh fakes
+        (conditioned on the same `labels`, for a conditional GAN).
 
         Returns:
             (loss, real_logits, fake_logits).
         """
         latents = self.sample_latents(tf.shape(real_images)[0])
-        fake_images = self.generator(latents, training=True)
+        fake_images = self.generate(latents, labels, training=True)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(real_images, training=True)
-            fake_logits = self.discriminator(fake_images, training=True)
+            real_logits = self.discriminate(real_images, labels, training=True)
+            fake_logits = self.discriminate(fake_images, labels, training=True)
             loss = self.discriminator_loss_fn(real_logits, fake_logits,
                                               label_smoothing=self.label_smoothing)
             scaled_loss = self._scaled(loss)
@@ -116,12 +135,13 @@ class GAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(gradients, variables))
         return loss, real_logits, fake_logits
 
-    def generator_step(self, batch_size):
-        """One generator update on `batch_size` fresh latents. Returns the loss."""
+    def generator_step(self, batch_size, labels=None):
+        """One generator update on `batch_size` fresh latents (with `labels`
+        `[batch_size, num_labels]`, for a conditional GAN). Returns the loss."""
         latents = self.sample_latents(batch_size)
         with tf.GradientTape() as tape:
-            fake_logits = self.discriminator(self.generator(latents, training=True),
-                                             training=True)
+            fake_logits = self.discriminate(self.generate(latents, labels, training=True), labels,
+                                            training=True)
             loss = self.generator_loss_fn(fake_logits)
             scaled_loss = self._scaled(loss)
         variables = self.generator.trainable_variables
@@ -129,22 +149,32 @@ class GAN(keras.Model):
         self.g_optimizer.apply_gradients(zip(gradients, variables))
         return loss
 
+    def _minibatch(self, tensor, k):
+        """The k-th of `d_steps` interleaved slices of a batch (None stays None)."""
+        if tensor is None or self.d_steps == 1:
+            return tensor
+        return tensor[k::self.d_steps]
+
     def train_step(self, data):
         self.train_step_traces += 1
-        real_images = data[0] if isinstance(data, (tuple, list)) else data
+        if self.conditional:
+            real_images, labels = data
+        else:
+            real_images, labels = (data[0] if isinstance(data, (tuple, list)) else data), None
         batch_size = tf.shape(real_images)[0]
         if self.d_steps > 1:
             tf.debugging.assert_greater_equal(
                 batch_size, self.d_steps,
                 message=f"each batch needs at least d_steps={self.d_steps} images")
         for k in range(self.d_steps):
-            minibatch = real_images if self.d_steps == 1 else real_images[k::self.d_steps]
-            d_loss, real_logits, fake_logits = self.discriminator_step(minibatch)
+            d_loss, real_logits, fake_logits = self.discriminator_step(
+                self._minibatch(real_images, k), self._minibatch(labels, k))
             self.d_loss_tracker.update_state(d_loss)
             self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
             self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
         # As many latents as the largest discriminator minibatch.
-        g_loss = self.generator_step((batch_size + self.d_steps - 1) // self.d_steps)
+        g_loss = self.generator_step((batch_size + self.d_steps - 1) // self.d_steps,
+                                     self._minibatch(labels, 0))
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
 

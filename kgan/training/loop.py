@@ -12,7 +12,7 @@ import tensorflow as tf
 from kgan import checkpoints, data, evaluation, latent, losses, models
 from kgan.config import Config
 from kgan.errors import RunError
-from kgan.training.callbacks import EvaluationMonitor, TrainingMonitor, fixed_latents
+from kgan.training.callbacks import EvaluationMonitor, SampleGrid, TrainingMonitor
 from kgan.training.gan import GAN
 
 # Sections of the config that a checkpoint's contents depend on: a run cannot
@@ -176,19 +176,23 @@ def train(config: Config, workdir: str, stream=None) -> TrainResult:
 
     t = config.train
     batches = data.training_batches(dataset, t.batch_size * t.d_steps, t.seed,
-                                    start_step=start_step, min_batch_size=t.d_steps)
+                                    start_step=start_step, min_batch_size=t.d_steps,
+                                    with_labels=config.model.conditional)
     monitor = TrainingMonitor(
         workdir, manager, start_step, end_step, t.batch_size * t.d_steps,
-        fixed_latents(t.seed, t.num_samples, config.model.latent_dim),
+        SampleGrid(t.seed, t.num_samples, config.model),
         t.log_every, t.sample_every, t.checkpoint_every, stream)
     callbacks = [monitor]
     if t.eval_every:
+        split = data.get_dataset_spec(config.data.dataset).evaluation_split
         metric_fn = evaluation.reference_frechet_metric(
-            t.eval_metric, config.data, "test", t.eval_samples, t.inception_path, log)
+            t.eval_metric, config.data, split, t.eval_samples, t.inception_path, log)
         eval_latents = latent.standard_normal(t.seed, latent.Purpose.TRAINING_EVALUATION,
                                               t.eval_samples, config.model.latent_dim)
+        eval_labels = evaluation.sample_labels(config.model, config.data, split, t.eval_samples)
         callbacks.append(EvaluationMonitor(workdir, checkpoint, t.eval_metric, metric_fn,
-                                           eval_latents, start_step, t.eval_every, stream))
+                                           eval_latents, eval_labels, start_step, t.eval_every,
+                                           stream))
     interrupted = False
     try:
         gan.fit(batches, epochs=1, steps_per_epoch=end_step - start_step, callbacks=callbacks,

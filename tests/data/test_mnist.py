@@ -29,7 +29,7 @@ def test_tfds_data_dir_loads_both_splits(mnist_tfds_dir):
     train = data.load(DataConfig(data_dir=mnist_tfds_dir), "train")
     test = data.load(DataConfig(data_dir=mnist_tfds_dir), "test")
     assert (train.num_examples, test.num_examples) == (60_000, 10_000)
-    assert train.image_shape == (28, 28, 1) and train.num_classes == 10
+    assert train.image_shape == (28, 28, 1) and train.label_names == tuple("0123456789")
     image, label = next(iter(train.examples))
     assert image.shape == (28, 28, 1) and image.dtype.name == "uint8"
     assert 0 <= int(label) < 10

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kgan import data
-from kgan.config import Config, ModelConfig
+from kgan.config import Config, DataConfig, ModelConfig
 from kgan.errors import ConfigError
 from tests.conftest import tiny_dataset
 
@@ -64,7 +64,22 @@ def test_labels_follow_their_images():
     dataset = tiny_dataset(10)
     labels = np.array([int(l) for _, l in dataset.examples])
     images, batch_labels = next(iter(data.training_batches(dataset, 10, seed=0, with_labels=True)))
-    np.testing.assert_array_equal(batch_labels.numpy(), labels[ids(images)])
+    # Class ids arrive as the one-hot vectors conditional networks take.
+    np.testing.assert_array_equal(batch_labels.numpy(), np.eye(10)[labels[ids(images)]])
+
+
+def test_resolve_fills_labels_of_a_conditional_model():
+    conditional = Config(model=ModelConfig(conditional=True))
+    mnist = data.resolve(conditional).model
+    assert mnist.label_kind == "class" and mnist.label_names == tuple("0123456789")
+    assert mnist.num_labels == 10
+    celeba = data.resolve(dataclasses.replace(
+        conditional, data=DataConfig(dataset="celeba", attributes=("Smiling", "Male")))).model
+    assert celeba.label_kind == "multi_hot" and celeba.label_names == ("Smiling", "Male")
+    assert celeba.image_shape == (64, 64, 3)
+    assert data.resolve(Config()).model.num_labels == 0
+    with pytest.raises(ConfigError, match="model.label_names .* does not match dataset"):
+        data.resolve(Config(model=ModelConfig(conditional=True, label_names=("a", "b"))))
 
 
 def test_resolve_fills_and_checks_the_image_shape():
@@ -72,5 +87,5 @@ def test_resolve_fills_and_checks_the_image_shape():
     wrong = dataclasses.replace(Config(), model=ModelConfig(image_shape=(64, 64, 3)))
     with pytest.raises(ConfigError, match="does not match dataset 'mnist'"):
         data.resolve(wrong)
-    with pytest.raises(ConfigError, match="unknown dataset 'cifar10'; choose one of: mnist"):
+    with pytest.raises(ConfigError, match="unknown dataset 'cifar10'; choose one of: celeba, mnist"):
         data.get_dataset_spec("cifar10")

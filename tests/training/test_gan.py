@@ -108,3 +108,35 @@ def test_separate_optimizer_settings_per_player():
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-3)
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(4e-4)
     assert gan.g_optimizer.beta_1 == 0.3 and gan.d_optimizer.beta_1 == 0.6
+
+
+def tiny_conditional_gan(d_steps=1):
+    config = data.resolve(dataclasses.replace(
+        TINY, model=dataclasses.replace(TINY.model, conditional=True, label_embedding_dim=4),
+        train=dataclasses.replace(TINY.train, d_steps=d_steps)))
+    return build_gan(config)
+
+
+@pytest.mark.parametrize("d_steps", [1, 2])
+def test_conditional_train_step_uses_the_labels(d_steps):
+    gan = tiny_conditional_gan(d_steps)
+    assert gan.conditional
+    stream = data.training_batches(tiny_dataset(12), 4 * d_steps, seed=0, with_labels=True)
+    projection = gan.discriminator.label_projection.kernel
+    embedding = gan.generator.label_embedding.kernel
+    before = projection.numpy().copy(), embedding.numpy().copy()
+    gan.fit(stream, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+    assert int(gan.g_optimizer.iterations) == 2 and int(gan.d_optimizer.iterations) == 2 * d_steps
+    # Both players' label weights learned: the labels reached both networks' losses.
+    assert not np.array_equal(before[0], projection.numpy())
+    assert not np.array_equal(before[1], embedding.numpy())
+
+
+def test_conditional_step_refuses_labels_of_the_wrong_width():
+    gan = tiny_conditional_gan()
+    images, labels = next(iter(data.training_batches(tiny_dataset(10), 4, seed=0,
+                                                     with_labels=True)))
+    _, real_logits, fake_logits = gan.discriminator_step(images, labels)
+    assert real_logits.shape == fake_logits.shape == (4, 1)
+    with pytest.raises((ValueError, tf.errors.InvalidArgumentError)):
+        gan.discriminator_step(images, labels[:, :3])
