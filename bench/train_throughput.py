@@ -1,4 +1,4 @@
-"""Training throughput of the default recipes on this machine, on the real MNIST.
+"""Training throughput of the default recipes on this machine, on real data.
 
 Prints images/s (real images per second through the whole train step: k
 discriminator updates and one generator update) for each architecture, and for
@@ -6,6 +6,8 @@ the data pipeline alone; each figure is the median of several timed windows,
 all measured side by side in one run.
 
     python bench/train_throughput.py --data_dir=../shared/data/tensorflow_datasets
+    python bench/train_throughput.py --dataset=celeba --models=dcgan --conditional \
+        --data_dir=../shared/data/celeba/img_align_celeba --steps=30 --warmup=5
 """
 
 import os
@@ -22,7 +24,9 @@ from kgan import data
 from kgan.config import Config, DataConfig, ModelConfig
 from kgan.training import build_gan, resolve
 
-flags.DEFINE_string("data_dir", None, "TFDS data_dir with MNIST (default $KGAN_DATA_DIR).")
+flags.DEFINE_string("dataset", "mnist", "Dataset: mnist or celeba.")
+flags.DEFINE_string("data_dir", None, "The dataset's folder (default $KGAN_DATA_DIR).")
+flags.DEFINE_bool("conditional", False, "Also measure each model's conditional variant.")
 flags.DEFINE_integer("steps", 150, "Train steps per timed window.")
 flags.DEFINE_integer("warmup", 20, "Untimed steps first (tracing, buffers).")
 flags.DEFINE_integer("repeats", 5, "Timed windows per configuration (median reported).")
@@ -63,7 +67,7 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # TFDS logs every dataset open at INFO
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU cores, "
           f"devices: {[d.device_type for d in tf.config.list_physical_devices()]}")
-    base = Config(data=DataConfig(data_dir=FLAGS.data_dir))
+    base = Config(data=DataConfig(dataset=FLAGS.dataset, data_dir=FLAGS.data_dir))
     dataset = data.load(base.data, "train")
     batch = base.train.batch_size
 
@@ -79,16 +83,20 @@ def main(argv):
     print("data pipeline alone: " + describe(windows, pipeline_batches * batch,
                                              f"{pipeline_batches} batches of {batch}"))
 
-    for architecture in FLAGS.models:
-        config = resolve(Config(data=base.data, model=ModelConfig(architecture=architecture)))
+    variants = [(architecture, conditional) for architecture in FLAGS.models
+                for conditional in ([False, True] if FLAGS.conditional else [False])]
+    for architecture, conditional in variants:
+        config = resolve(Config(data=base.data, model=ModelConfig(architecture=architecture,
+                                                                  conditional=conditional)))
         keras.utils.set_random_seed(0)
         gan = build_gan(config)
         timer = WindowTimer(FLAGS.warmup, FLAGS.steps)
-        gan.fit(data.training_batches(dataset, batch, seed=0), epochs=1,
+        gan.fit(data.training_batches(dataset, batch, seed=0, with_labels=conditional), epochs=1,
                 steps_per_epoch=FLAGS.warmup + FLAGS.repeats * FLAGS.steps, callbacks=[timer],
                 verbose=0, shuffle=False)
         params = gan.generator.count_params() + gan.discriminator.count_params()
-        print(f"{architecture:6s} train step:  " + describe(
+        name = ("c" if conditional else "") + architecture
+        print(f"{name:7s} train step: " + describe(
             timer.seconds, FLAGS.steps * batch,
             f"{FLAGS.steps} steps, batch {batch}, {params:,} parameters"))
 

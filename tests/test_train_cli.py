@@ -10,7 +10,9 @@ import tensorflow as tf
 
 from kgan import checkpoints
 from kgan.config import Config
-from tests.conftest import REPO, run_script
+from tests.conftest import REPO, SHARED_DATA, run_script
+
+CELEBA_89 = SHARED_DATA / "celeba" / "img_align_celeba_89x109"
 
 SMALL = ["--batch_size=16", "--base_filters=8", "--latent_dim=16"]
 
@@ -79,6 +81,34 @@ def test_bad_input_gives_one_clear_line_and_nonzero_exit(tmp_path, mnist_tfds_di
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line == f"train.py: error: {message}"
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--attributes=Male,Wears_Cape"], "unknown CelebA attribute 'Wears_Cape'"),
+    (["--crop_fraction=1.5"], "data.crop_fraction must be in (0, 1], got 1.5"),
+    (["--attributes=Male,Male"], "data.attributes must name one or more distinct attributes"),
+])
+def test_bad_celeba_input_gives_one_clear_line(tmp_path, flags, message):
+    result = run_script("train.py", "--dataset=celeba", f"--data_dir={CELEBA_89}",
+                        f"--workdir={tmp_path / 'run'}", *flags)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("train.py: error: ") and message in last_line
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_train_celeba_faces_from_the_half_resolution_folder(tmp_path):
+    workdir = tmp_path / "faces"
+    result = run_script("train.py", "--dataset=celeba", f"--data_dir={CELEBA_89}",
+                        f"--workdir={workdir}", "--steps=2", "--num_samples=4", *SMALL)
+    assert result.returncode == 0, result.stderr
+    assert "dcgan on celeba (10000 images" in result.stdout
+    config = Config.from_json((workdir / "config.json").read_text())
+    assert config.model.image_shape == (64, 64, 3) and not config.model.conditional
+    grid = tf.io.decode_png(tf.io.read_file(str(workdir / "samples" / "step_00000002.png")))
+    assert grid.shape == (2 * 66 + 2, 2 * 66 + 2, 3)
+    assert checkpoints.load_generator(str(workdir)).step == 2
 
 
 def test_incompatible_workdir_exits_cleanly_and_keeps_the_run(tmp_path, mnist_tfds_dir):

@@ -171,7 +171,8 @@ def train(config: Config, workdir: str, stream=None) -> TrainResult:
         return TrainResult(workdir, start_step, start_step, end_step, {},
                            manager.latest_checkpoint, False)
     log(f"{'Resuming from step ' + str(start_step) if start_step else 'Training'}: "
-        f"{config.model.architecture} on {config.data.dataset} ({dataset.num_examples} images "
+        f"{'conditional ' if config.model.conditional else ''}{config.model.architecture} on "
+        f"{config.data.dataset} ({dataset.num_examples} images "
         f"from {dataset.source}) to step {end_step} in {workdir}")
 
     t = config.train
