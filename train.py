@@ -62,6 +62,15 @@ flags.DEFINE_float("d_beta2", _T.d_beta2, "Discriminator Adam beta_2.")
 flags.DEFINE_integer("seed", _T.seed, "Seed of weight init, latent noise and data order.")
 flags.DEFINE_bool("deterministic", _T.deterministic, "Enable TensorFlow op determinism.")
 flags.DEFINE_bool("jit_compile", _T.jit_compile, "Compile the train step with XLA.")
+flags.DEFINE_integer("steps_per_execution", _T.steps_per_execution,
+                     "Train steps per call into the compiled step (fewer host round trips).")
+flags.DEFINE_string("strategy", _T.strategy, "default (one device), mirrored (all GPUs of this "
+                    "host) or multi_worker (several hosts; reads TF_CONFIG). --batch_size is the "
+                    "global batch.")
+flags.DEFINE_bool("sync_batch_norm", _T.sync_batch_norm,
+                  "BatchNorm statistics over the global batch under a strategy.")
+flags.DEFINE_string("mixed_precision", _T.mixed_precision,
+                    "float32, mixed_bfloat16 or mixed_float16 (with dynamic loss scaling).")
 flags.DEFINE_integer("log_every", _T.log_every, "Steps between metric logs.")
 flags.DEFINE_integer("sample_every", _T.sample_every, "Steps between sample grids.")
 flags.DEFINE_integer("checkpoint_every", _T.checkpoint_every, "Steps between checkpoints.")
@@ -98,7 +107,9 @@ def config_from_flags() -> Config:
             g_learning_rate=FLAGS.g_learning_rate, d_learning_rate=FLAGS.d_learning_rate,
             g_beta1=FLAGS.g_beta1, g_beta2=FLAGS.g_beta2, d_beta1=FLAGS.d_beta1,
             d_beta2=FLAGS.d_beta2, seed=FLAGS.seed, deterministic=FLAGS.deterministic,
-            jit_compile=FLAGS.jit_compile, log_every=FLAGS.log_every,
+            jit_compile=FLAGS.jit_compile, steps_per_execution=FLAGS.steps_per_execution,
+            strategy=FLAGS.strategy, sync_batch_norm=FLAGS.sync_batch_norm,
+            mixed_precision=FLAGS.mixed_precision, log_every=FLAGS.log_every,
             sample_every=FLAGS.sample_every, checkpoint_every=FLAGS.checkpoint_every,
             keep_checkpoints=FLAGS.keep_checkpoints, num_samples=FLAGS.num_samples,
             eval_every=FLAGS.eval_every, eval_samples=FLAGS.eval_samples,
@@ -120,7 +131,8 @@ def train_from_flags():
     result = training.train(config, workdir)
     if result.interrupted:
         return 130
-    print(f"Done: step {result.step} in {result.workdir}; newest checkpoint {result.checkpoint}")
+    print(f"Done: step {result.step} in {result.workdir}; newest checkpoint {result.checkpoint}; "
+          f"weights sha256 {result.weights_digest[:16]}")
     return 0
 
 

@@ -56,23 +56,22 @@ def write_config(workdir: str, config: Config) -> None:
 
 
 def make_checkpoint(generator, discriminator=None, g_optimizer=None, d_optimizer=None,
-                    noise_seed=None) -> tf.train.Checkpoint:
+                    step=None) -> tf.train.Checkpoint:
     """A `tf.train.Checkpoint` over whichever parts of a run are given.
 
-    Training passes everything; loaders pass only the generator and restore
-    with `expect_partial()`. The step is the generator optimizer's iteration
-    count (one generator update per step).
+    Training passes everything, including `step`, the variable counting
+    generator updates (which also keys the latent noise); loaders pass only
+    the generator and restore with `expect_partial()`.
     """
     parts = {"generator": generator}
     if discriminator is not None:
         parts["discriminator"] = discriminator
     if g_optimizer is not None:
         parts["g_optimizer"] = g_optimizer
-        parts["step"] = g_optimizer.iterations
     if d_optimizer is not None:
         parts["d_optimizer"] = d_optimizer
-    if noise_seed is not None:
-        parts["noise_seed"] = noise_seed.state
+    if step is not None:
+        parts["step"] = step
     return tf.train.Checkpoint(**parts)
 
 

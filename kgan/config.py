@@ -135,6 +135,8 @@ class ModelConfig:
                      self.label_kind, "is only set for a conditional model")
 
 
+STRATEGIES = ("default", "mirrored", "multi_worker")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 EVAL_METRICS = ("fid", "kid", "classifier")
 TRAINING_EVAL_METRICS = ("fid", "classifier_fd")
 MIN_FID_SAMPLES = 2048
@@ -160,6 +162,19 @@ class TrainConfig:
         deterministic: Enable TensorFlow op determinism (bitwise-reproducible
             runs at some speed cost).
         jit_compile: Compile the train step with XLA.
+        steps_per_execution: Train steps run per call into the compiled
+            step (fewer host round trips); log, sample, checkpoint and
+            evaluation intervals are honoured at the first execution
+            boundary at or after each multiple.
+        strategy: `default` (one device), `mirrored` (all GPUs of this
+            host, synchronous), or `multi_worker` (several hosts, from
+            `TF_CONFIG`). `batch_size` is the global batch, split across
+            replicas.
+        sync_batch_norm: Under a strategy, compute BatchNorm statistics over
+            the global batch instead of per replica.
+        mixed_precision: `float32`, `mixed_bfloat16` or `mixed_float16`
+            (Keras dtype policy: float32 variables, lower-precision compute;
+            float16 adds dynamic loss scaling).
         log_every: Steps between metric logs (TensorBoard, console).
         sample_every: Steps between sample grids.
         checkpoint_every: Steps between checkpoints.
@@ -189,6 +204,10 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     jit_compile: bool = False
+    steps_per_execution: int = 1
+    strategy: str = "default"
+    sync_batch_norm: bool = False
+    mixed_precision: str = "float32"
     log_every: int = 100
     sample_every: int = 500
     checkpoint_every: int = 1000
@@ -202,8 +221,12 @@ class TrainConfig:
     def __post_init__(self):
         _require(0.0 <= self.label_smoothing < 1.0, "train.label_smoothing",
                  self.label_smoothing, "must be in [0, 1)")
-        for name in ("d_steps", "batch_size", "log_every", "sample_every",
-                     "checkpoint_every", "keep_checkpoints", "num_samples"):
+        _require(self.strategy in STRATEGIES, "train.strategy", self.strategy,
+                 f"must be one of {', '.join(STRATEGIES)}")
+        _require(self.mixed_precision in PRECISIONS, "train.mixed_precision",
+                 self.mixed_precision, f"must be one of {', '.join(PRECISIONS)}")
+        for name in ("d_steps", "batch_size", "steps_per_execution", "log_every",
+                     "sample_every", "checkpoint_every", "keep_checkpoints", "num_samples"):
             _require(getattr(self, name) >= 1, f"train.{name}", getattr(self, name), "must be >= 1")
         if (self.steps is None) == (self.epochs is None):
             raise ConfigError(

@@ -18,7 +18,7 @@ def saved_run(workdir, step=5):
     gan.generator_step(4)  # moves weights and BatchNorm statistics away from their init
     checkpoints.write_config(workdir, CONFIG)
     checkpoint = checkpoints.make_checkpoint(gan.generator, gan.discriminator, gan.g_optimizer,
-                                             gan.d_optimizer, gan.noise_seed)
+                                             gan.d_optimizer, gan.step_counter)
     checkpoints.checkpoint_manager(checkpoint, workdir, 3).save(checkpoint_number=step)
     return gan
 
@@ -32,12 +32,11 @@ def test_load_generator_reproduces_the_saved_generator(tmp_path):
                                   gan.generator(z, training=False))
 
 
-def test_checkpoint_holds_both_players_their_optimizers_step_and_noise(tmp_path):
+def test_checkpoint_holds_both_players_their_optimizers_and_the_step(tmp_path):
     saved_run(str(tmp_path))
     names = {n.split("/")[0] for n, _ in tf.train.list_variables(
         checkpoints.latest_checkpoint(str(tmp_path)))}
-    assert {"generator", "discriminator", "g_optimizer", "d_optimizer", "step",
-            "noise_seed"} <= names
+    assert {"generator", "discriminator", "g_optimizer", "d_optimizer", "step"} <= names
 
 
 def test_loader_errors(tmp_path):

@@ -14,10 +14,11 @@ from kgan.models.mlp import MLPDiscriminator, MLPGenerator
 
 @dataclasses.dataclass(frozen=True)
 class Architecture:
-    """Builders of an architecture's two networks from a `ModelConfig`."""
+    """Builders of an architecture's two networks from a `ModelConfig` and
+    whether BatchNorm (if any) is synchronized across replicas."""
 
-    generator: Callable[[ModelConfig], keras.Model]
-    discriminator: Callable[[ModelConfig], keras.Model]
+    generator: Callable[[ModelConfig, bool], keras.Model]
+    discriminator: Callable[[ModelConfig, bool], keras.Model]
 
 
 def _generator_labels(c: ModelConfig) -> dict:
@@ -31,16 +32,18 @@ def _discriminator_labels(c: ModelConfig) -> dict:
 
 ARCHITECTURES = {
     "mlp": Architecture(
-        generator=lambda c: MLPGenerator(c.latent_dim, c.image_shape, c.hidden_units,
-                                         **_generator_labels(c)),
-        discriminator=lambda c: MLPDiscriminator(c.image_shape, tuple(reversed(c.hidden_units)),
-                                                 **_discriminator_labels(c)),
+        generator=lambda c, sync: MLPGenerator(c.latent_dim, c.image_shape, c.hidden_units,
+                                               **_generator_labels(c)),
+        discriminator=lambda c, sync: MLPDiscriminator(
+            c.image_shape, tuple(reversed(c.hidden_units)), **_discriminator_labels(c)),
     ),
     "dcgan": Architecture(
-        generator=lambda c: DCGANGenerator(c.latent_dim, c.image_shape, c.base_filters,
-                                           c.kernel_size, **_generator_labels(c)),
-        discriminator=lambda c: DCGANDiscriminator(c.image_shape, c.base_filters, c.kernel_size,
-                                                   **_discriminator_labels(c)),
+        generator=lambda c, sync: DCGANGenerator(c.latent_dim, c.image_shape, c.base_filters,
+                                                 c.kernel_size, synchronized_batch_norm=sync,
+                                                 **_generator_labels(c)),
+        discriminator=lambda c, sync: DCGANDiscriminator(
+            c.image_shape, c.base_filters, c.kernel_size, synchronized_batch_norm=sync,
+            **_discriminator_labels(c)),
     ),
 }
 
@@ -60,22 +63,25 @@ def _with_labels(shape, config: ModelConfig):
     return [shape, (None, config.num_labels)] if config.num_labels else shape
 
 
-def build_generator(config: ModelConfig) -> keras.Model:
+def build_generator(config: ModelConfig, synchronized_batch_norm: bool = False) -> keras.Model:
     """Builds (with weights) the generator that `config` describes.
 
     A conditional generator is called as `generator([z, label_vectors])`.
+    `synchronized_batch_norm` makes BatchNorm statistics global under a
+    distribution strategy (no effect on the weights or on inference).
     """
-    generator = _checked(config).generator(config)
+    generator = _checked(config).generator(config, synchronized_batch_norm)
     generator.build(_with_labels((None, config.latent_dim), config))
     return generator
 
 
-def build_discriminator(config: ModelConfig) -> keras.Model:
+def build_discriminator(config: ModelConfig,
+                        synchronized_batch_norm: bool = False) -> keras.Model:
     """Builds (with weights) the discriminator that `config` describes.
 
     A conditional discriminator is called as `discriminator([images, label_vectors])`.
     """
-    discriminator = _checked(config).discriminator(config)
+    discriminator = _checked(config).discriminator(config, synchronized_batch_norm)
     discriminator.build(_with_labels((None, *config.image_shape), config))
     return discriminator
 

@@ -37,9 +37,9 @@ def _dcgan_init():
     return keras.initializers.RandomNormal(stddev=0.02)
 
 
-def _batch_norm():
+def _batch_norm(synchronized):
     # Momentum and epsilon of the reference DCGAN implementations (PyTorch defaults).
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=synchronized)
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -55,12 +55,16 @@ class DCGANGenerator(GeneratorBase):
         base_filters: Filters of the last hidden stage (highest resolution);
             each earlier stage has twice as many.
         kernel_size: Transposed-convolution kernel size.
+        synchronized_batch_norm: Under a distribution strategy, BatchNorm
+            statistics over the global batch instead of each replica's.
         **kwargs: `GeneratorBase` arguments (`num_labels`,
             `label_embedding_dim`) and standard `keras.Model` arguments.
     """
 
-    def __init__(self, latent_dim, image_shape, base_filters=64, kernel_size=4, **kwargs):
+    def __init__(self, latent_dim, image_shape, base_filters=64, kernel_size=4,
+                 synchronized_batch_norm=False, **kwargs):
         super().__init__(latent_dim, **kwargs)
+        self.synchronized_batch_norm = bool(synchronized_batch_norm)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.base_filters = int(base_filters)
         self.kernel_size = int(kernel_size)
@@ -70,7 +74,7 @@ class DCGANGenerator(GeneratorBase):
         layers = [
             keras.layers.Dense(start_h * start_w * filters[0], use_bias=False,
                                kernel_initializer=_dcgan_init()),
-            _batch_norm(),
+            _batch_norm(self.synchronized_batch_norm),
             keras.layers.ReLU(),
             keras.layers.Reshape((start_h, start_w, filters[0])),
         ]
@@ -79,7 +83,7 @@ class DCGANGenerator(GeneratorBase):
                 keras.layers.Conv2DTranspose(stage_filters, self.kernel_size, strides=2,
                                              padding="same", use_bias=False,
                                              kernel_initializer=_dcgan_init()),
-                _batch_norm(),
+                _batch_norm(self.synchronized_batch_norm),
                 keras.layers.ReLU(),
             ]
         layers += [
@@ -92,7 +96,8 @@ class DCGANGenerator(GeneratorBase):
     def get_config(self):
         config = super().get_config()
         config.update(image_shape=self.image_shape, base_filters=self.base_filters,
-                      kernel_size=self.kernel_size)
+                      kernel_size=self.kernel_size,
+                      synchronized_batch_norm=self.synchronized_batch_norm)
         return config
 
 
@@ -111,12 +116,16 @@ class DCGANDiscriminator(DiscriminatorBase):
         base_filters: Filters of the first convolution; each later stage has
             twice as many.
         kernel_size: Convolution kernel size.
+        synchronized_batch_norm: Under a distribution strategy, BatchNorm
+            statistics over the global batch instead of each replica's.
         **kwargs: `DiscriminatorBase` arguments (`num_labels`) and standard
             `keras.Model` arguments.
     """
 
-    def __init__(self, image_shape, base_filters=64, kernel_size=4, **kwargs):
+    def __init__(self, image_shape, base_filters=64, kernel_size=4,
+                 synchronized_batch_norm=False, **kwargs):
         super().__init__(**kwargs)
+        self.synchronized_batch_norm = bool(synchronized_batch_norm)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.base_filters = int(base_filters)
         self.kernel_size = int(kernel_size)
@@ -127,7 +136,7 @@ class DCGANDiscriminator(DiscriminatorBase):
                                               strides=2, padding="same", use_bias=False,
                                               kernel_initializer=_dcgan_init()))
             if stage > 0:
-                layers.append(_batch_norm())
+                layers.append(_batch_norm(self.synchronized_batch_norm))
             layers.append(keras.layers.LeakyReLU(negative_slope=0.2))
         layers.append(keras.layers.Flatten())
         self.body = keras.Sequential(layers, name="body")
@@ -135,5 +144,6 @@ class DCGANDiscriminator(DiscriminatorBase):
     def get_config(self):
         config = super().get_config()
         config.update(image_shape=self.image_shape, base_filters=self.base_filters,
-                      kernel_size=self.kernel_size)
+                      kernel_size=self.kernel_size,
+                      synchronized_batch_norm=self.synchronized_batch_norm)
         return config

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -51,7 +52,13 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     Steps are global: counted from the start of the run, across resumes. Metric
     trackers are reset after each log, so every logged value is the mean over
-    the last `log_every` steps.
+    the steps since the previous log. With `steps_per_execution > 1` Keras
+    calls back once per execution; each interval then fires at the first
+    execution boundary at or after each multiple of it.
+
+    Only the chief writes sample grids and TensorBoard logs; every worker
+    takes part in checkpoint saves (a non-chief's manager writes into a
+    scratch folder deleted after each save).
 
     Args:
         workdir: Run directory; grids go to `samples/`, TensorBoard to `tensorboard/`.
@@ -62,10 +69,14 @@ class TrainingMonitor(keras.callbacks.Callback):
         grid: The fixed `SampleGrid` inputs.
         log_every, sample_every, checkpoint_every: Intervals in steps.
         stream: Where progress goes; a live line is drawn only on a terminal.
+        chief: Whether this process owns the workdir's outputs.
+        scratch_dir: A non-chief worker's checkpoint folder, deleted after
+            each save.
     """
 
     def __init__(self, workdir, manager, start_step, total_steps, batch_size, grid,
-                 log_every, sample_every, checkpoint_every, stream=None):
+                 log_every, sample_every, checkpoint_every, stream=None, chief=True,
+                 scratch_dir=None):
         super().__init__()
         self.workdir = workdir
         self.manager = manager
@@ -82,10 +93,13 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.last_logs = {}
         self.images_per_second = 0.0
         self.saved_step = None
-        self.writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+        self.chief = chief
+        self.scratch_dir = scratch_dir
+        self.writer = (tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+                       if chief else tf.summary.create_noop_writer())
 
     def on_train_begin(self, logs=None):
-        if self.grid.row_names:
+        if self.grid.row_names and self.chief:
             os.makedirs(os.path.join(self.workdir, "samples"), exist_ok=True)
             with open(os.path.join(self.workdir, "samples", "rows.txt"), "w") as f:
                 f.write("".join(f"row {i + 1}: {name}\n"
@@ -94,13 +108,17 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.interval_start_step = self.step
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step = self.start_step + batch + 1
+        previous, self.step = self.step, self.start_step + batch + 1
         done = self.step >= self.total_steps
-        if self.step % self.log_every == 0 or done:
-            self._log({k: float(v) for k, v in (logs or {}).items()})
-        if self.step % self.sample_every == 0 or done:
+
+        def due(every):
+            return done or self.step // every > previous // every
+
+        if due(self.log_every):
+            self._log({k: _scalar(v) for k, v in (logs or {}).items()})
+        if due(self.sample_every) and self.chief:
             self.write_samples()
-        if self.step % self.checkpoint_every == 0 or done:
+        if due(self.checkpoint_every):
             self.save_checkpoint()
         if self.live and time.monotonic() - self.last_drawn > 0.5:
             self._draw(end="\r")
@@ -148,9 +166,16 @@ class TrainingMonitor(keras.callbacks.Callback):
         if self.saved_step != self.step:
             self.manager.save(checkpoint_number=self.step)
             self.saved_step = self.step
+            if self.scratch_dir:
+                shutil.rmtree(self.scratch_dir, ignore_errors=True)
 
     def on_train_end(self, logs=None):
         self.writer.flush()
+
+
+def _scalar(value):
+    """A logged metric as a plain float (multi-worker logs arrive as 1-element arrays)."""
+    return float(np.asarray(value).reshape(-1)[0])
 
 
 def _metric_order(name):
@@ -205,10 +230,13 @@ class EvaluationMonitor(keras.callbacks.Callback):
                 self.best = json.load(f)
         self.writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
 
+    def on_train_begin(self, logs=None):
+        self.step = self.start_step
+
     def on_train_batch_end(self, batch, logs=None):
-        step = self.start_step + batch + 1
-        if step % self.every == 0:
-            self.evaluate(step)
+        previous, self.step = self.step, self.start_step + batch + 1
+        if self.step // self.every > previous // self.every:
+            self.evaluate(self.step)
 
     def evaluate(self, step):
         generated = latent.generate_in_batches(

@@ -24,10 +24,22 @@ class GAN(keras.Model):
     (for CelebA, the joint distribution of the attributes), with no label
     prior to specify.
 
-    Latents come from stateless ops keyed by a `keras.random.SeedGenerator`,
-    whose state is checkpointed with the model, so a resumed run draws the
-    same noise as an uninterrupted one; under a distribution strategy each
-    replica folds in its replica id so replicas draw different latents.
+    Latents come from stateless Philox ops keyed by (`seed`, step, update
+    index), with the step counted by the checkpointed `step_counter`: a
+    resumed run draws the same noise as an uninterrupted one, without any
+    random state to carry.
+
+    Under a `tf.distribute` strategy, every replica draws the latents of the
+    whole global batch and keeps its own rows, and each replica's mean loss is
+    weighted by its share of the global batch before gradients are summed
+    across replicas. A step on R replicas therefore computes exactly the
+    single-device update on the global batch (up to float summation order,
+    and given synchronized BatchNorm where BatchNorm is used), whatever R is.
+
+    Under a mixed-precision policy, losses are computed from float32 logits
+    and each loss passes through its optimizer's `scale_loss` (a
+    `keras.optimizers.LossScaleOptimizer` under float16 scales it, and
+    unscales the gradients when applying them).
 
     Args:
         generator: Maps `[batch, latent_dim]` latents to images.
@@ -43,7 +55,10 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
         self.seed = int(seed)
-        self.noise_seed = keras.random.SeedGenerator(self.seed, name="noise_seed")
+        # Generator updates so far: keys the latent noise and is the step a
+        # checkpoint is written at. Updated once per step, by the first replica.
+        self.step_counter = keras.Variable(0, dtype="int64", trainable=False,
+                                           aggregation="only_first_replica", name="step")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
@@ -82,6 +97,9 @@ class GAN(keras.Model):
         # before a checkpoint can be restored into them.
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+        # Both networks are built; without this, `fit` under a strategy
+        # would trace `call` on a data batch (images, not latents) to build it.
+        self.built = True
 
     @property
     def metrics(self):
@@ -101,51 +119,69 @@ class GAN(keras.Model):
         return self.discriminator([images, labels] if self.conditional else images,
                                   training=training)
 
-    def sample_latents(self, batch_size):
-        """Draws `[batch_size, latent_dim]` standard-normal latents."""
-        seed = self.noise_seed.next()
-        replica_context = tf.distribute.get_replica_context()
-        if replica_context is not None:
-            seed = tf.random.experimental.stateless_fold_in(
-                seed, replica_context.replica_id_in_sync_group)
-        return tf.random.stateless_normal([batch_size, self.latent_dim], seed=seed)
+    def _replica_share(self, batch_size):
+        """(this replica's first row in the global batch, global batch size)."""
+        context = tf.distribute.get_replica_context()
+        batch_size = tf.cast(batch_size, tf.int64)
+        if context is None or context.num_replicas_in_sync == 1:
+            return tf.constant(0, tf.int64), batch_size
+        sizes = context.all_gather(tf.reshape(batch_size, [1]), axis=0)
+        return tf.reduce_sum(sizes[:context.replica_id_in_sync_group]), tf.reduce_sum(sizes)
 
-    def _scaled(self, loss):
-        # Gradients are summed across replicas; scaling each replica's mean
-        # makes the sum the mean over the global batch.
-        return loss / tf.distribute.get_strategy().num_replicas_in_sync
+    def sample_latents(self, batch_size, update=0):
+        """`[batch_size, latent_dim]` standard-normal latents for update
+        `update` (0..d_steps) of the current step; under a strategy, this
+        replica's rows of the global batch's latents."""
+        key = self.step_counter * (self.d_steps + 1) + update
+        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(key, tf.int64)])
+        offset, total = self._replica_share(batch_size)
+        latents = tf.random.stateless_normal(tf.stack([total, self.latent_dim]), seed=seed,
+                                             alg="philox")
+        return latents[offset:offset + tf.cast(batch_size, tf.int64)]
 
-    def discriminator_step(self, real_images, labels=None):
+    def _global_mean_weight(self, batch_size):
+        # Gradients are summed across replicas: weighting each replica's mean
+        # loss by its share of the global batch makes the sum the global mean.
+        _, total = self._replica_share(batch_size)
+        return tf.cast(batch_size, tf.float32) / tf.cast(total, tf.float32)
+
+    def _loss_to_differentiate(self, loss, batch_size, optimizer):
+        """`loss` weighted for cross-replica summation and scaled by the
+        optimizer (loss scaling under float16); computed inside the tape."""
+        return optimizer.scale_loss(loss * self._global_mean_weight(batch_size))
+
+    def discriminator_step(self, real_images, labels=None, update=0):
         """One discriminator update on `real_images` and as many fresh fakes
         (conditioned on the same `labels`, for a conditional GAN).
 
         Returns:
             (loss, real_logits, fake_logits).
         """
-        latents = self.sample_latents(tf.shape(real_images)[0])
-        fake_images = self.generate(latents, labels, training=True)
+        batch_size = tf.shape(real_images)[0]
+        fake_images = self.generate(self.sample_latents(batch_size, update), labels,
+                                    training=True)
         with tf.GradientTape() as tape:
             real_logits = self.discriminate(real_images, labels, training=True)
             fake_logits = self.discriminate(fake_images, labels, training=True)
             loss = self.discriminator_loss_fn(real_logits, fake_logits,
                                               label_smoothing=self.label_smoothing)
-            scaled_loss = self._scaled(loss)
+            differentiated = self._loss_to_differentiate(loss, batch_size, self.d_optimizer)
         variables = self.discriminator.trainable_variables
-        gradients = tape.gradient(scaled_loss, variables)
+        gradients = tape.gradient(differentiated, variables)
         self.d_optimizer.apply_gradients(zip(gradients, variables))
         return loss, real_logits, fake_logits
 
     def generator_step(self, batch_size, labels=None):
         """One generator update on `batch_size` fresh latents (with `labels`
         `[batch_size, num_labels]`, for a conditional GAN). Returns the loss."""
-        latents = self.sample_latents(batch_size)
+        latents = self.sample_latents(batch_size, self.d_steps)
         with tf.GradientTape() as tape:
             fake_logits = self.discriminate(self.generate(latents, labels, training=True), labels,
                                             training=True)
             loss = self.generator_loss_fn(fake_logits)
-            scaled_loss = self._scaled(loss)
+            differentiated = self._loss_to_differentiate(loss, batch_size, self.g_optimizer)
         variables = self.generator.trainable_variables
-        gradients = tape.gradient(scaled_loss, variables)
+        gradients = tape.gradient(differentiated, variables)
         self.g_optimizer.apply_gradients(zip(gradients, variables))
         return loss
 
@@ -168,7 +204,7 @@ class GAN(keras.Model):
                 message=f"each batch needs at least d_steps={self.d_steps} images")
         for k in range(self.d_steps):
             d_loss, real_logits, fake_logits = self.discriminator_step(
-                self._minibatch(real_images, k), self._minibatch(labels, k))
+                self._minibatch(real_images, k), self._minibatch(labels, k), update=k)
             self.d_loss_tracker.update_state(d_loss)
             self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
             self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
@@ -176,7 +212,14 @@ class GAN(keras.Model):
         g_loss = self.generator_step((batch_size + self.d_steps - 1) // self.d_steps,
                                      self._minibatch(labels, 0))
         self.g_loss_tracker.update_state(g_loss)
-        return {m.name: m.result() for m in self.metrics}
+        self.step_counter.assign_add(1)
+        results = {m.name: m.result() for m in self.metrics}
+        if isinstance(self.distribute_strategy,
+                      tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages each returned value across workers along axis 0,
+            # which a scalar lacks; callbacks still receive plain numbers.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
     def get_config(self):
         config = super().get_config()

@@ -1,23 +1,27 @@
 """`train(config, workdir)`: a whole run, resumable, from config to checkpoints."""
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
 import sys
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kgan import checkpoints, data, evaluation, latent, losses, models
 from kgan.config import Config
 from kgan.errors import RunError
+from kgan.training import distribute
 from kgan.training.callbacks import EvaluationMonitor, SampleGrid, TrainingMonitor
 from kgan.training.gan import GAN
 
 # Sections of the config that a checkpoint's contents depend on: a run cannot
-# be resumed with different values here.
-_RUN_IDENTITY = ("model", "data.dataset")
+# be resumed with different values here. (The precision policy changes the
+# optimizer's checkpointed state under float16, and is checked on restore.)
+_RUN_IDENTITY = ("model", "data.dataset", "data.attributes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +36,8 @@ class TrainResult:
         metrics: The last logged metrics (interval means).
         checkpoint: Path of the newest checkpoint.
         interrupted: True if training stopped early on Ctrl-C.
+        weights_digest: sha256 of the final weights of both networks (equal
+            on every worker of a multi-worker run).
     """
 
     workdir: str
@@ -41,6 +47,7 @@ class TrainResult:
     metrics: dict
     checkpoint: str | None
     interrupted: bool
+    weights_digest: str
 
 
 def resolve(config: Config) -> Config:
@@ -101,26 +108,40 @@ def prepare_workdir(workdir: str, config: Config, log=print) -> None:
     checkpoints.write_config(workdir, config)
 
 
-def build_gan(config: Config) -> GAN:
-    """The compiled GAN that `config` describes (fresh weights)."""
-    generator = models.build_generator(config.model)
-    discriminator = models.build_discriminator(config.model)
-    gan = GAN(generator, discriminator, config.model.latent_dim, seed=config.train.seed)
-    family = losses.get_loss_family(config.train.loss)
+def build_gan(config: Config, strategy: tf.distribute.Strategy | None = None) -> GAN:
+    """The compiled GAN that `config` describes (fresh weights), with its
+    variables and optimizers created under `strategy` (default: one device)
+    and its layers under `train.mixed_precision`."""
     t = config.train
-    gan.compile(
-        g_optimizer=keras.optimizers.Adam(t.g_learning_rate, beta_1=t.g_beta1, beta_2=t.g_beta2),
-        d_optimizer=keras.optimizers.Adam(t.d_learning_rate, beta_1=t.d_beta1, beta_2=t.d_beta2),
-        generator_loss_fn=family.generator_loss,
-        discriminator_loss_fn=family.discriminator_loss,
-        d_steps=t.d_steps,
-        label_smoothing=t.label_smoothing,
-        jit_compile=t.jit_compile,
-    )
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope(), distribute.precision_policy(t.mixed_precision):
+        generator = models.build_generator(config.model, t.sync_batch_norm)
+        discriminator = models.build_discriminator(config.model, t.sync_batch_norm)
+        gan = GAN(generator, discriminator, config.model.latent_dim, seed=t.seed)
+        family = losses.get_loss_family(t.loss)
+        g_optimizer = keras.optimizers.Adam(t.g_learning_rate, beta_1=t.g_beta1,
+                                            beta_2=t.g_beta2)
+        d_optimizer = keras.optimizers.Adam(t.d_learning_rate, beta_1=t.d_beta1,
+                                            beta_2=t.d_beta2)
+        if t.mixed_precision == "mixed_float16":
+            # float16 gradients underflow without loss scaling; bfloat16 has float32's range.
+            g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
+            d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
+        gan.compile(
+            g_optimizer=g_optimizer,
+            d_optimizer=d_optimizer,
+            generator_loss_fn=family.generator_loss,
+            discriminator_loss_fn=family.discriminator_loss,
+            d_steps=t.d_steps,
+            label_smoothing=t.label_smoothing,
+            jit_compile=t.jit_compile,
+            steps_per_execution=t.steps_per_execution,
+        )
     return gan
 
 
-def train(config: Config, workdir: str, stream=None) -> TrainResult:
+def train(config: Config, workdir: str, stream=None,
+          strategy: tf.distribute.Strategy | None = None) -> TrainResult:
     """Trains (or resumes) the run in `workdir` to the configured length.
 
     The workdir gets `config.json`, `checkpoints/` (the newest
@@ -134,6 +155,8 @@ def train(config: Config, workdir: str, stream=None) -> TrainResult:
         config: The run's configuration.
         workdir: The run directory (created if missing).
         stream: Where progress is written (default stdout).
+        strategy: A `tf.distribute.Strategy` to use instead of the one
+            `train.strategy` names (e.g. a MirroredStrategy over chosen devices).
 
     Returns:
         A `TrainResult`.
@@ -148,28 +171,37 @@ def train(config: Config, workdir: str, stream=None) -> TrainResult:
         stream.flush()
 
     config = resolve(config)
+    # Multi-worker strategies must exist before other TensorFlow work.
+    strategy = strategy or distribute.make_strategy(config.train.strategy)
+    chief = distribute.is_chief(strategy)
+    if not chief:
+        log = _prefixed(log, distribute.task_name(strategy))
     dataset = data.load(config.data, "train")
-    prepare_workdir(workdir, config, log)
+    if chief:
+        prepare_workdir(workdir, config, log)
     if config.train.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.train.seed)
 
-    gan = build_gan(config)
+    gan = build_gan(config, strategy)
     checkpoint = checkpoints.make_checkpoint(gan.generator, gan.discriminator, gan.g_optimizer,
-                                             gan.d_optimizer, gan.noise_seed)
-    manager = checkpoints.checkpoint_manager(checkpoint, workdir, config.train.keep_checkpoints)
-    if manager.latest_checkpoint:
+                                             gan.d_optimizer, gan.step_counter)
+    # Every worker restores the chief's newest checkpoint; non-chief workers
+    # save into a private scratch folder (see kgan.training.distribute).
+    save_dir = workdir if chief else os.path.join(workdir, f".{distribute.task_name(strategy)}")
+    manager = checkpoints.checkpoint_manager(checkpoint, save_dir, config.train.keep_checkpoints)
+    latest = checkpoints.latest_checkpoint(workdir)
+    if latest:
         try:
-            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+            checkpoint.restore(latest).assert_existing_objects_matched()
         except (tf.errors.OpError, AssertionError, ValueError) as e:
-            raise RunError(f"cannot restore {manager.latest_checkpoint!r}: "
-                           f"{str(e).splitlines()[0]}") from None
-    start_step = int(gan.g_optimizer.iterations.numpy())
+            raise RunError(f"cannot restore {latest!r}: {str(e).splitlines()[0]}") from None
+    start_step = int(gan.step_counter.numpy())
     end_step = total_steps(config, dataset.num_examples)
     if start_step >= end_step:
         log(f"{workdir}: already trained to step {start_step} (target {end_step}); nothing to do.")
-        return TrainResult(workdir, start_step, start_step, end_step, {},
-                           manager.latest_checkpoint, False)
+        return TrainResult(workdir, start_step, start_step, end_step, {}, latest, False,
+                           weights_digest(gan))
     log(f"{'Resuming from step ' + str(start_step) if start_step else 'Training'}: "
         f"{'conditional ' if config.model.conditional else ''}{config.model.architecture} on "
         f"{config.data.dataset} ({dataset.num_examples} images "
@@ -182,9 +214,10 @@ def train(config: Config, workdir: str, stream=None) -> TrainResult:
     monitor = TrainingMonitor(
         workdir, manager, start_step, end_step, t.batch_size * t.d_steps,
         SampleGrid(t.seed, t.num_samples, config.model),
-        t.log_every, t.sample_every, t.checkpoint_every, stream)
+        t.log_every, t.sample_every, t.checkpoint_every, stream, chief=chief,
+        scratch_dir=None if chief else save_dir)
     callbacks = [monitor]
-    if t.eval_every:
+    if t.eval_every and chief:
         split = data.get_dataset_spec(config.data.dataset).evaluation_split
         metric_fn = evaluation.reference_frechet_metric(
             t.eval_metric, config.data, split, t.eval_samples, t.inception_path, log)
@@ -200,9 +233,21 @@ def train(config: Config, workdir: str, stream=None) -> TrainResult:
                 verbose=0, shuffle=False)
     except KeyboardInterrupt:
         interrupted = True
-        monitor.step = int(gan.g_optimizer.iterations.numpy())
+        monitor.step = int(gan.step_counter.numpy())
         monitor.save_checkpoint()
         log(f"\nInterrupted: saved a checkpoint at step {monitor.step} in {workdir}; "
             "run the same command to resume.")
     return TrainResult(workdir, start_step, monitor.step, end_step, monitor.last_logs,
-                       manager.latest_checkpoint, interrupted)
+                       checkpoints.latest_checkpoint(workdir), interrupted, weights_digest(gan))
+
+
+def _prefixed(log, prefix):
+    return lambda message: log(f"[{prefix}] {message}")
+
+
+def weights_digest(gan: GAN) -> str:
+    """sha256 of both networks' weights, to compare runs and replicas at a glance."""
+    digest = hashlib.sha256()
+    for variable in gan.generator.weights + gan.discriminator.weights:
+        digest.update(np.asarray(variable.numpy()).tobytes())
+    return digest.hexdigest()

@@ -95,12 +95,18 @@ def test_batch_smaller_than_d_steps_is_refused():
         gan.fit(two_images, epochs=1, verbose=0, shuffle=False)
 
 
-def test_latents_are_seeded_and_fresh_each_draw():
-    a, b = tiny_gan(), tiny_gan()
+def test_latents_are_seeded_and_fresh_for_every_update_and_step():
+    a, b = tiny_gan(d_steps=2), tiny_gan(d_steps=2)
     first_a, first_b = a.sample_latents(4), b.sample_latents(4)
     np.testing.assert_array_equal(first_a, first_b)
-    assert not np.array_equal(first_a, a.sample_latents(4))
     assert first_a.shape == (4, 8)
+    draws = [a.sample_latents(4, update) for update in range(3)]
+    a.step_counter.assign_add(1)
+    draws += [a.sample_latents(4, update) for update in range(3)]
+    assert len({d.numpy().tobytes() for d in draws}) == 6
+    # A differently seeded GAN draws other latents.
+    other = build_gan(dataclasses.replace(TINY, train=dataclasses.replace(TINY.train, seed=1)))
+    assert not np.array_equal(other.sample_latents(4), first_a)
 
 
 def test_separate_optimizer_settings_per_player():
