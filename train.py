@@ -61,6 +61,8 @@ flags.DEFINE_float("d_beta1", _T.d_beta1, "Discriminator Adam beta_1.")
 flags.DEFINE_float("d_beta2", _T.d_beta2, "Discriminator Adam beta_2.")
 flags.DEFINE_integer("seed", _T.seed, "Seed of weight init, latent noise and data order.")
 flags.DEFINE_bool("deterministic", _T.deterministic, "Enable TensorFlow op determinism.")
+flags.DEFINE_bool("reuse_fakes", _T.reuse_fakes, "The generator update re-scores the "
+                  "discriminator update's fakes (one generator pass less per step).")
 flags.DEFINE_bool("jit_compile", _T.jit_compile, "Compile the train step with XLA.")
 flags.DEFINE_integer("steps_per_execution", _T.steps_per_execution,
                      "Train steps per call into the compiled step (fewer host round trips).")
@@ -107,7 +109,8 @@ def config_from_flags() -> Config:
             g_learning_rate=FLAGS.g_learning_rate, d_learning_rate=FLAGS.d_learning_rate,
             g_beta1=FLAGS.g_beta1, g_beta2=FLAGS.g_beta2, d_beta1=FLAGS.d_beta1,
             d_beta2=FLAGS.d_beta2, seed=FLAGS.seed, deterministic=FLAGS.deterministic,
-            jit_compile=FLAGS.jit_compile, steps_per_execution=FLAGS.steps_per_execution,
+            reuse_fakes=FLAGS.reuse_fakes, jit_compile=FLAGS.jit_compile,
+            steps_per_execution=FLAGS.steps_per_execution,
             strategy=FLAGS.strategy, sync_batch_norm=FLAGS.sync_batch_norm,
             mixed_precision=FLAGS.mixed_precision, log_every=FLAGS.log_every,
             sample_every=FLAGS.sample_every, checkpoint_every=FLAGS.checkpoint_every,

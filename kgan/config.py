@@ -161,6 +161,10 @@ class TrainConfig:
         seed: Seeds weight init, latent noise and data order.
         deterministic: Enable TensorFlow op determinism (bitwise-reproducible
             runs at some speed cost).
+        reuse_fakes: The generator update re-scores the first discriminator
+            update's fakes with the updated discriminator instead of drawing
+            new latents (one generator forward pass less per step; the
+            PyTorch DCGAN example's recipe).
         jit_compile: Compile the train step with XLA.
         steps_per_execution: Train steps run per call into the compiled
             step (fewer host round trips); log, sample, checkpoint and
@@ -203,6 +207,7 @@ class TrainConfig:
     d_beta2: float = 0.999
     seed: int = 0
     deterministic: bool = False
+    reuse_fakes: bool = False
     jit_compile: bool = False
     steps_per_execution: int = 1
     strategy: str = "default"

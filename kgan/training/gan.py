@@ -69,7 +69,7 @@ class GAN(keras.Model):
         self.train_step_traces = 0
 
     def compile(self, g_optimizer, d_optimizer, generator_loss_fn, discriminator_loss_fn,
-                d_steps=1, label_smoothing=0.0, **kwargs):
+                d_steps=1, label_smoothing=0.0, reuse_fakes=False, **kwargs):
         """Configures the game.
 
         Args:
@@ -80,6 +80,10 @@ class GAN(keras.Model):
                 label_smoothing=...) -> scalar`.
             d_steps: Discriminator updates per generator update.
             label_smoothing: Passed to `discriminator_loss_fn`.
+            reuse_fakes: The generator update re-scores the first
+                discriminator update's fakes with the updated discriminator
+                (as the PyTorch DCGAN example does) instead of generating
+                new ones: one generator forward pass less per step.
             **kwargs: Passed to `keras.Model.compile` (e.g. `jit_compile`,
                 `steps_per_execution`).
         """
@@ -92,6 +96,7 @@ class GAN(keras.Model):
         self.discriminator_loss_fn = discriminator_loss_fn
         self.d_steps = int(d_steps)
         self.label_smoothing = float(label_smoothing)
+        self.reuse_fakes = bool(reuse_fakes)
         # Optimizer slots are created now, eagerly: created lazily inside the
         # traced step they break under tf.distribute, and they must exist
         # before a checkpoint can be restored into them.
@@ -150,16 +155,18 @@ class GAN(keras.Model):
         optimizer (loss scaling under float16); computed inside the tape."""
         return optimizer.scale_loss(loss * self._global_mean_weight(batch_size))
 
-    def discriminator_step(self, real_images, labels=None, update=0):
-        """One discriminator update on `real_images` and as many fresh fakes
-        (conditioned on the same `labels`, for a conditional GAN).
+    def discriminator_step(self, real_images, labels=None, update=0, fake_images=None):
+        """One discriminator update on `real_images` and as many fakes:
+        `fake_images` if given, else fresh ones (conditioned on the same
+        `labels`, for a conditional GAN).
 
         Returns:
             (loss, real_logits, fake_logits).
         """
         batch_size = tf.shape(real_images)[0]
-        fake_images = self.generate(self.sample_latents(batch_size, update), labels,
-                                    training=True)
+        if fake_images is None:
+            fake_images = self.generate(self.sample_latents(batch_size, update), labels,
+                                        training=True)
         with tf.GradientTape() as tape:
             real_logits = self.discriminate(real_images, labels, training=True)
             fake_logits = self.discriminate(fake_images, labels, training=True)
@@ -171,13 +178,20 @@ class GAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(gradients, variables))
         return loss, real_logits, fake_logits
 
-    def generator_step(self, batch_size, labels=None):
-        """One generator update on `batch_size` fresh latents (with `labels`
-        `[batch_size, num_labels]`, for a conditional GAN). Returns the loss."""
-        latents = self.sample_latents(batch_size, self.d_steps)
-        with tf.GradientTape() as tape:
-            fake_logits = self.discriminate(self.generate(latents, labels, training=True), labels,
-                                            training=True)
+    def generator_step(self, batch_size, labels=None, tape=None, fake_images=None):
+        """One generator update (with `labels` `[batch_size, num_labels]`, for a
+        conditional GAN), scored by the current discriminator. Returns the loss.
+
+        The fakes are `fake_images`, generated under `tape` (a GradientTape
+        not yet used) by the unchanged generator; else `batch_size` fresh ones.
+        """
+        if fake_images is None:
+            tape = tf.GradientTape()
+            with tape:
+                fake_images = self.generate(self.sample_latents(batch_size, self.d_steps),
+                                            labels, training=True)
+        with tape:
+            fake_logits = self.discriminate(fake_images, labels, training=True)
             loss = self.generator_loss_fn(fake_logits)
             differentiated = self._loss_to_differentiate(loss, batch_size, self.g_optimizer)
         variables = self.generator.trainable_variables
@@ -202,15 +216,24 @@ class GAN(keras.Model):
             tf.debugging.assert_greater_equal(
                 batch_size, self.d_steps,
                 message=f"each batch needs at least d_steps={self.d_steps} images")
+        g_tape = reused_fakes = None
         for k in range(self.d_steps):
+            minibatch, minibatch_labels = self._minibatch(real_images, k), self._minibatch(labels, k)
+            if k == 0 and self.reuse_fakes:
+                g_tape = tf.GradientTape()
+                with g_tape:
+                    reused_fakes = self.generate(
+                        self.sample_latents(tf.shape(minibatch)[0], 0), minibatch_labels,
+                        training=True)
             d_loss, real_logits, fake_logits = self.discriminator_step(
-                self._minibatch(real_images, k), self._minibatch(labels, k), update=k)
+                minibatch, minibatch_labels, update=k,
+                fake_images=reused_fakes if k == 0 else None)
             self.d_loss_tracker.update_state(d_loss)
             self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
             self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
-        # As many latents as the largest discriminator minibatch.
+        # As many fakes as the largest (first) discriminator minibatch.
         g_loss = self.generator_step((batch_size + self.d_steps - 1) // self.d_steps,
-                                     self._minibatch(labels, 0))
+                                     self._minibatch(labels, 0), g_tape, reused_fakes)
         self.g_loss_tracker.update_state(g_loss)
         self.step_counter.assign_add(1)
         results = {m.name: m.result() for m in self.metrics}

@@ -134,6 +134,7 @@ def build_gan(config: Config, strategy: tf.distribute.Strategy | None = None) ->
             discriminator_loss_fn=family.discriminator_loss,
             d_steps=t.d_steps,
             label_smoothing=t.label_smoothing,
+            reuse_fakes=t.reuse_fakes,
             jit_compile=t.jit_compile,
             steps_per_execution=t.steps_per_execution,
         )

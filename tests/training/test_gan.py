@@ -146,3 +146,44 @@ def test_conditional_step_refuses_labels_of_the_wrong_width():
     assert real_logits.shape == fake_logits.shape == (4, 1)
     with pytest.raises((ValueError, tf.errors.InvalidArgumentError)):
         gan.discriminator_step(images, labels[:, :3])
+
+
+@pytest.mark.parametrize("reuse_fakes, d_steps, generator_passes", [
+    (False, 1, 2), (True, 1, 1), (False, 2, 3), (True, 2, 2)])
+def test_reusing_fakes_saves_one_generator_pass(reuse_fakes, d_steps, generator_passes):
+    gan = tiny_gan(d_steps=d_steps, reuse_fakes=reuse_fakes)
+    calls = []
+    original_call = gan.generator.call
+    gan.generator.call = lambda *args, **kwargs: calls.append(1) or original_call(*args, **kwargs)
+    g_before = snapshot(gan.generator.trainable_variables)
+    d_before = snapshot(gan.discriminator.trainable_variables)
+    stream = data.training_batches(tiny_dataset(16), 4 * d_steps, seed=0)
+    gan.fit(stream, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+    assert len(calls) == generator_passes  # traced once: the passes of one step
+    assert all(changed(g_before, gan.generator.trainable_variables))
+    assert all(changed(d_before, gan.discriminator.trainable_variables))
+    assert int(gan.g_optimizer.iterations) == 2 and int(gan.d_optimizer.iterations) == 2 * d_steps
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_keeps_float32_variables_outputs_and_losses(policy):
+    import keras
+
+    gan = tiny_gan(mixed_precision=policy)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    compute = policy.removeprefix("mixed_")
+    convolution = next(layer for layer in gan.generator.body.layers
+                       if isinstance(layer, keras.layers.Conv2DTranspose))
+    assert convolution.compute_dtype == compute and convolution.variable_dtype == "float32"
+    assert all(v.dtype == "float32" for v in gan.generator.trainable_variables)
+    # float16 needs loss scaling for both players; bfloat16 has float32's exponent range.
+    scaled = isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert scaled == isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert scaled == (policy == "mixed_float16")
+    images = gan.generator(tf.random.normal([2, 8]), training=False)
+    assert images.dtype == tf.float32
+    assert gan.discriminator(images, training=False).dtype == tf.float32
+    history = gan.fit(data.training_batches(tiny_dataset(16), 4, seed=0), epochs=1,
+                      steps_per_epoch=3, verbose=0, shuffle=False)
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    assert int(gan.step_counter.numpy()) == 3
