@@ -36,10 +36,9 @@ FLAGS = flags.FLAGS
 
 def build_networks():
     if FLAGS.networks == "tutorial":
-        import tutorial_comparison  # the published tutorial networks, same folder
+        import tutorial_networks  # beside this script
 
-        return (tutorial_comparison.tutorial_generator(),
-                tutorial_comparison.tutorial_discriminator(), 256)
+        return tutorial_networks.tutorial_generator(), tutorial_networks.tutorial_discriminator(), 256
     config = data.resolve(Config()).model
     return models.build_generator(config), models.build_discriminator(config), 64
 

@@ -30,8 +30,9 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from kgan import data, losses
-from kgan.config import DataConfig
+from kgan.config import DataConfig, TrainConfig
 from kgan.training import GAN
+from tutorial_networks import LATENT_DIM, tutorial_discriminator, tutorial_generator
 
 flags.DEFINE_string("data_dir", None, "TFDS data_dir with MNIST (default $KGAN_DATA_DIR).")
 flags.DEFINE_integer("steps", 10, "Train steps per timed window.")
@@ -39,43 +40,10 @@ flags.DEFINE_integer("warmup", 3, "Untimed steps before each window (tracing, bu
 flags.DEFINE_integer("repeats", 5, "Timed windows per contender (median reported).")
 flags.DEFINE_integer("batch_size", 256, "The tutorial's batch size.")
 flags.DEFINE_bool("jit_compile", None, "Override kgan's jit_compile (default: kgan's default).")
+flags.DEFINE_bool("reuse_fakes", None, "Override kgan's reuse_fakes (default: kgan's default).")
 flags.DEFINE_integer("steps_per_execution", None,
                      "Override kgan's steps_per_execution (default: kgan's default).")
 FLAGS = flags.FLAGS
-
-LATENT_DIM = 100
-
-
-def tutorial_generator():
-    return keras.Sequential([
-        keras.Input((LATENT_DIM,)),
-        keras.layers.Dense(7 * 7 * 256, use_bias=False),
-        keras.layers.BatchNormalization(),
-        keras.layers.LeakyReLU(),
-        keras.layers.Reshape((7, 7, 256)),
-        keras.layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
-        keras.layers.BatchNormalization(),
-        keras.layers.LeakyReLU(),
-        keras.layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
-        keras.layers.BatchNormalization(),
-        keras.layers.LeakyReLU(),
-        keras.layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False,
-                                     activation="tanh"),
-    ])
-
-
-def tutorial_discriminator():
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(64, 5, strides=2, padding="same"),
-        keras.layers.LeakyReLU(),
-        keras.layers.Dropout(0.3),
-        keras.layers.Conv2D(128, 5, strides=2, padding="same"),
-        keras.layers.LeakyReLU(),
-        keras.layers.Dropout(0.3),
-        keras.layers.Flatten(),
-        keras.layers.Dense(1),
-    ])
 
 
 class Tutorial:
@@ -120,39 +88,47 @@ class Kgan:
     def __init__(self, dataset, batch_size, compile_overrides):
         self.gan = GAN(tutorial_generator(), tutorial_discriminator(), LATENT_DIM, seed=0)
         family = losses.get_loss_family("non_saturating")
+        defaults = TrainConfig()  # kgan's default train-step options, unless overridden
+        options = {"reuse_fakes": defaults.reuse_fakes, "jit_compile": defaults.jit_compile,
+                   "steps_per_execution": defaults.steps_per_execution, **compile_overrides}
         self.gan.compile(g_optimizer=keras.optimizers.Adam(1e-4),
                          d_optimizer=keras.optimizers.Adam(1e-4),
                          generator_loss_fn=family.generator_loss,
-                         discriminator_loss_fn=family.discriminator_loss,
-                         **compile_overrides)
+                         discriminator_loss_fn=family.discriminator_loss, **options)
         self.stream = data.training_batches(dataset, batch_size, seed=0)
 
     def run(self, steps):
         self.gan.fit(self.stream, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
 
 
-def train_step_flops(generator, discriminator, batch_size):
-    """FLOPs of one tutorial-style step (G forward, D forward on real and fake, and
-    the backward passes), from TensorFlow's graph profiler."""
-    @tf.function
-    def step(noise, images):
-        with tf.GradientTape(persistent=True) as tape:
-            fake = generator(noise, training=True)
-            real_logits = discriminator(images, training=True)
-            fake_logits = discriminator(fake, training=True)
-            d_loss = tf.reduce_mean(real_logits) - tf.reduce_mean(fake_logits)
-            g_loss = tf.reduce_mean(fake_logits)
-        return (tape.gradient(d_loss, discriminator.trainable_variables),
-                tape.gradient(g_loss, generator.trainable_variables))
+def forward_flops(model):
+    """Multiply-add FLOPs (2 per MAC) of one image through `model`'s Dense and
+    convolution layers; normalization and activations are not counted."""
+    flops = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            flops += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif isinstance(layer, keras.layers.Conv2DTranspose):
+            height, width = layer.input.shape[1:3]  # each input pixel scatters a kernel
+            flops += 2 * height * width * np.prod(layer.kernel.shape)
+        elif isinstance(layer, keras.layers.Conv2D):
+            height, width = layer.output.shape[1:3]
+            flops += 2 * height * width * np.prod(layer.kernel.shape)
+    return int(flops)
 
-    concrete = step.get_concrete_function(tf.TensorSpec([batch_size, LATENT_DIM]),
-                                          tf.TensorSpec([batch_size, 28, 28, 1]))
-    from tensorflow.python.framework import convert_to_constants
-    frozen = convert_to_constants.convert_variables_to_constants_v2(concrete)
-    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-    options["output"] = "none"
-    profile = tf.compat.v1.profiler.profile(graph=frozen.graph, options=options)
-    return profile.total_float_ops
+
+def step_flops_per_image(generator_flops, discriminator_flops, kgan_step, reuse_fakes):
+    """FLOPs per real image of one train step, counting a backward pass as twice
+    its forward pass.
+
+    Tutorial: G forward+backward, D forward+backward on the real and the fake
+    batch (3G + 6D). kgan: the discriminator update (G forward, then D on real
+    and fake: G + 6D), then the generator update (D forward+backward into G
+    forward+backward: 3G + 3D), minus one G forward when the fakes are reused.
+    """
+    if not kgan_step:
+        return 3 * generator_flops + 6 * discriminator_flops
+    return (3 if reuse_fakes else 4) * generator_flops + 9 * discriminator_flops
 
 
 def matmul_gflops(size=2048, repeats=10):
@@ -177,6 +153,8 @@ def main(argv):
     overrides = {}
     if FLAGS.jit_compile is not None:
         overrides["jit_compile"] = FLAGS.jit_compile
+    if FLAGS.reuse_fakes is not None:
+        overrides["reuse_fakes"] = FLAGS.reuse_fakes
     if FLAGS.steps_per_execution is not None:
         overrides["steps_per_execution"] = FLAGS.steps_per_execution
     keras.utils.set_random_seed(0)
@@ -201,19 +179,22 @@ def main(argv):
 
     peak = matmul_gflops()
     tutorial = contenders["tutorial"]
-    flops_per_image = train_step_flops(tutorial.generator, tutorial.discriminator, batch) / batch
+    g_flops, d_flops = forward_flops(tutorial.generator), forward_flops(tutorial.discriminator)
+    reuse = contenders["kgan"].gan.reuse_fakes
+    flops = {"tutorial": step_flops_per_image(g_flops, d_flops, False, False),
+             "kgan": step_flops_per_image(g_flops, d_flops, True, reuse)}
     print(f"batch {batch}; {FLAGS.repeats} interleaved windows of {FLAGS.steps} steps "
-          f"(after {FLAGS.warmup} warm-up steps each)")
+          f"(after {FLAGS.warmup} warm-up steps each); kgan options {overrides or 'default'}, "
+          f"reuse_fakes={reuse}")
     for name in contenders:
-        achieved = medians[name] * flops_per_image / 1e9
+        achieved = medians[name] * flops[name] / 1e9
         print(f"{name:9s} {medians[name]:8.1f} images/s (min {min(rates[name]):.1f}, max "
-              f"{max(rates[name]):.1f}); {achieved:6.1f} GFLOP/s = {achieved / peak:.0%} of "
-              f"matmul peak")
+              f"{max(rates[name]):.1f}); {flops[name] / 1e6:.0f} MFLOP per image, "
+              f"{achieved:6.1f} GFLOP/s = {achieved / peak:.0%} of matmul peak")
     print(f"ratio kgan / tutorial: {medians['kgan'] / medians['tutorial']:.2f}")
     print(f"kgan data pipeline alone: {pipeline:,.0f} images/s")
-    print(f"float32 matmul 2048x2048: {peak:.1f} GFLOP/s; tutorial-step FLOPs per image "
-          f"{flops_per_image / 1e6:.0f} M (both contenders' networks; kgan's step may do more "
-          "work per image, counted at the tutorial's cost)")
+    print(f"float32 matmul 2048x2048: {peak:.1f} GFLOP/s; forward FLOPs per image: "
+          f"generator {g_flops / 1e6:.1f} M, discriminator {d_flops / 1e6:.1f} M")
 
 
 if __name__ == "__main__":

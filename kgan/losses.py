@@ -19,6 +19,12 @@ import tensorflow as tf
 from kgan.errors import lookup
 
 
+
+def _float32(logits) -> tf.Tensor:
+    """Logits of any float dtype (e.g. bfloat16 from a mixed-precision network)
+    in float32, where the losses are computed."""
+    return tf.cast(tf.convert_to_tensor(logits), tf.float32)
+
 def minimax_discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
     """Discriminator loss of the original minimax game.
 
@@ -41,8 +47,8 @@ def minimax_discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
         Scalar: mean cross-entropy on real images plus mean cross-entropy on
         generated images.
     """
-    real_logits = tf.convert_to_tensor(real_logits, tf.float32)
-    fake_logits = tf.convert_to_tensor(fake_logits, tf.float32)
+    real_logits = _float32(real_logits)
+    fake_logits = _float32(fake_logits)
     real_targets = tf.fill(tf.shape(real_logits), 1.0 - label_smoothing)
     loss_on_real = tf.nn.sigmoid_cross_entropy_with_logits(labels=real_targets, logits=real_logits)
     loss_on_fake = tf.nn.sigmoid_cross_entropy_with_logits(
@@ -65,7 +71,7 @@ def minimax_generator_loss(fake_logits):
     Returns:
         Scalar, `-mean(softplus(fake_logits))`; always <= 0.
     """
-    fake_logits = tf.convert_to_tensor(fake_logits, tf.float32)
+    fake_logits = _float32(fake_logits)
     return -tf.reduce_mean(tf.nn.softplus(fake_logits))
 
 
@@ -84,7 +90,7 @@ def non_saturating_generator_loss(fake_logits):
     Returns:
         Scalar, `mean(softplus(-fake_logits))`; always >= 0.
     """
-    fake_logits = tf.convert_to_tensor(fake_logits, tf.float32)
+    fake_logits = _float32(fake_logits)
     return tf.reduce_mean(tf.nn.softplus(-fake_logits))
 
 

@@ -114,3 +114,14 @@ def test_loss_family_registry():
     assert losses.get_loss_family("minimax").generator_loss is losses.minimax_generator_loss
     with pytest.raises(ConfigError, match="unknown loss 'wgan'; choose one of: minimax, non_saturating"):
         losses.get_loss_family("wgan")
+
+
+def test_losses_take_lower_precision_logits_and_return_float32():
+    logits = tf.constant([[-3.0], [0.5], [8.0]], tf.bfloat16)
+    for loss in (losses.minimax_discriminator_loss(logits, logits),
+                 losses.minimax_generator_loss(logits),
+                 losses.non_saturating_generator_loss(tf.cast(logits, tf.float16))):
+        assert loss.dtype == tf.float32 and np.isfinite(float(loss))
+    np.testing.assert_allclose(
+        float(losses.non_saturating_generator_loss(logits)),
+        float(losses.non_saturating_generator_loss(tf.cast(logits, tf.float32))), rtol=1e-6)
