@@ -8,14 +8,17 @@ Dropout 0.3; Dense 1), two Adam(1e-4), batch 256, and one `@tf.function`
 step that updates both players from one generator pass, fed by
 `from_tensor_slices(images).shuffle(60000).batch(256)`.
 
-kgan trains exactly those two networks (the same Keras models, so the same
-FLOPs per image) through `kgan.training.GAN.fit` with its own data stream and
-its default train step, so the comparison isolates the training machinery.
-Printed: images/s of each (median of several windows, interleaved so both see
-the same machine load), the ratio, the data pipeline alone, this machine's
-float32 matmul GFLOP/s, and each step's achieved GFLOP/s as a fraction of it.
+kgan trains exactly those two networks (the same Keras models) through
+`kgan.training.GAN.fit` with its own data stream and train step: its default
+options, or the variants `--kgan_variants` names. Printed: images/s of each
+(median of several windows, interleaved so all contenders see the same
+machine load), the ratio to the tutorial, the data pipeline alone, this
+machine's float32 and bfloat16 matmul GFLOP/s, and each step's achieved
+GFLOP/s (from the layers' multiply-adds) as a fraction of the peak of its
+precision.
 
-    python bench/tutorial_comparison.py --data_dir=../shared/data/tensorflow_datasets
+    python bench/tutorial_comparison.py --data_dir=../shared/data/tensorflow_datasets \
+        --kgan_variants=default,noreuse,reuse+bf16
 """
 
 import os
@@ -31,7 +34,7 @@ from absl import app, flags, logging
 
 from kgan import data, losses
 from kgan.config import DataConfig, TrainConfig
-from kgan.training import GAN
+from kgan.training import GAN, distribute
 from tutorial_networks import LATENT_DIM, tutorial_discriminator, tutorial_generator
 
 flags.DEFINE_string("data_dir", None, "TFDS data_dir with MNIST (default $KGAN_DATA_DIR).")
@@ -39,10 +42,9 @@ flags.DEFINE_integer("steps", 10, "Train steps per timed window.")
 flags.DEFINE_integer("warmup", 3, "Untimed steps before each window (tracing, buffers).")
 flags.DEFINE_integer("repeats", 5, "Timed windows per contender (median reported).")
 flags.DEFINE_integer("batch_size", 256, "The tutorial's batch size.")
-flags.DEFINE_bool("jit_compile", None, "Override kgan's jit_compile (default: kgan's default).")
-flags.DEFINE_bool("reuse_fakes", None, "Override kgan's reuse_fakes (default: kgan's default).")
-flags.DEFINE_integer("steps_per_execution", None,
-                     "Override kgan's steps_per_execution (default: kgan's default).")
+flags.DEFINE_list("kgan_variants", ["default"],
+                  "kgan contenders: 'default' (kgan's default options) or '+'-joined options "
+                  "from reuse, noreuse, jit, spe<N>, bf16 (mixed_bfloat16).")
 FLAGS = flags.FLAGS
 
 
@@ -54,6 +56,7 @@ class Tutorial:
         self.g_optimizer, self.d_optimizer = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
         self.cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
         self.batch_size = batch_size
+        self.bfloat16 = False
         images = (train_images.astype(np.float32) - 127.5) / 127.5
         self.dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(60000).batch(
             batch_size).repeat()
@@ -75,30 +78,63 @@ class Tutorial:
         self.d_optimizer.apply_gradients(zip(disc_gradients,
                                              self.discriminator.trainable_variables))
 
-    def run(self, steps):
+    def window(self, warmup, steps):
+        """Seconds for `steps` steps after `warmup` untimed ones."""
+        for _ in range(warmup):
+            self.train_step(next(self.iterator))
+        self.generator.trainable_variables[0].numpy()  # steps are asynchronous: wait
+        began = time.perf_counter()
         for _ in range(steps):
             self.train_step(next(self.iterator))
-        # Steps are asynchronous; reading a weight waits for the last one.
         self.generator.trainable_variables[0].numpy()
+        return time.perf_counter() - began
+
+
+class _Stopwatch(keras.callbacks.Callback):
+    def __init__(self, warmup):
+        super().__init__()
+        self.warmup, self.began, self.ended = warmup, None, None
+
+    def on_train_batch_end(self, batch, logs=None):
+        for value in (logs or {}).values():  # wait for the step to finish
+            np.asarray(value)
+        if batch + 1 == self.warmup:
+            self.began = time.perf_counter()
+        self.ended = time.perf_counter()
 
 
 class Kgan:
-    """The same networks trained by kgan's GAN.fit and data stream."""
+    """The same networks trained by kgan's GAN.fit and data stream, with kgan's
+    default train-step options unless `options` change them."""
 
-    def __init__(self, dataset, batch_size, compile_overrides):
-        self.gan = GAN(tutorial_generator(), tutorial_discriminator(), LATENT_DIM, seed=0)
+    def __init__(self, dataset, batch_size, options):
+        defaults = TrainConfig()
+        spe = [int(o[3:]) for o in options if o.startswith("spe")]
+        reuse = defaults.reuse_fakes
+        reuse = True if "reuse" in options else False if "noreuse" in options else reuse
+        self.bfloat16 = "bf16" in options
+        with distribute.precision_policy("mixed_bfloat16" if self.bfloat16 else
+                                         defaults.mixed_precision):
+            self.gan = GAN(tutorial_generator(), tutorial_discriminator(), LATENT_DIM, seed=0)
         family = losses.get_loss_family("non_saturating")
-        defaults = TrainConfig()  # kgan's default train-step options, unless overridden
-        options = {"reuse_fakes": defaults.reuse_fakes, "jit_compile": defaults.jit_compile,
-                   "steps_per_execution": defaults.steps_per_execution, **compile_overrides}
         self.gan.compile(g_optimizer=keras.optimizers.Adam(1e-4),
                          d_optimizer=keras.optimizers.Adam(1e-4),
                          generator_loss_fn=family.generator_loss,
-                         discriminator_loss_fn=family.discriminator_loss, **options)
+                         discriminator_loss_fn=family.discriminator_loss, reuse_fakes=reuse,
+                         jit_compile="jit" in options or defaults.jit_compile,
+                         steps_per_execution=spe[0] if spe else defaults.steps_per_execution)
         self.stream = data.training_batches(dataset, batch_size, seed=0)
 
-    def run(self, steps):
-        self.gan.fit(self.stream, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+    def window(self, warmup, steps):
+        """Seconds for `steps` steps after `warmup` untimed ones, inside one `fit`
+        (as in real training, where one `fit` runs the whole run)."""
+        spe = self.gan.steps_per_execution or 1
+        warmup = max(spe, warmup - warmup % spe)
+        steps = max(spe, steps - steps % spe)
+        stopwatch = _Stopwatch(warmup)
+        self.gan.fit(self.stream, epochs=1, steps_per_epoch=warmup + steps, verbose=0,
+                     shuffle=False, callbacks=[stopwatch])
+        return stopwatch.ended - stopwatch.began
 
 
 def forward_flops(model):
@@ -131,9 +167,9 @@ def step_flops_per_image(generator_flops, discriminator_flops, kgan_step, reuse_
     return (3 if reuse_fakes else 4) * generator_flops + 9 * discriminator_flops
 
 
-def matmul_gflops(size=2048, repeats=10):
-    a = tf.random.normal([size, size])
-    b = tf.random.normal([size, size])
+def matmul_gflops(dtype=tf.float32, size=2048, repeats=10):
+    a = tf.cast(tf.random.normal([size, size]), dtype)
+    b = tf.cast(tf.random.normal([size, size]), dtype)
     tf.linalg.matmul(a, b).numpy()
     rates = []
     for _ in range(repeats):
@@ -150,23 +186,15 @@ def main(argv):
     train_images = next(iter(dataset.examples.batch(dataset.num_examples)))[0].numpy()
     batch = FLAGS.batch_size
 
-    overrides = {}
-    if FLAGS.jit_compile is not None:
-        overrides["jit_compile"] = FLAGS.jit_compile
-    if FLAGS.reuse_fakes is not None:
-        overrides["reuse_fakes"] = FLAGS.reuse_fakes
-    if FLAGS.steps_per_execution is not None:
-        overrides["steps_per_execution"] = FLAGS.steps_per_execution
     keras.utils.set_random_seed(0)
-    contenders = {"tutorial": Tutorial(train_images, batch),
-                  "kgan": Kgan(dataset, batch, overrides)}
+    contenders = {"tutorial": Tutorial(train_images, batch)}
+    for variant in FLAGS.kgan_variants:
+        options = () if variant == "default" else tuple(variant.split("+"))
+        contenders[f"kgan {variant}"] = Kgan(dataset, batch, options)
     windows = {name: [] for name in contenders}
-    for repeat in range(FLAGS.repeats):
+    for _ in range(FLAGS.repeats):  # interleaved, so all contenders see the same load
         for name, contender in contenders.items():
-            contender.run(FLAGS.warmup)
-            began = time.perf_counter()
-            contender.run(FLAGS.steps)
-            windows[name].append(time.perf_counter() - began)
+            windows[name].append(contender.window(FLAGS.warmup, FLAGS.steps))
     rates = {name: [FLAGS.steps * batch / s for s in seconds] for name, seconds in windows.items()}
     medians = {name: statistics.median(r) for name, r in rates.items()}
 
@@ -177,24 +205,27 @@ def main(argv):
         next(stream)
     pipeline = 200 * batch / (time.perf_counter() - began)
 
-    peak = matmul_gflops()
+    peaks = {False: matmul_gflops(tf.float32), True: matmul_gflops(tf.bfloat16)}
     tutorial = contenders["tutorial"]
     g_flops, d_flops = forward_flops(tutorial.generator), forward_flops(tutorial.discriminator)
-    reuse = contenders["kgan"].gan.reuse_fakes
-    flops = {"tutorial": step_flops_per_image(g_flops, d_flops, False, False),
-             "kgan": step_flops_per_image(g_flops, d_flops, True, reuse)}
     print(f"batch {batch}; {FLAGS.repeats} interleaved windows of {FLAGS.steps} steps "
-          f"(after {FLAGS.warmup} warm-up steps each); kgan options {overrides or 'default'}, "
-          f"reuse_fakes={reuse}")
-    for name in contenders:
-        achieved = medians[name] * flops[name] / 1e9
-        print(f"{name:9s} {medians[name]:8.1f} images/s (min {min(rates[name]):.1f}, max "
-              f"{max(rates[name]):.1f}); {flops[name] / 1e6:.0f} MFLOP per image, "
-              f"{achieved:6.1f} GFLOP/s = {achieved / peak:.0%} of matmul peak")
-    print(f"ratio kgan / tutorial: {medians['kgan'] / medians['tutorial']:.2f}")
+          f"(after {FLAGS.warmup} warm-up steps each); medians, min-max in brackets")
+    print(f"{'contender':22s} {'images/s':>9s} {'vs tutorial':>11s} {'MFLOP/img':>9s} "
+          f"{'GFLOP/s':>8s} {'of peak':>7s}")
+    for name, contender in contenders.items():
+        kgan_step = name != "tutorial"
+        flops = step_flops_per_image(g_flops, d_flops, kgan_step,
+                                     kgan_step and contender.gan.reuse_fakes)
+        achieved = medians[name] * flops / 1e9
+        peak = peaks[contender.bfloat16]
+        print(f"{name:22s} {medians[name]:9.1f} {medians[name] / medians['tutorial']:10.2f}x "
+              f"{flops / 1e6:9.0f} {achieved:8.1f} {achieved / peak:7.0%}   "
+              f"[{min(rates[name]):.0f}-{max(rates[name]):.0f}]")
     print(f"kgan data pipeline alone: {pipeline:,.0f} images/s")
-    print(f"float32 matmul 2048x2048: {peak:.1f} GFLOP/s; forward FLOPs per image: "
-          f"generator {g_flops / 1e6:.1f} M, discriminator {d_flops / 1e6:.1f} M")
+    print(f"matmul 2048x2048 peak: float32 {peaks[False]:.1f} GFLOP/s, bfloat16 "
+          f"{peaks[True]:.1f} GFLOP/s (bf16 contenders are compared with the latter); "
+          f"forward FLOPs per image: generator {g_flops / 1e6:.1f} M, discriminator "
+          f"{d_flops / 1e6:.1f} M")
 
 
 if __name__ == "__main__":
