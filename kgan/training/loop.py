@@ -1,11 +1,14 @@
 """`train(config, workdir)`: a whole run, resumable, from config to checkpoints."""
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import math
 import os
+import signal
 import sys
+import threading
 
 import keras
 import numpy as np
@@ -228,18 +231,55 @@ def train(config: Config, workdir: str, stream=None,
         callbacks.append(EvaluationMonitor(workdir, checkpoint, t.eval_metric, metric_fn,
                                            eval_latents, eval_labels, start_step, t.eval_every,
                                            stream))
-    interrupted = False
+    stop = StopRequest()
     try:
-        gan.fit(batches, epochs=1, steps_per_epoch=end_step - start_step, callbacks=callbacks,
-                verbose=0, shuffle=False)
-    except KeyboardInterrupt:
-        interrupted = True
+        with stop.on_sigint():
+            gan.fit(batches, epochs=1, steps_per_epoch=end_step - start_step,
+                    callbacks=[*callbacks, stop], verbose=0, shuffle=False)
+    except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
+        stop.requested = True
+    interrupted = stop.requested
+    if interrupted:
         monitor.step = int(gan.step_counter.numpy())
         monitor.save_checkpoint()
         log(f"\nInterrupted: saved a checkpoint at step {monitor.step} in {workdir}; "
             "run the same command to resume.")
     return TrainResult(workdir, start_step, monitor.step, end_step, monitor.last_logs,
                        checkpoints.latest_checkpoint(workdir), interrupted, weights_digest(gan))
+
+
+class StopRequest(keras.callbacks.Callback):
+    """Ends `fit` after the current step when Ctrl-C was pressed.
+
+    While `on_sigint()` is active (main thread only), the first SIGINT only
+    sets a flag, so the interrupt never lands inside TensorFlow or a
+    finalizer (where Python would drop it); the second one interrupts at once.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.requested = False
+
+    @contextlib.contextmanager
+    def on_sigint(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def request(signum, frame):
+            if self.requested:
+                raise KeyboardInterrupt
+            self.requested = True
+
+        previous = signal.signal(signal.SIGINT, request)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.requested:
+            self.model.stop_training = True
 
 
 def _prefixed(log, prefix):
