@@ -139,6 +139,7 @@ STRATEGIES = ("default", "mirrored", "multi_worker")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 EVAL_METRICS = ("fid", "kid", "classifier")
 TRAINING_EVAL_METRICS = ("fid", "classifier_fd")
+ON_NAN_ACTIONS = ("stop", "rollback")
 MIN_FID_SAMPLES = 2048
 
 
@@ -191,6 +192,13 @@ class TrainConfig:
             features: seconds instead of minutes). The checkpoint with the
             lowest value is kept in `<workdir>/best/`.
         inception_path: The TTUR graph for `fid`; default `$KGAN_INCEPTION_PATH`.
+        on_nan: What a non-finite loss or weight does: `stop` (end the run
+            with an error naming the step; nothing of that state is saved) or
+            `rollback` (restore the newest checkpoint, multiply both learning
+            rates by `rollback_lr_factor`, and continue).
+        rollback_lr_factor: Learning-rate multiplier per rollback, in (0, 1).
+        max_rollbacks: Rollbacks allowed in a run before it stops as with
+            `stop`.
     """
 
     loss: str = "non_saturating"
@@ -222,6 +230,9 @@ class TrainConfig:
     eval_samples: int = MIN_FID_SAMPLES
     eval_metric: str = "fid"
     inception_path: Optional[str] = None
+    on_nan: str = "stop"
+    rollback_lr_factor: float = 0.5
+    max_rollbacks: int = 3
 
     def __post_init__(self):
         _require(0.0 <= self.label_smoothing < 1.0, "train.label_smoothing",
@@ -253,6 +264,12 @@ class TrainConfig:
                  "must be >= 0 (0 turns in-training evaluation off)")
         _require(self.eval_metric in TRAINING_EVAL_METRICS, "train.eval_metric",
                  self.eval_metric, f"must be one of {', '.join(TRAINING_EVAL_METRICS)}")
+        _require(self.on_nan in ON_NAN_ACTIONS, "train.on_nan", self.on_nan,
+                 f"must be one of {', '.join(ON_NAN_ACTIONS)}")
+        _require(0.0 < self.rollback_lr_factor < 1.0, "train.rollback_lr_factor",
+                 self.rollback_lr_factor, "must be in (0, 1)")
+        _require(self.max_rollbacks >= 1, "train.max_rollbacks", self.max_rollbacks,
+                 "must be >= 1")
         minimum = MIN_FID_SAMPLES if self.eval_metric == "fid" else 2
         _require(self.eval_samples >= minimum, "train.eval_samples", self.eval_samples,
                  f"must be >= {minimum} for {self.eval_metric}")
