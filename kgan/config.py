@@ -295,12 +295,57 @@ class Config:
         return _from_dict(cls, values, "config")
 
     @classmethod
-    def from_json(cls, text: str, source: str = "config") -> "Config":
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{source} is not valid JSON: {e}") from None
-        return _from_dict(cls, values, source)
+    def from_json(cls, text: str | bytes, source: str = "config") -> "Config":
+        """Parses strict JSON (no NaN or Infinity, no repeated keys) into a Config.
+
+        Args:
+            text: The JSON, as text or as UTF-8 bytes (a file read in binary
+                mode, so that a file that is not text is reported here too).
+            source: Names the JSON in error messages, e.g. its path.
+
+        Raises:
+            ConfigError: for bytes that are not UTF-8, text that is not
+                strict JSON, or values that `from_dict` refuses.
+        """
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8-sig")  # an editor may add a byte-order mark
+            except UnicodeDecodeError as e:
+                raise ConfigError(f"{source} is not UTF-8 text (byte {e.start} is "
+                                  f"0x{text[e.start]:02x})") from None
+        return _from_dict(cls, _strict_json(text, source), source)
+
+
+def _strict_json(text: str, source: str) -> Any:
+    """`json.loads` restricted to standard JSON, with errors as one-line `ConfigError`s.
+
+    Python's parser accepts `NaN`, `Infinity` and `-Infinity` (not JSON: no
+    config value means them) and keeps the last of repeated keys (so an edit
+    above a stale copy of a key is silently ignored); both are refused here.
+    """
+
+    def no_constants(name):
+        raise ConfigError(f"{source} is not valid JSON: {name} is not a JSON number")
+
+    def no_repeats(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ConfigError(f"{source} is not valid JSON for kgan: key {key!r} is "
+                                  "repeated in one object")
+            seen.add(key)
+        return dict(pairs)
+
+    try:
+        return json.loads(text, parse_constant=no_constants, object_pairs_hook=no_repeats)
+    except ConfigError:
+        raise
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{source} is not valid JSON: {e}") from None
+    except (ValueError, RecursionError) as e:
+        # Python's own limits: integers of over 4300 digits, nesting deeper than the stack.
+        reason = str(e).splitlines()[0].split(";")[0] if str(e) else type(e).__name__
+        raise ConfigError(f"{source} is not usable JSON: {reason}") from None
 
 
 TFLITE_VARIANTS = ("float32", "float16", "dynamic_int8", "full_int8")
@@ -429,6 +474,12 @@ def _from_dict(cls, values: Any, where: str):
     return cls(**kwargs)
 
 
+def _shown(value: Any, limit: int = 40) -> str:
+    """`repr(value)`, shortened so that one line of error stays readable."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _coerce(hint: Any, value: Any, where: str) -> Any:
     """Checks `value` against a field's type hint, converting JSON lists to tuples."""
     if dataclasses.is_dataclass(hint):
@@ -454,11 +505,21 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where} must be an integer, got {value!r}")
+        # Counts and seeds end up in int64 tensors; a larger value would overflow there.
+        if not -2**63 <= value < 2**63:
+            raise ConfigError(f"{where} must fit in 64 bits, got {_shown(value)}")
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where} must be a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range
+            number = math.inf
+        # JSON numbers such as 1e999 parse as infinity; no config value means that.
+        if not math.isfinite(number):
+            raise ConfigError(f"{where} must be a finite number, got {_shown(value)}")
+        return number
     if hint is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where} must be a string, got {value!r}")

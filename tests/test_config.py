@@ -5,6 +5,7 @@ import pytest
 
 from kgan.config import Config, ModelConfig, TrainConfig
 from kgan.errors import ConfigError
+from tests.conftest import run_script
 
 
 def test_json_round_trip_preserves_every_field():
@@ -84,3 +85,73 @@ def test_partial_dict_takes_defaults():
     assert config.train.steps == 5
     assert config.train.batch_size == TrainConfig().batch_size
     assert json.loads(config.to_json())["train"]["steps"] == 5
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"train": {"g_learning_rate": NaN}}', "x.json is not valid JSON: NaN is not a JSON number"),
+    ('{"train": {"g_beta1": Infinity}}', "x.json is not valid JSON: Infinity is not a JSON number"),
+    ('{"data": {"crop_fraction": -Infinity}}', "-Infinity is not a JSON number"),
+    # 1e999 is valid JSON but parses as infinity.
+    ('{"train": {"d_learning_rate": 1e999}}',
+     "x.json.train.d_learning_rate must be a finite number, got inf"),
+    ('{"train": {"g_learning_rate": 1' + "0" * 400 + "}}",
+     r"x.json.train.g_learning_rate must be a finite number, got 1000.*\(401 characters\)"),
+    ('{"train": {"steps": 9223372036854775808}}',
+     "x.json.train.steps must fit in 64 bits, got 9223372036854775808"),
+    ('{"train": {"steps": 5, "steps": 50}}', "key 'steps' is repeated in one object"),
+    ('{"train": {"steps": 1' + "0" * 5000 + "}}",
+     "x.json is not usable JSON: Exceeds the limit .4300 digits. for integer string conversion"),
+    ("[" * 100_000 + "]" * 100_000, "x.json is not usable JSON: maximum recursion depth"),
+    ('["data", "model"]', "x.json must be a JSON object, got list"),
+    ("", "x.json is not valid JSON: Expecting value"),
+])
+def test_from_json_refuses_what_is_not_strict_json_or_not_finite(text, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        Config.from_json(text, source="x.json")
+    assert "\n" not in str(error.value) and "sys.set_int_max_str_digits" not in str(error.value)
+
+
+def test_every_float_field_read_from_json_refuses_non_finite_values():
+    float_fields = [(section, f.name) for section in ("data", "model", "train")
+                    for f in dataclasses.fields(getattr(Config(), section))
+                    if f.type in (float, "float") or "float" in str(f.type)]
+    assert ("train", "epochs") in float_fields and ("data", "crop_fraction") in float_fields
+    for section, name in float_fields:
+        with pytest.raises(ConfigError, match=f"config.{section}.{name} must be a finite number"):
+            Config.from_json(f'{{"{section}": {{"{name}": 1e999}}}}')
+
+
+@pytest.mark.parametrize("script, text, message", [
+    ("train.py", '{"train": {"batch_size": 64, "bogus": 1}}', "has unknown key(s) bogus"),
+    ("train.py", '{"train": {"g_learning_rate": NaN}}', "is not valid JSON: NaN is not a JSON number"),
+    ("train.py", '["data"]', "must be a JSON object, got list"),
+    ("export.py", '{"model": {"latent_dim": "100"}}', "model.latent_dim must be an integer, got '100'"),
+    ("export.py", '{"model": {', "is not valid JSON: Expecting property name"),
+])
+def test_scripts_refuse_a_bad_workdir_config_in_one_line(tmp_path, mnist_tfds_dir, script, text,
+                                                        message):
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    (workdir / "config.json").write_text(text)
+    args = [f"--workdir={workdir}"]
+    if script == "train.py":
+        args += [f"--data_dir={mnist_tfds_dir}", "--model=mlp", "--steps=1"]
+    else:
+        args += [f"--export_dir={tmp_path / 'exports'}"]
+    result = run_script(script, *args)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(f"{script}: error: {workdir / 'config.json'} is not a usable "
+                                "kgan config: ")
+    assert message in last_line
+    assert (workdir / "config.json").read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert [p.name for p in workdir.iterdir()] == ["config.json"]
+
+
+def test_from_json_reads_utf8_bytes_and_refuses_other_bytes():
+    config = Config(train=TrainConfig(steps=7))
+    assert Config.from_json(config.to_json().encode()) == config
+    assert Config.from_json(b"\xef\xbb\xbf" + config.to_json().encode()) == config
+    with pytest.raises(ConfigError, match=r"^x.json is not UTF-8 text \(byte 0 is 0xff\)$"):
+        Config.from_json(b"\xff\xfe{}", source="x.json")
