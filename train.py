@@ -73,6 +73,12 @@ flags.DEFINE_bool("sync_batch_norm", _T.sync_batch_norm,
                   "BatchNorm statistics over the global batch under a strategy.")
 flags.DEFINE_string("mixed_precision", _T.mixed_precision,
                     "float32, mixed_bfloat16 or mixed_float16 (with dynamic loss scaling).")
+flags.DEFINE_string("on_nan", _T.on_nan, "A non-finite loss or weight: stop (error naming the "
+                    "step; nothing of it saved) or rollback (restore the newest checkpoint, lower "
+                    "the learning rates by --rollback_lr_factor, continue).")
+flags.DEFINE_float("rollback_lr_factor", _T.rollback_lr_factor,
+                   "Learning-rate multiplier per --on_nan=rollback.")
+flags.DEFINE_integer("max_rollbacks", _T.max_rollbacks, "Rollbacks allowed before the run stops.")
 flags.DEFINE_integer("log_every", _T.log_every, "Steps between metric logs.")
 flags.DEFINE_integer("sample_every", _T.sample_every, "Steps between sample grids.")
 flags.DEFINE_integer("checkpoint_every", _T.checkpoint_every, "Steps between checkpoints.")
@@ -116,7 +122,9 @@ def config_from_flags() -> Config:
             sample_every=FLAGS.sample_every, checkpoint_every=FLAGS.checkpoint_every,
             keep_checkpoints=FLAGS.keep_checkpoints, num_samples=FLAGS.num_samples,
             eval_every=FLAGS.eval_every, eval_samples=FLAGS.eval_samples,
-            eval_metric=FLAGS.eval_metric, inception_path=FLAGS.inception_path),
+            eval_metric=FLAGS.eval_metric, inception_path=FLAGS.inception_path,
+            on_nan=FLAGS.on_nan, rollback_lr_factor=FLAGS.rollback_lr_factor,
+            max_rollbacks=FLAGS.max_rollbacks),
     )
 
 

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from kgan import conditioning, images, latent
 from kgan.config import ModelConfig
+from kgan.training.gan import NONFINITE_STEPS
 
 # Console names of the GAN metrics; D(x) and D(G(z)) are mean probabilities.
 METRIC_LABELS = {"d_loss": "d_loss", "g_loss": "g_loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
@@ -115,7 +116,7 @@ class TrainingMonitor(keras.callbacks.Callback):
             return done or self.step // every > previous // every
 
         if due(self.log_every):
-            self._log({k: _scalar(v) for k, v in (logs or {}).items()})
+            self._log({k: _scalar(v) for k, v in (logs or {}).items() if k != NONFINITE_STEPS})
         if due(self.sample_every) and self.chief:
             self.write_samples()
         if due(self.checkpoint_every):
@@ -189,6 +190,46 @@ def _duration(seconds):
     minutes, seconds = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+
+
+class NonFiniteError(Exception):
+    """Training produced a non-finite loss or weight.
+
+    Attributes:
+        step: The global step whose update produced it (with
+            `steps_per_execution > 1`: the last step of that execution).
+        what: Which values were not finite, for messages.
+    """
+
+    def __init__(self, step: int, what: str):
+        super().__init__(f"non-finite {what} at step {step}")
+        self.step, self.what = step, what
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Ends `fit` with `NonFiniteError` at the first step whose losses or
+    updated weights are not all finite.
+
+    It must come before every callback that writes state (checkpoints,
+    grids, evaluations): raising from `on_train_batch_end` skips the later
+    callbacks of that step, so a diverged state is never saved.
+
+    Args:
+        start_step: Global step when this `fit` began.
+    """
+
+    def __init__(self, start_step: int):
+        super().__init__()
+        self.start_step = start_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        if _scalar(logs.get(NONFINITE_STEPS, 0.0)) == 0.0:
+            return
+        losses = {name: _scalar(logs[name]) for name in ("d_loss", "g_loss") if name in logs}
+        bad = [f"{name} {value}" for name, value in losses.items() if not np.isfinite(value)]
+        raise NonFiniteError(self.start_step + batch + 1,
+                             f"loss ({', '.join(bad)})" if bad else "weights")
 
 
 class EvaluationMonitor(keras.callbacks.Callback):

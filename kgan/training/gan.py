@@ -3,6 +3,16 @@
 import keras
 import tensorflow as tf
 
+# The metric counting steps with non-finite losses or weights.
+NONFINITE_STEPS = "nonfinite_steps"
+
+
+def all_finite(tensors) -> tf.Tensor:
+    """Whether every element of every (floating-point) tensor is finite."""
+    checks = [tf.reduce_all(tf.math.is_finite(t)) for t in map(tf.convert_to_tensor, tensors)
+              if t.dtype.is_floating]
+    return tf.reduce_all(tf.stack(checks)) if checks else tf.constant(True)
+
 
 @keras.saving.register_keras_serializable(package="kgan")
 class GAN(keras.Model):
@@ -63,6 +73,9 @@ class GAN(keras.Model):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        # Steps since the last metrics reset whose losses or updated weights
+        # were not all finite (read by `NonFiniteGuard`).
+        self.nonfinite_tracker = keras.metrics.Sum(name=NONFINITE_STEPS)
         self.conditional = bool(getattr(generator, "num_labels", 0))
         # Python runs `train_step` only while tracing it (unless run eagerly),
         # so this counts traces: it must not grow with the number of steps.
@@ -109,7 +122,7 @@ class GAN(keras.Model):
     @property
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker,
-                self.d_fake_tracker]
+                self.d_fake_tracker, self.nonfinite_tracker]
 
     def call(self, inputs, training=None):
         return self.generator(inputs, training=training)
@@ -217,6 +230,7 @@ class GAN(keras.Model):
                 batch_size, self.d_steps,
                 message=f"each batch needs at least d_steps={self.d_steps} images")
         g_tape = reused_fakes = None
+        step_losses = []
         for k in range(self.d_steps):
             minibatch, minibatch_labels = self._minibatch(real_images, k), self._minibatch(labels, k)
             if k == 0 and self.reuse_fakes:
@@ -229,6 +243,7 @@ class GAN(keras.Model):
                 minibatch, minibatch_labels, update=k,
                 fake_images=reused_fakes if k == 0 else None)
             self.d_loss_tracker.update_state(d_loss)
+            step_losses.append(d_loss)
             self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
             self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
         # As many fakes as the largest (first) discriminator minibatch.
@@ -236,6 +251,9 @@ class GAN(keras.Model):
                                      self._minibatch(labels, 0), g_tape, reused_fakes)
         self.g_loss_tracker.update_state(g_loss)
         self.step_counter.assign_add(1)
+        finite = tf.logical_and(all_finite(step_losses + [g_loss]),
+                                all_finite(self.generator.weights + self.discriminator.weights))
+        self.nonfinite_tracker.update_state(1.0 - tf.cast(finite, "float32"))
         results = {m.name: m.result() for m in self.metrics}
         if isinstance(self.distribute_strategy,
                       tf.distribute.MultiWorkerMirroredStrategy):

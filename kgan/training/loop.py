@@ -18,7 +18,8 @@ from kgan import checkpoints, data, evaluation, latent, losses, models
 from kgan.config import Config
 from kgan.errors import RunError
 from kgan.training import distribute
-from kgan.training.callbacks import EvaluationMonitor, SampleGrid, TrainingMonitor
+from kgan.training.callbacks import (EvaluationMonitor, NonFiniteError, NonFiniteGuard,
+                                     SampleGrid, TrainingMonitor)
 from kgan.training.gan import GAN
 
 # Sections of the config that a checkpoint's contents depend on: a run cannot
@@ -212,32 +213,49 @@ def train(config: Config, workdir: str, stream=None,
         f"from {dataset.source}) to step {end_step} in {workdir}")
 
     t = config.train
-    batches = data.training_batches(dataset, t.batch_size * t.d_steps, t.seed,
-                                    start_step=start_step, min_batch_size=t.d_steps,
-                                    with_labels=config.model.conditional)
-    monitor = TrainingMonitor(
-        workdir, manager, start_step, end_step, t.batch_size * t.d_steps,
-        SampleGrid(t.seed, t.num_samples, config.model),
-        t.log_every, t.sample_every, t.checkpoint_every, stream, chief=chief,
-        scratch_dir=None if chief else save_dir)
-    callbacks = [monitor]
+    rollbacks = RollbackLog(workdir)
+    set_learning_rates(gan, t, rollbacks.lr_scale)
+    if t.on_nan == "rollback" and not latest:
+        # A diverged first interval then has a state to roll back to.
+        manager.save(checkpoint_number=start_step)
+    grid = SampleGrid(t.seed, t.num_samples, config.model)
+    evaluation_setup = None
     if t.eval_every and chief:
         split = data.get_dataset_spec(config.data.dataset).evaluation_split
-        metric_fn = evaluation.reference_frechet_metric(
-            t.eval_metric, config.data, split, t.eval_samples, t.inception_path, log)
-        eval_latents = latent.standard_normal(t.seed, latent.Purpose.TRAINING_EVALUATION,
-                                              t.eval_samples, config.model.latent_dim)
-        eval_labels = evaluation.sample_labels(config.model, config.data, split, t.eval_samples)
-        callbacks.append(EvaluationMonitor(workdir, checkpoint, t.eval_metric, metric_fn,
-                                           eval_latents, eval_labels, start_step, t.eval_every,
-                                           stream))
+        evaluation_setup = (
+            evaluation.reference_frechet_metric(t.eval_metric, config.data, split,
+                                                t.eval_samples, t.inception_path, log),
+            latent.standard_normal(t.seed, latent.Purpose.TRAINING_EVALUATION, t.eval_samples,
+                                   config.model.latent_dim),
+            evaluation.sample_labels(config.model, config.data, split, t.eval_samples))
+
     stop = StopRequest()
-    try:
-        with stop.on_sigint():
-            gan.fit(batches, epochs=1, steps_per_epoch=end_step - start_step,
-                    callbacks=[*callbacks, stop], verbose=0, shuffle=False)
-    except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
-        stop.requested = True
+    fit_start = start_step
+    while True:
+        batches = data.training_batches(dataset, t.batch_size * t.d_steps, t.seed,
+                                        start_step=fit_start, min_batch_size=t.d_steps,
+                                        with_labels=config.model.conditional)
+        monitor = TrainingMonitor(
+            workdir, manager, fit_start, end_step, t.batch_size * t.d_steps, grid,
+            t.log_every, t.sample_every, t.checkpoint_every, stream, chief=chief,
+            scratch_dir=None if chief else save_dir)
+        # The guard comes first: it ends a diverged step before anything is written.
+        callbacks = [NonFiniteGuard(fit_start), monitor]
+        if evaluation_setup:
+            metric_fn, eval_latents, eval_labels = evaluation_setup
+            callbacks.append(EvaluationMonitor(workdir, checkpoint, t.eval_metric, metric_fn,
+                                               eval_latents, eval_labels, fit_start,
+                                               t.eval_every, stream))
+        try:
+            with stop.on_sigint():
+                gan.fit(batches, epochs=1, steps_per_epoch=end_step - fit_start,
+                        callbacks=[*callbacks, stop], verbose=0, shuffle=False)
+        except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
+            stop.requested = True
+        except NonFiniteError as e:
+            fit_start = _roll_back(e, gan, checkpoint, workdir, t, rollbacks, chief, log)
+            continue
+        break
     interrupted = stop.requested
     if interrupted:
         monitor.step = int(gan.step_counter.numpy())
@@ -246,6 +264,86 @@ def train(config: Config, workdir: str, stream=None,
             "run the same command to resume.")
     return TrainResult(workdir, start_step, monitor.step, end_step, monitor.last_logs,
                        checkpoints.latest_checkpoint(workdir), interrupted, weights_digest(gan))
+
+
+def set_learning_rates(gan: GAN, train_config, scale: float = 1.0) -> None:
+    """Sets both optimizers' learning rates to the config's times `scale`.
+
+    Learning rates are part of a checkpoint's optimizer state; after a
+    restore they are set again, so a resumed run trains with the rates its
+    config (and its rollbacks) say.
+    """
+    gan.g_optimizer.learning_rate = train_config.g_learning_rate * scale
+    gan.d_optimizer.learning_rate = train_config.d_learning_rate * scale
+
+
+class RollbackLog:
+    """`<workdir>/rollbacks.jsonl`: one line per non-finite rollback of a run.
+
+    Each line records the step that diverged, the step restored and the
+    learning-rate scale used from then on; the last line's scale applies to
+    the run when it is resumed.
+    """
+
+    FILE = "rollbacks.jsonl"
+
+    def __init__(self, workdir: str):
+        self.path = os.path.join(workdir, self.FILE)
+        self.entries = []
+        if os.path.exists(self.path):
+            with open(self.path) as f:
+                try:
+                    self.entries = [json.loads(line) for line in f if line.strip()]
+                    [float(entry["lr_scale"]) for entry in self.entries]
+                except (ValueError, KeyError, TypeError) as e:
+                    raise RunError(f"{self.path} is not a readable rollback log ({e}); "
+                                   "fix or remove it") from None
+
+    @property
+    def lr_scale(self) -> float:
+        return float(self.entries[-1]["lr_scale"]) if self.entries else 1.0
+
+    def append(self, entry: dict, write: bool) -> None:
+        self.entries.append(entry)
+        if write:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(entry, sort_keys=True) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+
+
+def _roll_back(error, gan, checkpoint, workdir, train_config, rollbacks, chief, log) -> int:
+    """Handles a `NonFiniteError`: restores the newest checkpoint with lower
+    learning rates and returns its step, or raises `RunError` if the run must stop."""
+    t = train_config
+    latest = checkpoints.latest_checkpoint(workdir)
+    where = (f"the newest checkpoint, {latest} (step {checkpoints.checkpoint_step(latest)}), "
+             "is intact" if latest else "no checkpoint was written yet")
+    if t.on_nan == "stop" or not latest:
+        raise RunError(f"training diverged: {error}; nothing from that step was saved and "
+                       f"{where}. Lower the learning rates, or pass --on_nan=rollback to "
+                       "continue from the checkpoint with lower ones") from None
+    if len(rollbacks.entries) >= t.max_rollbacks:
+        raise RunError(f"training diverged: {error}, after {len(rollbacks.entries)} rollback(s) "
+                       f"(train.max_rollbacks); nothing from that step was saved and {where}")
+    try:
+        checkpoint.restore(latest).assert_existing_objects_matched()
+    except (tf.errors.OpError, AssertionError, ValueError) as e:
+        raise RunError(f"training diverged: {error}; rolling back to {latest!r} failed: "
+                       f"{str(e).splitlines()[0]}") from None
+    scale = rollbacks.lr_scale * t.rollback_lr_factor
+    set_learning_rates(gan, t, scale)
+    restored = int(gan.step_counter.numpy())
+    rollbacks.append({"diverged_at_step": error.step, "what": error.what,
+                      "restored_step": restored, "lr_scale": scale,
+                      "g_learning_rate": t.g_learning_rate * scale,
+                      "d_learning_rate": t.d_learning_rate * scale}, write=chief)
+    gan.reset_metrics()
+    log(f"\nTraining diverged: {error}. Rolled back to step {restored} with learning rates "
+        f"x{scale:g} (G {t.g_learning_rate * scale:.3g}, D {t.d_learning_rate * scale:.3g}); "
+        f"rollback {len(rollbacks.entries)} of at most {t.max_rollbacks}, "
+        f"recorded in {rollbacks.path}.")
+    return restored
 
 
 class StopRequest(keras.callbacks.Callback):

@@ -74,9 +74,18 @@ def test_fit_traces_the_step_once_including_partial_batches():
     assert gan.train_step_traces == traces
     assert int(gan.g_optimizer.iterations) == 28
     logs = {k: v[-1] for k, v in history.history.items()}
-    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake", "nonfinite_steps"}
     assert 0.0 <= logs["d_real"] <= 1.0 and 0.0 <= logs["d_fake"] <= 1.0
     assert all(np.isfinite(v) for v in logs.values())
+    assert logs["nonfinite_steps"] == 0.0
+
+
+def test_nonfinite_steps_are_counted():
+    gan = tiny_gan()
+    gan.d_optimizer.learning_rate = 1e20  # overflows the discriminator within a step
+    history = gan.fit(data.training_batches(tiny_dataset(10), 4, seed=0), epochs=1,
+                      steps_per_epoch=3, verbose=0, shuffle=False)
+    assert history.history["nonfinite_steps"][-1] >= 2.0
 
 
 def test_k_discriminator_updates_per_generator_update():
