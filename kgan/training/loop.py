@@ -42,6 +42,8 @@ class TrainResult:
         interrupted: True if training stopped early on Ctrl-C.
         weights_digest: sha256 of the final weights of both networks (equal
             on every worker of a multi-worker run).
+        train_step_traces: How many times this call traced the train step
+            (1 unless something forced a retrace; it must not grow with steps).
     """
 
     workdir: str
@@ -52,6 +54,7 @@ class TrainResult:
     checkpoint: str | None
     interrupted: bool
     weights_digest: str
+    train_step_traces: int = 0
 
 
 def resolve(config: Config) -> Config:
@@ -263,7 +266,8 @@ def train(config: Config, workdir: str, stream=None,
         log(f"\nInterrupted: saved a checkpoint at step {monitor.step} in {workdir}; "
             "run the same command to resume.")
     return TrainResult(workdir, start_step, monitor.step, end_step, monitor.last_logs,
-                       checkpoints.latest_checkpoint(workdir), interrupted, weights_digest(gan))
+                       checkpoints.latest_checkpoint(workdir), interrupted, weights_digest(gan),
+                       gan.train_step_traces)
 
 
 def set_learning_rates(gan: GAN, train_config, scale: float = 1.0) -> None:

@@ -92,6 +92,7 @@ def test_rollback_restores_the_checkpoint_and_continues_with_lower_rates(tmp_pat
     rollback = diverging(config, on_nan="rollback", rollback_lr_factor=1e-24)
     result = train(rollback, workdir)
     assert (result.start_step, result.step) == (4, 8)
+    assert result.train_step_traces == 1  # the second fit reuses the traced step
     log = capsys.readouterr().out
     assert "Training diverged: non-finite" in log and "at step 5" in log
     assert "Rolled back to step 4" in log
