@@ -7,7 +7,7 @@ WORKDIR ?= runs/mnist
 EXPORT_DIR ?= exports
 INCEPTION ?= $(SHARED)/data/inception/inception-2015-12-05-pool3.pb
 TRAIN_FLAGS ?=
-PYTEST_FLAGS ?=
+PYTEST_FLAGS ?= --durations=25
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.kgan-installed
