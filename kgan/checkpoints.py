@@ -5,10 +5,24 @@ A workdir holds `config.json` (the resolved `Config`) and `checkpoints/`
 that uses a trained generator (sampling, export, evaluation) reads it back
 through `load_generator`, which needs neither the discriminator nor any
 training code.
+
+Crash safety. A `tf.train.CheckpointManager` save writes the variables into
+`ckpt-<step>_temp/`, moves them to `ckpt-<step>.data-*`, writes
+`ckpt-<step>.index`, and only then rewrites the `checkpoint` state file (by
+an atomic rename) to name the new checkpoint. A process killed during a save
+therefore leaves the state file naming the previous, complete checkpoint, plus
+leftovers that `checkpoint_manager` removes when the next run starts. The one
+unsafe case, rewriting in place the checkpoint the state file already names,
+is never done (`TrainingMonitor.save_checkpoint` skips it). A save that fails
+(disk full, file-size limit) raises `RunError` after removing its leftovers.
 """
 
+import contextlib
 import dataclasses
+import glob
 import os
+import re
+import shutil
 
 import keras
 import tensorflow as tf
@@ -20,6 +34,7 @@ from kgan.errors import ConfigError, RunError
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_PREFIX = "ckpt"
+STATE_FILE = "checkpoint"  # the CheckpointManager's state, naming the newest checkpoint
 
 
 def config_path(workdir: str) -> str:
@@ -44,15 +59,41 @@ def read_config(workdir: str) -> Config | None:
 
 
 def write_config(workdir: str, config: Config) -> None:
-    """Writes `config.json` atomically (a crash never leaves half a file)."""
-    os.makedirs(workdir, exist_ok=True)
+    """Writes `config.json` atomically (a crash never leaves half a file).
+
+    Raises:
+        RunError: if it cannot be written; a previous `config.json` is kept.
+    """
     path = config_path(workdir)
     partial = path + ".partial"
-    with open(partial, "w") as f:
-        f.write(config.to_json())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
+    try:
+        os.makedirs(workdir, exist_ok=True)
+        with open(partial, "w") as f:
+            f.write(config.to_json())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise RunError(f"cannot write {path}: {failure_reason(e)}") from None
+
+
+def failure_reason(error: BaseException) -> str:
+    """The operating system's reason for a failed write, as one short phrase.
+
+    `OSError`s give their `strerror` ("File too large", "No space left on
+    device"); TensorFlow's file errors read `{{function_node ...}} <path>;
+    <reason> [Op:SaveV2]`, of which only `<reason>` is kept (callers name the
+    path the user knows, not TensorFlow's temporary file).
+    """
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    message = getattr(error, "message", None) or str(error)
+    message = message.strip().splitlines()[0] if message.strip() else type(error).__name__
+    message = re.sub(r"^\{\{[^}]*\}\}\s*", "", message)
+    message = re.sub(r"\s*\[Op:[^\]]*\]$", "", message)
+    return message.rsplit("; ", 1)[-1]
 
 
 def make_checkpoint(generator, discriminator=None, g_optimizer=None, d_optimizer=None,
@@ -77,6 +118,13 @@ def make_checkpoint(generator, discriminator=None, g_optimizer=None, d_optimizer
 
 def checkpoint_manager(checkpoint: tf.train.Checkpoint, workdir: str,
                        max_to_keep: int) -> tf.train.CheckpointManager:
+    """The manager that saves `checkpoint` into `<workdir>/checkpoints/`.
+
+    It is made once when a run starts, so it first removes what a save of an
+    earlier process left when that process was killed (see
+    `remove_save_leftovers`).
+    """
+    remove_save_leftovers(checkpoint_dir(workdir))
     return tf.train.CheckpointManager(checkpoint, checkpoint_dir(workdir), max_to_keep=max_to_keep,
                                       checkpoint_name=CHECKPOINT_PREFIX)
 
@@ -86,8 +134,150 @@ def checkpoint_step(path: str) -> int:
     return int(path.rsplit("-", 1)[-1])
 
 
+def _read_state(directory: str):
+    """The `checkpoint` state file of `directory` as a `CheckpointState`
+    (absolute paths), or None if there is none.
+
+    Raises:
+        RunError: if the file exists but cannot be read. (TensorFlow would
+            log a warning and report no checkpoint, and a run would silently
+            start again from step 0 over the existing checkpoints.)
+    """
+    path = os.path.join(directory, STATE_FILE)
+    if not os.path.exists(path):
+        return None
+    try:
+        state = tf.train.get_checkpoint_state(directory)
+    except ValueError:
+        state = None
+    if state is None:
+        raise RunError(f"{path} is not a readable checkpoint state file; restore it from a "
+                       "backup, or delete it to start the run again from step 0")
+    return state
+
+
+def _state_checkpoints(state) -> list[str]:
+    """Every checkpoint a state names, newest first."""
+    if state is None:
+        return []
+    paths = set(state.all_model_checkpoint_paths) | {state.model_checkpoint_path}
+    return sorted(paths, key=checkpoint_step, reverse=True)
+
+
 def latest_checkpoint(workdir: str) -> str | None:
+    """The newest checkpoint the state file names, if its files exist.
+
+    Raises:
+        RunError: if the state file is unreadable.
+    """
+    _read_state(checkpoint_dir(workdir))
     return tf.train.latest_checkpoint(checkpoint_dir(workdir))
+
+
+def restore_newest(checkpoint: tf.train.Checkpoint, workdir: str, log=None,
+                   partial: bool = False) -> str | None:
+    """Restores the newest checkpoint of `workdir` that restores completely.
+
+    Normally that is the one the state file names. Should it be unreadable
+    (kgan never leaves it so, but a disk can), the older checkpoints the
+    state still lists are tried in turn, and `log` is told which were skipped.
+
+    Args:
+        checkpoint: What to restore into.
+        workdir: The run directory.
+        log: Called with a message for each skipped checkpoint.
+        partial: Restore only the objects of `checkpoint` (a loader's
+            generator-only checkpoint) instead of requiring the whole
+            checkpoint to match.
+
+    Returns:
+        The restored checkpoint's path, or None if the run has no checkpoint.
+
+    Raises:
+        RunError: if the state file is unreadable, or no listed checkpoint restores.
+    """
+    candidates = _state_checkpoints(_read_state(checkpoint_dir(workdir)))
+    failures = []
+    for path in candidates:
+        try:
+            status = checkpoint.restore(path)
+            if partial:
+                status.expect_partial()
+            status.assert_existing_objects_matched()
+        except (tf.errors.OpError, AssertionError, ValueError) as e:
+            failures.append(f"{path}: {str(e).strip().splitlines()[0] if str(e).strip() else e}")
+            continue
+        if failures and log:
+            log(f"Warning: skipped {len(failures)} unreadable checkpoint(s) ("
+                + "; ".join(failures) + f"); restored {path}")
+        return path
+    if failures:
+        older = f" (nor do the {len(failures) - 1} older ones it lists)" if len(failures) > 1 else ""
+        raise RunError(f"cannot restore {failures[0]}{older}")
+    return None
+
+
+def remove_save_leftovers(directory: str, prefix: str | None = None) -> list[str]:
+    """Removes what interrupted or failed checkpoint saves left in `directory`.
+
+    That is every `ckpt-<step>_temp/` staging folder and `checkpoint.tmp*`
+    state file, and, if `prefix` is given (the checkpoint whose save just
+    failed), that checkpoint's files unless the state file names it. A
+    complete checkpoint the state file does not name (a save killed after
+    its files were written) is left alone: the run writes it again when it
+    reaches that step.
+
+    Returns:
+        The paths removed.
+    """
+    removed = []
+    staging = re.compile(rf"^{re.escape(CHECKPOINT_PREFIX)}-\d+_temp$")
+    if os.path.isdir(directory):
+        for name in os.listdir(directory):
+            path = os.path.join(directory, name)
+            if staging.match(name) and os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+            elif name.startswith(STATE_FILE + ".tmp") and os.path.isfile(path):
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+                    removed.append(path)
+    if prefix is not None:
+        named = set()
+        with contextlib.suppress(RunError):
+            named = set(_state_checkpoints(_read_state(directory)))
+        if os.path.abspath(prefix) not in {os.path.abspath(p) for p in named}:
+            for path in glob.glob(glob.escape(prefix) + ".index") + glob.glob(
+                    glob.escape(prefix) + ".data-*"):
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+                    removed.append(path)
+    return removed
+
+
+def save(manager: tf.train.CheckpointManager, step: int) -> str:
+    """Saves `ckpt-<step>` with `manager`; the state file names it only once it is complete.
+
+    Raises:
+        RunError: if the save fails (e.g. the disk is full), naming the
+            checkpoint, the reason and the newest complete checkpoint, which
+            is intact; what the failed save wrote is removed first. (Raising
+            TensorFlow's own error would be worse than a traceback: a full
+            disk or a file-size limit surfaces as `OutOfRangeError`, which
+            Keras's `fit` takes for the end of the data and stops silently.)
+    """
+    try:
+        return manager.save(checkpoint_number=step)
+    except (tf.errors.OpError, OSError) as e:
+        prefix = os.path.join(manager.directory, f"{CHECKPOINT_PREFIX}-{step}")
+        remove_save_leftovers(manager.directory, prefix)
+        try:
+            newest = tf.train.latest_checkpoint(manager.directory)
+        except (tf.errors.OpError, ValueError):
+            newest = None
+        intact = (f"the newest complete checkpoint, {newest} (step {checkpoint_step(newest)}), "
+                  "is intact" if newest else "no earlier checkpoint exists")
+        raise RunError(f"cannot save checkpoint {prefix}: {failure_reason(e)}; {intact}") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,12 +290,14 @@ class LoadedGenerator:
     checkpoint: str
 
 
-def load_generator(workdir: str, checkpoint: str | None = None) -> LoadedGenerator:
+def load_generator(workdir: str, checkpoint: str | None = None, log=None) -> LoadedGenerator:
     """Rebuilds a run's generator from its `config.json` and restores its weights.
 
     Args:
         workdir: The run directory.
-        checkpoint: A checkpoint path; default the newest one.
+        checkpoint: A checkpoint path; default the newest one that restores
+            (see `restore_newest`).
+        log: Told about unreadable checkpoints skipped for the default.
 
     Raises:
         RunError: if the workdir has no config or no checkpoint.
@@ -113,10 +305,12 @@ def load_generator(workdir: str, checkpoint: str | None = None) -> LoadedGenerat
     config = read_config(workdir)
     if config is None:
         raise RunError(f"{workdir!r} is not a kgan run directory (no {CONFIG_FILE})")
-    checkpoint = checkpoint or latest_checkpoint(workdir)
-    if checkpoint is None:
-        raise RunError(f"no checkpoint in {checkpoint_dir(workdir)!r}")
     generator = models.build_generator(config.model)
+    if checkpoint is None:
+        checkpoint = restore_newest(make_checkpoint(generator), workdir, log, partial=True)
+        if checkpoint is None:
+            raise RunError(f"no checkpoint in {checkpoint_dir(workdir)!r}")
+        return LoadedGenerator(generator, config, checkpoint_step(checkpoint), checkpoint)
     try:
         make_checkpoint(generator).restore(checkpoint).expect_partial().assert_existing_objects_matched()
     except (tf.errors.OpError, AssertionError, ValueError) as e:

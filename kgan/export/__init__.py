@@ -118,7 +118,7 @@ def export(config: ExportConfig, log=print) -> ExportResult:
             writable, or the artifacts fail verification. Nothing is
             published then, and existing versions are untouched.
     """
-    loaded = checkpoints.load_generator(config.workdir, config.checkpoint)
+    loaded = checkpoints.load_generator(config.workdir, config.checkpoint, log=log)
     generator, model = loaded.generator, loaded.config.model
     model_name = config.model_name or os.path.basename(os.path.normpath(config.workdir))
     model_dir = os.path.join(config.export_dir, model_name)
@@ -130,7 +130,11 @@ def export(config: ExportConfig, log=print) -> ExportResult:
         raise ExportError(f"version {version} already exists at {final_dir!r}; exports are never "
                           "overwritten (omit --version to write the next one)")
 
-    staging = tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{version}-", dir=model_dir)
+    try:
+        staging = tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{version}-", dir=model_dir)
+    except OSError as e:
+        raise ExportError(f"cannot write to export directory {model_dir!r}: "
+                          f"{checkpoints.failure_reason(e)}") from None
     try:
         log(f"Exporting {config.workdir} (step {loaded.step}) as {model_name} version {version}")
         log("  writing the SavedModel")
@@ -180,10 +184,13 @@ def export(config: ExportConfig, log=print) -> ExportResult:
         except OSError as e:
             raise ExportError(f"cannot publish version {version} at {final_dir!r}: "
                               f"{e.strerror or e}") from None
-    except OSError as e:
+    except (OSError, tf.errors.OpError) as e:
+        # A full disk or a file-size limit: Python raises OSError, TensorFlow's
+        # writers (SavedModel, its variables) an OpError.
         shutil.rmtree(staging, ignore_errors=True)
-        raise ExportError(f"writing the export failed: {e.strerror or e} "
-                          f"({getattr(e, 'filename', '') or staging})") from None
+        raise ExportError(f"writing the export failed: {checkpoints.failure_reason(e)} "
+                          f"(version {version} at {final_dir!r}); nothing was published and "
+                          "the existing versions are untouched") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

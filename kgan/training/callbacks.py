@@ -163,12 +163,32 @@ class TrainingMonitor(keras.callbacks.Callback):
             tf.summary.image("samples", grid[None])
 
     def save_checkpoint(self):
-        """Saves a checkpoint at the current step (once per step)."""
-        if self.saved_step != self.step:
-            self.manager.save(checkpoint_number=self.step)
+        """Saves a checkpoint at the current step (once per step).
+
+        Nothing is saved while this `fit` has not moved past the step it
+        started from, if a checkpoint of that step exists (the one restored,
+        or the one saved before a new run with `on_nan=rollback`): saving it
+        again would rewrite, in place, the checkpoint the state file names,
+        and a process killed meanwhile would leave it unreadable. The test
+        depends only on steps and on saves made in this process, so every
+        worker of a multi-worker run takes the same decision.
+
+        Raises:
+            RunError: if the save fails; the previous checkpoint is intact.
+        """
+        from kgan import checkpoints  # (belongs with the module's imports)
+
+        if self.saved_step == self.step:
+            return
+        latest = self.manager.latest_checkpoint
+        if self.step == self.start_step and (
+                self.start_step > 0 or (latest and checkpoints.checkpoint_step(latest) == 0)):
             self.saved_step = self.step
-            if self.scratch_dir:
-                shutil.rmtree(self.scratch_dir, ignore_errors=True)
+            return
+        checkpoints.save(self.manager, self.step)
+        self.saved_step = self.step
+        if self.scratch_dir:
+            shutil.rmtree(self.scratch_dir, ignore_errors=True)
 
     def on_train_end(self, logs=None):
         self.writer.flush()
