@@ -1,4 +1,10 @@
-"""Imports go one way: config <- data, models, losses <- checkpoints <- training."""
+"""Imports go one way: config <- data, models, losses <- checkpoints <- training.
+
+`kgan.latent` is two layers: its core (seeded latents, interpolation; NumPy
+only), which training, export and evaluation draw latents from, and the
+latent tools (every other module of the package), which sit above
+evaluation (its generator loader and classifiers) and below nothing.
+"""
 
 import ast
 import pathlib
@@ -12,6 +18,8 @@ ALLOWED = {
     "config": {"errors"},
     "images": set(),
     "latent": set(),
+    "latent.tools": {"config", "errors", "data", "models", "images", "checkpoints", "evaluation",
+                     "latent", "conditioning"},
     "conditioning": set(),
     "losses": {"errors"},
     "data": {"config", "errors", "conditioning"},
@@ -25,31 +33,55 @@ ALLOWED = {
 }
 
 
+LATENT_CORE = {"__init__", "seeds", "interpolation"}
+
+
+def layer(module: str) -> str:
+    """The layer of a dotted module path below `kgan` (`latent.projection` -> `latent.tools`)."""
+    parts = module.split(".")
+    if parts[0] == "latent" and len(parts) > 1 and parts[1] not in LATENT_CORE:
+        return "latent.tools"
+    return parts[0]
+
+
 def kgan_imports(path):
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kgan."):
-            found.add(node.module.split(".")[1])
+            module = node.module.removeprefix("kgan.")
+            found.add(layer(module))
+            if module == "latent":  # from kgan.latent import projection
+                found.update(layer(f"latent.{alias.name}") for alias in node.names
+                             if (PACKAGE / "latent" / f"{alias.name}.py").exists())
         elif isinstance(node, ast.ImportFrom) and node.module == "kgan":
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("kgan."))
+            found.update(layer(a.name.removeprefix("kgan.")) for a in node.names
+                         if a.name.startswith("kgan."))
     return found
 
 
 def test_every_module_is_classified():
     top_level = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
     top_level |= {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
-    assert top_level == set(ALLOWED)
+    assert top_level | {"latent.tools"} == set(ALLOWED)
+    assert LATENT_CORE <= {p.stem for p in (PACKAGE / "latent").glob("*.py")}
 
 
 def test_imports_only_go_down_the_layers():
     violations = []
     for path in PACKAGE.rglob("*.py"):
         relative = path.relative_to(PACKAGE)
-        owner = relative.parts[0].removesuffix(".py")
+        owner = layer(".".join(relative.with_suffix("").parts))
         if owner == "__init__":
             continue
         for imported in kgan_imports(path) - {owner} - ALLOWED[owner]:
             violations.append(f"{relative} imports kgan.{imported}")
     assert not violations
+
+
+def test_the_latent_tools_sit_above_evaluation_and_its_core_below():
+    assert layer("latent") == layer("latent.seeds") == "latent"
+    assert layer("latent.projection") == "latent.tools"
+    for lower in ("evaluation", "export", "training"):
+        assert "latent.tools" not in ALLOWED[lower]
