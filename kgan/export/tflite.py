@@ -1,18 +1,35 @@
-"""TFLite conversion of an exported SavedModel, and running it with LiteRT.
+"""TFLite conversion of an exported generator, and running it with LiteRT.
 
-The converter reads the SavedModel's `serving_default` signature (latents,
-and labels for a conditional generator, in; uint8 images out);
-`generate_from_seed` stays SavedModel-only, because TFLite has no builtin
-stateless random op and Flex ops are not allowed here. Every variant keeps
-float32 latents in, the SavedModel's label input, and uint8 images out.
+Every variant has one signature, `serving_default`: float32 latents `z`
+(and the SavedModel's `labels` input for a conditional generator) in, uint8
+`images` out. `generate_from_seed` stays SavedModel-only, because TFLite
+has no builtin stateless random op and Flex ops are not allowed here.
+
+The SavedModel's serving signatures check every request with Assert ops and
+generate large batches in a loop (`kgan.export.signatures`); TFLite's
+builtin ops cannot express that loop for a dynamic batch, and drop Asserts.
+The TFLite model is therefore converted from the bare generator: the
+network that the export's config describes, holding the SavedModel's
+weights, written as a temporary SavedModel. `generate` checks inputs in
+Python instead, each bad input giving a one-line `ValueError` that names it:
+latents of the wrong shape or with NaN/Inf, non-numeric latents, missing or
+unexpected labels, labels of the wrong shape or row count, class ids that are
+not integers or outside the model's classes, non-finite attribute values. An
+empty batch returns `[0, height, width, channels]` images.
 """
 
+import os
+import tempfile
+
+import keras
 import numpy as np
 import tensorflow as tf
 
 from kgan import conditioning, latent
-from kgan.config import ModelConfig
-from kgan.export.signatures import OUTPUT_KEY, SERVING_SIGNATURE, labels_spec
+from kgan.config import TFLITE_VARIANTS, ModelConfig
+from kgan.errors import ExportError
+from kgan.export.signatures import (CHUNK_SIZE, OUTPUT_KEY, SERVING_SIGNATURE, image_function,
+                                    labels_spec)
 
 
 def _input_specs(model: ModelConfig, batch_size: int) -> dict[str, tf.TensorSpec]:
@@ -25,13 +42,47 @@ def _input_specs(model: ModelConfig, batch_size: int) -> dict[str, tf.TensorSpec
     return specs
 
 
-def _converter(saved_model_dir: str, model: ModelConfig, batch_size: int):
+def _generator_from_saved_model(saved_model_dir: str, model: ModelConfig):
+    """The Keras generator that `model` describes, holding the SavedModel's weights."""
+    from kgan.models import build_generator  # the network only; imported on use
+
+    saved = tf.saved_model.load(saved_model_dir)
+    generator = build_generator(model)
+
+    # Layer names carry per-process counters ("dense_3"); a variable's own
+    # name and shape, in order, identify it.
+    def layout(variables):
+        return [(v.name.split("/")[-1].split(":")[0], tuple(v.shape)) for v in variables]
+
+    if layout(saved.variables) != layout(generator.variables):
+        raise ExportError(f"{saved_model_dir!r} does not hold the weights of the "
+                          f"{model.architecture} generator its config describes")
+    for target, source in zip(generator.variables, saved.variables):
+        target.assign(source)
+    return generator
+
+
+def _write_bare_saved_model(saved_model_dir: str, model: ModelConfig, path: str) -> None:
+    generator = _generator_from_saved_model(saved_model_dir, model)
+    images = image_function(generator, model)
+    specs = _input_specs(model, 0)
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    if "labels" in specs:
+        fn = lambda z, labels: {OUTPUT_KEY: images(z, labels)}  # noqa: E731
+    else:
+        fn = lambda z: {OUTPUT_KEY: images(z)}  # noqa: E731
+    archive.add_endpoint(SERVING_SIGNATURE, fn, input_signature=list(specs.values()))
+    archive.write_out(path, verbose=False)
+
+
+def _converter(bare_dir: str, model: ModelConfig, batch_size: int):
     if batch_size == 0:
-        return tf.lite.TFLiteConverter.from_saved_model(saved_model_dir,
+        return tf.lite.TFLiteConverter.from_saved_model(bare_dir,
                                                         signature_keys=[SERVING_SIGNATURE])
-    # The same SavedModel signature, traced for a fixed batch: TRANSPOSE_CONV
-    # then gets constant output shapes instead of Shape/Pack ops.
-    saved_model = tf.saved_model.load(saved_model_dir)
+    # The same signature, traced for a fixed batch: TRANSPOSE_CONV then gets
+    # constant output shapes instead of Shape/Pack ops.
+    saved_model = tf.saved_model.load(bare_dir)
     serve = saved_model.signatures[SERVING_SIGNATURE]
     specs = _input_specs(model, batch_size)
     if "labels" in specs:
@@ -66,7 +117,7 @@ def calibration_inputs(model: ModelConfig, samples: int, seed: int, batch_size: 
 
 def convert(saved_model_dir: str, variant: str, model: ModelConfig, calibration_samples: int,
             seed: int, batch_size: int = 0) -> bytes:
-    """Converts the SavedModel's serving signature into one TFLite variant.
+    """Converts the exported generator into one TFLite variant.
 
     Variants: `float32`; `float16` (weights stored as float16); `dynamic_int8`
     (int8 weights, activations quantized on the fly); `full_int8` (int8
@@ -74,7 +125,16 @@ def convert(saved_model_dir: str, variant: str, model: ModelConfig, calibration_
     standard-normal latents from `seed`). `batch_size` fixes the model's
     batch (0: dynamic).
     """
-    converter = _converter(saved_model_dir, model, batch_size)
+    if variant not in TFLITE_VARIANTS:
+        raise ValueError(f"unknown TFLite variant {variant!r}")
+    with tempfile.TemporaryDirectory(prefix="kgan-tflite-") as scratch:
+        bare_dir = os.path.join(scratch, "bare")
+        _write_bare_saved_model(saved_model_dir, model, bare_dir)
+        return _convert(_converter(bare_dir, model, batch_size), variant, model,
+                        calibration_samples, seed, batch_size)
+
+
+def _convert(converter, variant, model, calibration_samples, seed, batch_size) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if variant == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -86,8 +146,6 @@ def convert(saved_model_dir: str, variant: str, model: ModelConfig, calibration_
         converter.representative_dataset = lambda: calibration_inputs(
             model, calibration_samples, seed, batch_size)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    elif variant != "float32":
-        raise ValueError(f"unknown TFLite variant {variant!r}")
     return converter.convert()
 
 
@@ -98,32 +156,99 @@ def interpreter(model_path: str, num_threads: int = 1):
     return Interpreter(model_path=model_path, num_threads=num_threads)
 
 
+def _few(values) -> str:
+    values = np.asarray(values).ravel()
+    shown = ", ".join(str(v) for v in values[:8])
+    return f"[{shown}{', ...' if values.size > 8 else ''}]"
+
+
+def _num_classes(interp, labels_index: int, model_path: str) -> int:
+    """The classes of a class-conditional model: rows of the table its labels index."""
+    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    for op in interp._get_ops_details():
+        if op["op_name"] == "EMBEDDING_LOOKUP" and op["inputs"][0] == labels_index:
+            return int(tensors[op["inputs"][1]]["shape"][0])
+    raise ExportError(f"{model_path}: no embedding lookup of the class ids; not a kgan "
+                      "class-conditional generator?")
+
+
+def _checked_inputs(interp, details: dict, model_path: str, z, labels) -> dict:
+    """`z` (and `labels`) as the model's input arrays; `ValueError` naming a bad one."""
+    latent_dim = int(details["z"]["shape_signature"][1])
+    z = np.asarray(z)
+    if z.dtype.kind not in "fiu":
+        raise ValueError(f"z must be real numbers, got dtype {z.dtype}")
+    if z.ndim != 2 or z.shape[1] != latent_dim:
+        raise ValueError(f"z must be [batch, {latent_dim}] latents, got shape {z.shape}")
+    with np.errstate(over="ignore"):  # float64 beyond float32's range becomes Inf, refused below
+        z = z.astype(np.float32)
+    bad_rows = np.flatnonzero(~np.isfinite(z).all(axis=1))
+    if bad_rows.size:
+        raise ValueError(f"z must be finite (no NaN or Inf); rows that are not: {_few(bad_rows)}")
+    if "labels" not in details:
+        if labels is not None:
+            raise ValueError(f"{model_path} is an unconditional generator: labels must be None")
+        return {"z": z}
+    if labels is None:
+        raise ValueError(f"{model_path} is a conditional generator: pass labels")
+    labels = np.asarray(labels)
+    shape = (len(z), *(int(d) for d in details["labels"]["shape_signature"][1:]))
+    if labels.shape != shape:
+        raise ValueError(f"labels must have shape {shape}, one row per latent, got {labels.shape}")
+    if details["labels"]["dtype"] == np.int32:
+        if labels.dtype.kind not in "iu":
+            raise ValueError(f"labels must be integer class ids, got dtype {labels.dtype}")
+        # Checked before the int32 cast, which would wrap 2**32 + 3 to a valid 3.
+        classes = _num_classes(interp, details["labels"]["index"], model_path)
+        bad = labels[(labels < 0) | (labels >= classes)]
+        if bad.size:
+            raise ValueError(f"labels must be class ids 0..{classes - 1}, got {_few(bad)}")
+        return {"z": z, "labels": labels.astype(np.int32)}
+    if labels.dtype.kind not in "fiu":
+        raise ValueError(f"labels must be attribute values (numbers), got dtype {labels.dtype}")
+    with np.errstate(over="ignore"):
+        labels = labels.astype(np.float32)
+    bad_rows = np.flatnonzero(~np.isfinite(labels).all(axis=1))
+    if bad_rows.size:
+        raise ValueError(f"labels must be finite (no NaN or Inf); rows that are not: "
+                         f"{_few(bad_rows)}")
+    return {"z": z, "labels": labels}
+
+
 def generate(model_path: str, z: np.ndarray, labels: np.ndarray | None = None,
              num_threads: int = 1) -> np.ndarray:
     """Runs a kgan `.tflite` file's serving signature on latents `z` (and
     `labels`, one per latent, for a conditional generator).
 
-    A model with a fixed batch size is called on consecutive chunks of that
-    size (the last one padded).
+    Inputs are checked first (see the module docstring); an empty batch gives
+    `[0, height, width, channels]` images. A model with a fixed batch size is
+    called on consecutive chunks of that size (the last one padded), a
+    dynamic-batch model on chunks of at most `CHUNK_SIZE`, so memory does not
+    grow with the batch beyond the output.
+
+    Raises:
+        ValueError: for a bad input, naming it.
     """
-    runner = interpreter(model_path, num_threads).get_signature_runner(SERVING_SIGNATURE)
+    interp = interpreter(model_path, num_threads)
+    runner = interp.get_signature_runner(SERVING_SIGNATURE)
     details = runner.get_input_details()
-    inputs = {"z": np.asarray(z, np.float32)}
-    if "labels" in details:
-        if labels is None:
-            raise ValueError(f"{model_path} is a conditional generator: pass labels")
-        inputs["labels"] = np.asarray(labels, details["labels"]["dtype"])
+    inputs = _checked_inputs(interp, details, model_path, z, labels)
+    count = len(inputs["z"])
+    if count == 0:
+        image_shape = runner.get_output_details()[OUTPUT_KEY]["shape_signature"][1:]
+        return np.zeros((0, *(int(d) for d in image_shape)), np.uint8)
     batch = int(details["z"]["shape_signature"][0])
-    if batch == -1:
-        return runner(**inputs)[OUTPUT_KEY]
+    fixed = batch != -1
+    step = batch if fixed else CHUNK_SIZE
     chunks = []
-    for start in range(0, len(z), batch):
-        chunk = {name: value[start:start + batch] for name, value in inputs.items()}
-        count = len(chunk["z"])
-        padded = {name: np.concatenate([value, np.zeros((batch - count, *value.shape[1:]),
-                                                        value.dtype)])
-                  for name, value in chunk.items()}
-        chunks.append(runner(**padded)[OUTPUT_KEY][:count])
+    for start in range(0, count, step):
+        chunk = {name: value[start:start + step] for name, value in inputs.items()}
+        rows = len(chunk["z"])
+        if fixed and rows < batch:
+            chunk = {name: np.concatenate([value, np.zeros((batch - rows, *value.shape[1:]),
+                                                           value.dtype)])
+                     for name, value in chunk.items()}
+        chunks.append(runner(**chunk)[OUTPUT_KEY][:rows])
     return np.concatenate(chunks)
 
 

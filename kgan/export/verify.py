@@ -3,6 +3,9 @@
 * The SavedModel is loaded in a fresh Python process that imports TensorFlow
   only (not kgan); both signatures are called and compared with the Keras
   generator, and the seed signature is called twice to check it repeats.
+  Two hostile requests must behave as documented in
+  `kgan.export.signatures`: a NaN latent is refused with InvalidArgument,
+  and an empty batch returns `[0, height, width, channels]` images.
 * TensorFlow's `saved_model_cli` shows the signatures and runs both.
 * Each `.tflite` file runs through the LiteRT interpreter's signature runner
   and is compared with the SavedModel; its operators must all be builtins.
@@ -36,8 +39,17 @@ seed_labels = {{"labels": tf.constant(inputs["seed_labels"])}} if "labels" in in
 from_z = serve(z=tf.constant(inputs["z"]), **labels)["{OUTPUT_KEY}"].numpy()
 from_seed = seeded(seed=tf.constant(inputs["seeds"]), **seed_labels)["{OUTPUT_KEY}"].numpy()
 from_seed_again = seeded(seed=tf.constant(inputs["seeds"]), **seed_labels)["{OUTPUT_KEY}"].numpy()
+nan_z = inputs["z"][:2].copy()
+nan_z[1, 0] = np.nan
+try:
+    serve(z=tf.constant(nan_z), **{{name: value[:2] for name, value in labels.items()}})
+    nan_refusal = ""
+except tf.errors.InvalidArgumentError as e:
+    nan_refusal = str(e)
+empty = serve(z=tf.constant(inputs["z"][:0]), **{{name: value[:0] for name, value in labels.items()}})
 kgan_modules = [name for name in sys.modules if name == "kgan" or name.startswith("kgan.")]
 np.savez(outputs_path, from_z=from_z, from_seed=from_seed, from_seed_again=from_seed_again,
+         nan_refusal=np.array(nan_refusal), empty_shape=np.array(empty["{OUTPUT_KEY}"].shape),
          kgan_modules=np.array(kgan_modules, dtype=str))
 """
 
@@ -101,9 +113,16 @@ def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: 
                                                         fresh["from_seed_again"])),
             "loaded_without_kgan": True,
             "images_checked": int(len(z) + len(seeds)),
+            "refuses_nan_latents": "z must be finite" in str(fresh["nan_refusal"]),
+            "empty_batch_shape": [int(d) for d in fresh["empty_shape"]],
         }
         if not report["saved_model"]["seed_repeats_exactly"]:
             raise ExportError(f"{SEED_SIGNATURE} gave different images for the same seeds")
+        if not report["saved_model"]["refuses_nan_latents"]:
+            raise ExportError(f"{SERVING_SIGNATURE} accepted a NaN latent")
+        if report["saved_model"]["empty_batch_shape"] != [0, *expected_from_z.shape[1:]]:
+            raise ExportError(f"{SERVING_SIGNATURE} returned shape "
+                              f"{report['saved_model']['empty_batch_shape']} for an empty batch")
         for name in (SERVING_SIGNATURE, SEED_SIGNATURE):
             if report["saved_model"][name]["max_abs_diff"] > 1:
                 raise ExportError(f"the SavedModel's {name} differs from the Keras generator by "
