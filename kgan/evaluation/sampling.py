@@ -1,17 +1,26 @@
-"""Generated images from a saved generator: a training run or an exported SavedModel."""
+"""Generated images from a saved generator: a training run or an exported SavedModel.
+
+This is kgan's one loader for a trained generator outside training:
+evaluation and the latent tools (`generate.py`) both read generators through
+`load` (or `from_workdir` / `from_saved_model`).
+"""
 
 import dataclasses
 import json
 import os
+import re
 from typing import Callable
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import checkpoints, conditioning, latent
+from kgan import checkpoints, conditioning, latent, models
 from kgan.config import Config
-from kgan.errors import RunError
+from kgan.errors import ConfigError, RunError
 from kgan.images import to_uint8
+
+EXPORT_FILE = "export.json"  # kgan.export.EXPORT_FILE (evaluation does not import export)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +35,10 @@ class GeneratorSource:
         run_config: The training run's config (dataset, data_dir, model).
         step: Training step of the weights.
         description: What was loaded, for reports.
+        generator: The Keras generator (float images in [-1, 1]), for
+            gradients with respect to the latents (projection). For an
+            export it is rebuilt from the run config and given the
+            SavedModel's own weights.
     """
 
     generate: Callable[[np.ndarray], np.ndarray]
@@ -33,6 +46,44 @@ class GeneratorSource:
     run_config: Config
     step: int
     description: str
+    generator: keras.Model | None = None
+
+    def images(self, z, labels=None) -> tf.Tensor:
+        """Float images in [-1, 1] from the Keras generator (differentiable in `z`)."""
+        model = self.run_config.model
+        if model.num_labels:
+            z = [z, conditioning.label_vectors(labels, model.label_kind, model.num_labels)]
+        return self.generator(z, training=False)
+
+
+def load(path: str, checkpoint: str | None = None) -> GeneratorSource:
+    """Loads whichever saved generator `path` is.
+
+    Args:
+        path: A training run (a folder with `config.json`), an export
+            version folder (with `export.json`), or an export model folder
+            (its highest integer version is loaded).
+        checkpoint: A checkpoint of a training run; default its newest.
+
+    Raises:
+        RunError: if `path` is none of these, or cannot be loaded.
+        ConfigError: for a checkpoint given with an export.
+    """
+    if os.path.exists(checkpoints.config_path(path)):
+        return from_workdir(path, checkpoint)
+    if checkpoint is not None:
+        raise ConfigError(f"a checkpoint ({checkpoint!r}) only applies to a training run, and "
+                          f"{path!r} is not one")
+    if os.path.exists(os.path.join(path, EXPORT_FILE)):
+        return from_saved_model(path)
+    versions = sorted(int(name) for name in (os.listdir(path) if os.path.isdir(path) else [])
+                      if name.isdigit() and os.path.exists(os.path.join(path, name, EXPORT_FILE)))
+    if versions:
+        return from_saved_model(os.path.join(path, str(versions[-1])))
+    what = "does not exist" if not os.path.exists(path) else (
+        f"is neither a kgan run directory ({checkpoints.CONFIG_FILE}) nor a kgan export "
+        f"({EXPORT_FILE}, or integer version folders holding one)")
+    raise RunError(f"{path!r} {what}")
 
 
 def from_workdir(workdir: str, checkpoint: str | None = None) -> GeneratorSource:
@@ -47,17 +98,62 @@ def from_workdir(workdir: str, checkpoint: str | None = None) -> GeneratorSource
     return GeneratorSource(
         generate=generate,
         latent_dim=loaded.config.model.latent_dim, run_config=loaded.config, step=loaded.step,
-        description=f"{workdir} ({os.path.basename(loaded.checkpoint)})")
+        description=f"{workdir} ({os.path.basename(loaded.checkpoint)})", generator=generator)
+
+
+def _layer_path(variable_path: str) -> str:
+    """A variable's path without Keras's per-process name suffixes
+    (`generator_1/body/dense_3/kernel` -> `generator/body/dense/kernel`)."""
+    return re.sub(r"_\d+(?=/|$)", "", variable_path.removesuffix(":0"))
+
+
+def _keras_generator(saved_model, run_config: Config, path: str) -> keras.Model:
+    """The run's Keras generator holding the weights of a loaded export.
+
+    The export tracks exactly the generator's variables, in the generator's
+    order. They are paired by position and each pair must agree in path
+    (up to the numeric suffixes Keras adds to names already used in a
+    process) and shape, so an export made by another kgan version whose
+    generator differs is refused instead of half-loaded.
+    """
+    generator = models.build_generator(run_config.model)
+    saved, wanted = list(saved_model.variables), list(generator.variables)
+    mismatch = None
+    if len(saved) != len(wanted):
+        mismatch = f"{len(saved)} variables where the generator has {len(wanted)}"
+    for source, target in zip(saved, wanted):
+        if mismatch is None and (_layer_path(source.name) != _layer_path(target.path)
+                                 or source.shape != target.shape):
+            mismatch = (f"{_layer_path(source.name)} {source.shape.as_list()} where the "
+                        f"generator has {_layer_path(target.path)} {target.shape.as_list()}")
+    if mismatch:
+        raise RunError(f"the export at {path!r} does not hold the generator its config "
+                       f"describes ({mismatch}); was it written by another kgan version?")
+    for source, target in zip(saved, wanted):
+        target.assign(source)
+    return generator
 
 
 def from_saved_model(path: str) -> GeneratorSource:
     """Loads an export version folder: its SavedModel and `export.json`."""
-    metadata_path = os.path.join(path, "export.json")
+    metadata_path = os.path.join(path, EXPORT_FILE)
     if not os.path.exists(metadata_path):
-        raise RunError(f"{path!r} is not a kgan export version folder (no export.json)")
-    with open(metadata_path) as f:
-        metadata = json.load(f)
-    serve = tf.saved_model.load(path).signatures["serving_default"]
+        raise RunError(f"{path!r} is not a kgan export version folder (no {EXPORT_FILE})")
+    try:
+        with open(metadata_path) as f:
+            metadata = json.load(f)
+        run_config = Config.from_dict(metadata["source"]["config"])
+        latent_dim, step = metadata["generator"]["latent_dim"], metadata["source"]["step"]
+        description = f"{metadata['model_name']} version {metadata['version']} ({path})"
+    except (ValueError, KeyError, TypeError) as e:  # ConfigError and JSONDecodeError included
+        raise RunError(f"{metadata_path} is not a usable kgan export description: "
+                       f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    try:
+        saved_model = tf.saved_model.load(path)
+    except (OSError, ValueError, tf.errors.OpError) as e:
+        raise RunError(f"cannot load the SavedModel in {path!r}: "
+                       f"{str(e).strip().splitlines()[0]}") from None
+    serve = saved_model.signatures["serving_default"]
     labels_spec = serve.structured_input_signature[1].get("labels")
 
     def generate(z, labels=None):
@@ -67,11 +163,8 @@ def from_saved_model(path: str) -> GeneratorSource:
         return serve(**inputs)["images"].numpy()
 
     return GeneratorSource(
-        generate=generate,
-        latent_dim=metadata["generator"]["latent_dim"],
-        run_config=Config.from_dict(metadata["source"]["config"]),
-        step=metadata["source"]["step"],
-        description=f"{metadata['model_name']} version {metadata['version']} ({path})")
+        generate=generate, latent_dim=latent_dim, run_config=run_config, step=step,
+        description=description, generator=_keras_generator(saved_model, run_config, path))
 
 
 def sample(source: GeneratorSource, count: int, seed: int,
