@@ -13,8 +13,10 @@ import hashlib
 import os
 import pathlib
 import resource
+import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -273,3 +275,38 @@ def test_export_py_reports_a_failed_write_and_keeps_every_version(run_with_expor
         "untouched")
     assert tree_digest(exports) == before
     assert_serves(first.path)
+
+
+@pytest.mark.slow
+def test_an_export_killed_midway_leaves_only_hidden_staging_that_the_next_export_removes(
+        run_with_export):
+    workdir, exports, first = run_with_export
+    model_dir = exports / "run"
+    before = tree_digest(first.path)
+    process = subprocess.Popen([sys.executable, str(REPO / "export.py"), f"--workdir={workdir}",
+                                f"--export_dir={exports}", "--tflite=float32", "--noverify"],
+                               cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not [n for n in os.listdir(model_dir) if n.startswith(".partial-2-")]:
+            assert process.poll() is None and time.monotonic() < deadline, "no staging seen"
+            time.sleep(0.005)
+    finally:
+        process.kill()  # SIGKILL: no chance to clean up
+        process.wait()
+    staged = [n for n in os.listdir(model_dir) if n.startswith(".partial-")]
+    assert staged and "2" not in os.listdir(model_dir)
+    assert tree_digest(first.path) == before
+    assert_serves(first.path)
+    # A staging folder of a running export (this process) is not touched.
+    running = model_dir / f".partial-9-{socket.gethostname()}-{os.getpid()}-x"
+    running.mkdir()
+
+    messages = []
+    second = kgan_export.export(ExportConfig(workdir=str(workdir), export_dir=str(exports),
+                                             tflite_variants=(), verify=False),
+                                log=messages.append)
+    assert second.version == 2
+    assert listing(model_dir) == sorted(["1", "2", running.name])
+    assert sum("left by an export that was killed" in m for m in messages) == len(staged)
+    assert_serves(second.path)

@@ -13,7 +13,9 @@
 The version is assembled in a hidden staging folder beside it (TF Serving only
 looks at folders named by integers), verified, and only then renamed into
 place, so a crash or a failed check never leaves a half-written version, and
-an existing version is never overwritten.
+an existing version is never overwritten. The staging folder's name holds the
+host and process id of its export; one left by an export that was killed
+(its process is gone) is removed by the next export on that host.
 """
 
 import dataclasses
@@ -21,7 +23,9 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
+import socket
 import tempfile
 
 import keras
@@ -99,6 +103,42 @@ def verification_labels(model: ModelConfig, count: int) -> np.ndarray | None:
     return np.resize(rows, (count, model.num_labels)).astype(np.float32)
 
 
+def _staging_owner() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_abandoned_staging(model_dir: str) -> list[str]:
+    """Removes the staging folders in `model_dir` of exports killed on this host.
+
+    A staging folder is abandoned when the process named in it no longer
+    runs (a SIGKILL or power cut leaves no chance to remove it); folders of
+    running exports and of other hosts are left alone.
+
+    Returns:
+        The folders removed.
+    """
+    mine = re.compile(rf"^{re.escape(_STAGING_PREFIX)}\d+-{re.escape(socket.gethostname())}"
+                      r"-(\d+)-")
+    removed = []
+    for name in os.listdir(model_dir) if os.path.isdir(model_dir) else []:
+        match = mine.match(name)
+        path = os.path.join(model_dir, name)
+        if match and os.path.isdir(path) and not _running(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def _make_model_dir(model_dir: str) -> None:
     try:
         os.makedirs(model_dir, exist_ok=True)
@@ -123,6 +163,8 @@ def export(config: ExportConfig, log=print) -> ExportResult:
     model_name = config.model_name or os.path.basename(os.path.normpath(config.workdir))
     model_dir = os.path.join(config.export_dir, model_name)
     _make_model_dir(model_dir)
+    for path in remove_abandoned_staging(model_dir):
+        log(f"Removed {path}, left by an export that was killed")
     published = existing_versions(model_dir)
     version = config.version or (published[-1] + 1 if published else 1)
     final_dir = os.path.join(model_dir, str(version))
@@ -131,7 +173,8 @@ def export(config: ExportConfig, log=print) -> ExportResult:
                           "overwritten (omit --version to write the next one)")
 
     try:
-        staging = tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{version}-", dir=model_dir)
+        staging = tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{version}-{_staging_owner()}-",
+                                   dir=model_dir)
     except OSError as e:
         raise ExportError(f"cannot write to export directory {model_dir!r}: "
                           f"{checkpoints.failure_reason(e)}") from None
@@ -272,4 +315,4 @@ def _metadata(config, loaded, model_name, version, model_dir, signature_table, t
 
 
 __all__ = ["EXPORT_FILE", "REQUEST_FILE", "ExportResult", "existing_versions", "export",
-           "write_saved_model"]
+           "remove_abandoned_staging", "write_saved_model"]
