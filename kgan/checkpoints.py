@@ -212,7 +212,8 @@ def restore_newest(checkpoint: tf.train.Checkpoint, workdir: str, log=None,
                 + "; ".join(failures) + f"); restored {path}")
         return path
     if failures:
-        older = f" (nor do the {len(failures) - 1} older ones it lists)" if len(failures) > 1 else ""
+        older = (f" (nor do the {len(failures) - 1} older ones it lists)"
+                 if len(failures) > 1 else "")
         raise RunError(f"cannot restore {failures[0]}{older}")
     return None
 
