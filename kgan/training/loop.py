@@ -220,7 +220,7 @@ def train(config: Config, workdir: str, stream=None,
     set_learning_rates(gan, t, rollbacks.lr_scale)
     if t.on_nan == "rollback" and not latest:
         # A diverged first interval then has a state to roll back to.
-        manager.save(checkpoint_number=start_step)
+        checkpoints.save(manager, start_step)
     grid = SampleGrid(t.seed, t.num_samples, config.model)
     evaluation_setup = None
     if t.eval_every and chief:
