@@ -13,8 +13,8 @@ import tensorflow as tf
 from kgan.config import Config, DataConfig
 from kgan.conditioning import label_vectors
 from kgan.data import celeba, mnist
-from kgan.data.record import ImageDataset
-from kgan.errors import ConfigError, lookup
+from kgan.data.record import ImageDataset, one_line
+from kgan.errors import ConfigError, DataError, lookup
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,10 +111,28 @@ def steps_per_epoch(num_examples: int, batch_size: int, min_batch_size: int = 1)
     return full + (1 if remainder >= min_batch_size else 0)
 
 
-def _materialize(dataset: ImageDataset) -> tuple[tf.Tensor, tf.Tensor]:
-    """Decodes a split once into one uint8 image tensor and one label tensor."""
-    batch = next(iter(dataset.examples.batch(dataset.num_examples)))
-    return batch[0], batch[1]
+def materialize(dataset: ImageDataset, count: int | None = None) -> tuple[tf.Tensor, tf.Tensor]:
+    """Reads the first `count` (default all) examples of a split into one
+    uint8 image tensor and one label tensor.
+
+    Raises:
+        DataError: naming the split's source, if reading fails inside
+            TensorFlow (a file damaged after `load` checked it, or a
+            damage that only decoding finds), or yields fewer examples.
+    """
+    count = dataset.num_examples if count is None else count
+    try:
+        images, labels = next(iter(dataset.examples.take(count).batch(count)))
+    except StopIteration:
+        images = labels = tf.zeros([0])
+    except tf.errors.OpError as e:
+        raise DataError(f"could not read the examples of {dataset.source}: "
+                        f"{one_line(e)}") from None
+    if images.shape[0] != count:
+        # Training would otherwise index past the end of what was read.
+        raise DataError(f"{dataset.source} yields {images.shape[0]} examples, not the "
+                        f"{count} it declares")
+    return images, labels
 
 
 def training_batches(dataset: ImageDataset, batch_size: int, seed: int, start_step: int = 0,
@@ -147,7 +165,7 @@ def training_batches(dataset: ImageDataset, batch_size: int, seed: int, start_st
     if per_epoch == 0:
         raise ConfigError(f"batch size {batch_size} leaves no batch of at least "
                           f"{min_batch_size} images from {dataset.num_examples} examples")
-    images, labels = _materialize(dataset)
+    images, labels = materialize(dataset)
     first_epoch, offset = divmod(start_step, per_epoch)
 
     def epoch_indices(epoch):
@@ -169,5 +187,6 @@ def training_batches(dataset: ImageDataset, batch_size: int, seed: int, start_st
 
 __all__ = [
     "DATASETS", "DatasetSpec", "ImageDataset", "get_dataset_spec", "label_vectors", "load",
-    "resolve", "resolve_data_dir", "steps_per_epoch", "to_unit_range", "training_batches",
+    "materialize", "resolve", "resolve_data_dir", "steps_per_epoch", "to_unit_range",
+    "training_batches",
 ]

@@ -13,14 +13,31 @@ drops most of the stretched-edge padding that the alignment adds at the sides
 and bottom. DCGAN-tensorflow's 108x108 crop is tighter (it cuts off hair and
 chin), and a plain resize of the whole 178x218 image would distort the aspect.
 
-Decoding: `tf.io.decode_jpeg` of the whole file, then a slice and
-`tf.image.resize(..., antialias=True)`. `decode_and_crop_jpeg` was measured
-no faster here (about 2,550 images/s either way on 2 cores, since the entropy
-decoding up to the window's bottom row dominates), and it accepts a file
-truncated below the crop window; decoding the whole file without
-`try_recover_truncated` rejects every truncated file, so a damaged download
-is reported rather than silently used. Bilinear resizing with antialiasing
-averages over the 2.5x reduction instead of aliasing.
+Decoding: the whole file, then a slice and `tf.image.resize(...,
+antialias=True)`. `decode_and_crop_jpeg` was measured no faster here (about
+2,550 images/s either way on 2 cores, since the entropy decoding up to the
+window's bottom row dominates), and it accepts a file truncated below the crop
+window; decoding the whole file without `try_recover_truncated` rejects every
+truncated file, so a damaged download is reported rather than silently used.
+Bilinear resizing with antialiasing averages over the 2.5x reduction instead
+of aliasing.
+
+Hostile files: every listed file is one of
+  * decoded: a JPEG (baseline or progressive; RGB, grayscale or CMYK, all
+    converted to RGB) or a PNG (a lossless copy someone converted; its
+    content, not its `.jpg` name, decides), whose crop fits;
+  * undecodable, skipped and named: empty, truncated or damaged files, and
+    anything that is not a JPEG or PNG (GIF, BMP, WebP: CelebA never held
+    them, and their size cannot be read before decoding them);
+  * of unusable size, skipped and named: no centered square of
+    `crop_fraction` x width fits in the image (it is wider than an aligned
+    CelebA face allows), the square would be under a quarter of the 64-pixel
+    output (upsampled into a blur), the header declares more than 16
+    megapixels (a decompression bomb: CelebA images have 0.04), or the file
+    is over 64 MiB (not read at all).
+A malformed line in a list file refuses the load with a `DataError` naming
+the file and line: the lists are the labels, and a damaged list cannot be
+trusted for the lines that do parse.
 
 The decoded split is cached once under `<kgan cache>/celeba/<key>/` (see
 `load`), so later loads read one `.npy` file and decode nothing.
@@ -50,10 +67,20 @@ IMAGE_FOLDER = "img_align_celeba"
 _PARTITIONS = {"train": (0,), "validation": (1,), "test": (2,), "heldout": (1, 2)}
 _PARTITION_NAMES = ("train", "validation", "test")
 # Bump when the decoded content or the cache layout changes, so old caches are not reused.
-_CACHE_VERSION = 1
+# 2: PNG and CMYK files decoded, unusable sizes skipped and counted.
+_CACHE_VERSION = 2
 _PROGRESS_SECONDS = 5.0
 _DECODE_BATCH = 256
 _MAX_NAMED = 5
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# Limits of a usable image (see the module docstring).
+MAX_PIXELS = 4096 * 4096
+MAX_FILE_BYTES = 64 << 20
+MIN_CROP_SIDE = IMAGE_SHAPE[0] // 4
+# Why a listed image is left out, as counted in `ImageDataset.skipped` and the
+# cache manifest: not in the folder, undecodable, of unusable size.
+SKIP_REASONS = ("absent", "corrupt", "wrong_size")
 
 
 def label_names(data_config: DataConfig) -> tuple[str, ...]:
@@ -64,11 +91,13 @@ def label_names(data_config: DataConfig) -> tuple[str, ...]:
 def load(data_config: DataConfig, split: str) -> ImageDataset:
     """Loads one CelebA split as (uint8 [64, 64, 3] image, float32 attribute vector) pairs.
 
-    The first load of a split decodes its JPEGs into the kgan cache
+    The first load of a split decodes its images into the kgan cache
     (`$KGAN_CACHE_DIR`, default `~/.cache/kgan`) under a key that hashes the
     absolute image folder, the split, the crop, the output size and the
     name, size and mtime of every file read, so changed files or settings
-    decode afresh. Undecodable or truncated JPEGs are skipped and named.
+    decode afresh. Undecodable files and files of unusable size are skipped,
+    counted and named (see the module docstring); the counts are printed and
+    returned in `ImageDataset.skipped`.
 
     Args:
         data_config: Its `data_dir` is the folder of `NNNNNN.jpg` files or a
@@ -84,7 +113,8 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
     Raises:
         ConfigError: for an unknown split.
         DataError: if the folder, the list files, an attribute or the
-            split's images are missing, or a list file is malformed.
+            split's images are missing, a list file is malformed, no image
+            of the split is usable, or the cache is damaged.
     """
     if split not in _PARTITIONS:
         raise ConfigError(f"CelebA has no split {split!r}; choose from {', '.join(SPLITS)}")
@@ -100,15 +130,19 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
     partitions = _read_partitions(partition_path)
     wanted = _PARTITIONS[split]
     listed = sorted(name for name, part in partitions.items() if part in wanted)
-    on_disk = {entry.name for entry in os.scandir(folder)
-               if entry.name.lower().endswith(".jpg") and entry.is_file()}
+    try:
+        on_disk = {entry.name for entry in os.scandir(folder)
+                   if entry.name.lower().endswith(".jpg") and entry.is_file()}
+    except OSError as e:
+        raise DataError(f"cannot list the CelebA folder {folder}: {e.strerror}") from None
     names = [name for name in listed if name in on_disk]
     if not names:
         raise DataError(_no_images_message(folder, split, on_disk, partitions))
     absent = len(listed) - len(names)
     unlisted = sum(1 for name in on_disk if name not in partitions)
 
-    key = _cache_key(folder, split, data_config.crop_fraction, names,
+    sizes = _file_sizes(folder, names)
+    key = _cache_key(folder, split, data_config.crop_fraction, sizes,
                      (attributes_path, partition_path))
     split_cache = os.path.join(cache_dir(), "celeba", key)
     counts = (f"{len(names)} of {len(listed)} listed images present in {folder}; {absent} absent, "
@@ -118,7 +152,7 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
     if cached is None:
         print(f"CelebA {split}: {counts}; decoding once into {split_cache}", flush=True)
         attributes = _read_attributes(attributes_path, names, len(all_attributes))
-        _decode_into_cache(folder, split, names, attributes, all_attributes,
+        _decode_into_cache(folder, split, names, sizes, attributes, all_attributes,
                            data_config.crop_fraction, split_cache,
                            {"listed": len(listed), "absent": absent})
         cached = _read_cache(split_cache)
@@ -126,9 +160,9 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
             raise DataError(f"the CelebA cache {split_cache} was not readable right after writing it")
     else:
         manifest = cached[2]
-        corrupt = manifest["counts"]["corrupt"]
-        print(f"CelebA {split}: {counts}; {corrupt} undecodable; {manifest['counts']['images']} "
-              f"images read from the cache {split_cache}", flush=True)
+        print(f"CelebA {split}: {counts}; {_skipped_summary(manifest, named=False)}; "
+              f"{manifest['counts']['images']} images read from the cache {split_cache}",
+              flush=True)
     images, attributes, manifest = cached
     if manifest["attribute_names"] != list(all_attributes):
         raise DataError(f"the CelebA cache {split_cache} has other attribute names than "
@@ -141,7 +175,24 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
         label_kind="multi_hot",
         label_names=label_names(data_config),
         source=folder,
+        skipped={reason: manifest["counts"][reason] for reason in SKIP_REASONS},
     )
+
+
+
+def _skipped_summary(manifest: dict, named: bool = True) -> str:
+    """'N undecodable[, skipped: names]; M of unusable size[...]' from a cache manifest."""
+    parts = []
+    for reason, what in (("corrupt", "undecodable"), ("wrong_size", "of unusable size")):
+        skipped = manifest[f"{reason}_names"]
+        text = f"{len(skipped)} {what}"
+        if named and skipped:
+            text += (", skipped: " + ", ".join(skipped[:_MAX_NAMED])
+                     + (", ..." if len(skipped) > _MAX_NAMED else ""))
+        elif named:
+            text += ", skipped"
+        parts.append(text)
+    return "; ".join(parts)
 
 
 def _image_folder(data_dir: str | None) -> str:
@@ -167,51 +218,111 @@ def _find_list_file(folder: str, name: str) -> str:
     raise DataError(f"CelebA's {name} is missing: looked for {candidates[0]} and {candidates[1]}")
 
 
+def _numbered_lines(path: str):
+    """Yields (line number, line) of a list file; a `DataError` if it is not readable text."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            yield from enumerate(f, 1)
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path} is not a text file (byte {e.start} of a block cannot be read "
+                        "as UTF-8)") from None
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _shown(line: str) -> str:
+    """A list-file line for an error message: stripped and at most 80 characters."""
+    line = line.strip()
+    return repr(line if len(line) <= 80 else line[:80] + "...")
+
+
+def _declared_count(path: str, line: str) -> int:
+    """Line 1 of `list_attr_celeba.txt`: the number of image rows that follow."""
+    count = line.strip()
+    if not count.isdigit():
+        raise DataError(f"{path} line 1 is not the number of images: {_shown(line)}")
+    return int(count)
+
+
 def _attribute_names(path: str) -> tuple[str, ...]:
     """The 40 names on line 2 of `list_attr_celeba.txt` (line 1 is the image count)."""
-    with open(path) as f:
-        f.readline()
-        names = tuple(f.readline().split())
+    lines = _numbered_lines(path)
+    head = [line for _, (_, line) in zip(range(2), lines)]
+    lines.close()
+    if not head:
+        raise DataError(f"{path} is empty")
+    _declared_count(path, head[0])
+    names = tuple(head[1].split()) if len(head) == 2 else ()
     if not names:
         raise DataError(f"{path} has no attribute names on its second line")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(f"{path} line 2 names attribute(s) more than once: {', '.join(repeated)}")
     return names
 
 
 def _read_partitions(path: str) -> dict[str, int]:
-    partitions = {}
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 2 or fields[1] not in ("0", "1", "2"):
-                raise DataError(f"{path} line {number} is not 'NNNNNN.jpg 0|1|2': {line.strip()!r}")
-            partitions[fields[0]] = int(fields[1])
+    partitions, first_line = {}, {}
+    for number, line in _numbered_lines(path):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 2 or fields[1] not in ("0", "1", "2"):
+            raise DataError(f"{path} line {number} is not 'NNNNNN.jpg 0|1|2': {_shown(line)}")
+        name = fields[0]
+        if name in partitions:
+            raise DataError(f"{path} line {number} lists {name} again (first on line "
+                            f"{first_line[name]})")
+        partitions[name] = int(fields[1])
+        first_line[name] = number
     return partitions
 
 
 def _read_attributes(path: str, names: list[str], num_attributes: int) -> np.ndarray:
-    """All attributes of `names` as uint8 {0, 1} rows (the file holds -1/1)."""
-    with open(path) as f:
-        lines = f.read().splitlines()[2:]
-    rows = {}
-    for line in lines:
-        name, _, values = line.strip().partition(" ")
-        if name:
-            rows[name] = values
-    missing = [name for name in names if name not in rows]
-    if missing:
+    """Checks every line of `list_attr_celeba.txt` and returns the attributes
+    of `names` as uint8 {0, 1} rows (the file holds -1/1).
+
+    Raises:
+        DataError: naming the line, for a count on line 1 that is not the
+            number of rows, a row without a name and `num_attributes` values
+            of -1 or 1, or a name listed twice; or naming the images that
+            have no row.
+    """
+    row_of = {name: i for i, name in enumerate(names)}
+    values = np.zeros((len(names), num_attributes), np.uint8)
+    found = np.zeros(len(names), bool)
+    first_line = {}
+    declared = None
+    allowed = {"-1", "1"}
+    for number, line in _numbered_lines(path):
+        if number == 1:
+            declared = _declared_count(path, line)
+            continue
+        if number == 2:
+            continue  # the names, read by _attribute_names
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != num_attributes + 1 or not allowed.issuperset(fields[1:]):
+            raise DataError(f"{path} line {number} is not an image name and {num_attributes} "
+                            f"values of -1 or 1: {_shown(line)}")
+        name = fields[0]
+        if name in first_line:
+            raise DataError(f"{path} line {number} lists {name} again (first on line "
+                            f"{first_line[name]})")
+        first_line[name] = number
+        row = row_of.get(name)
+        if row is not None:
+            values[row] = [value == "1" for value in fields[1:]]
+            found[row] = True
+    if declared != len(first_line):
+        raise DataError(f"{path} line 1 says {declared} images, but the file has "
+                        f"{len(first_line)} image rows (truncated or edited?)")
+    if not found.all():
+        missing = [name for name, ok in zip(names, found) if not ok]
         raise DataError(f"{path} has no attributes for {len(missing)} image(s), e.g. "
                         f"{', '.join(missing[:_MAX_NAMED])}")
-    tokens = " ".join(rows[name] for name in names).split()
-    if len(tokens) != len(names) * num_attributes:
-        bad = next(n for n in names if len(rows[n].split()) != num_attributes)
-        raise DataError(f"{path}: the row of {bad} does not hold {num_attributes} values")
-    values = np.fromiter(map(int, tokens), np.int8, len(tokens)).reshape(len(names),
-                                                                         num_attributes)
-    if not np.isin(values, (-1, 1)).all():
-        raise DataError(f"{path} holds attribute values other than -1 and 1")
-    return (values == 1).astype(np.uint8)
+    return values
 
 
 def _no_images_message(folder: str, split: str, on_disk: set[str],
@@ -232,8 +343,20 @@ def _no_images_message(folder: str, split: str, on_disk: set[str],
             " by the official partition")
 
 
-def _cache_key(folder: str, split: str, crop_fraction: float, names: list[str],
-               list_files: tuple[str, ...]) -> str:
+def _file_sizes(folder: str, names: list[str]) -> dict[str, tuple[int, int]]:
+    """{name: (size in bytes, mtime in ns)} of the images to read."""
+    sizes = {}
+    for name in names:
+        try:
+            stat = os.stat(os.path.join(folder, name))
+        except OSError as e:  # removed since the folder was listed, or unreadable
+            raise DataError(f"cannot read {os.path.join(folder, name)}: {e.strerror}") from None
+        sizes[name] = (stat.st_size, stat.st_mtime_ns)
+    return sizes
+
+
+def _cache_key(folder: str, split: str, crop_fraction: float,
+               sizes: dict[str, tuple[int, int]], list_files: tuple[str, ...]) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps({"version": _CACHE_VERSION, "folder": folder, "split": split,
                               "crop_fraction": crop_fraction,
@@ -241,43 +364,99 @@ def _cache_key(folder: str, split: str, crop_fraction: float, names: list[str],
     for path in list_files:
         stat = os.stat(path)
         digest.update(f"\n{os.path.abspath(path)}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
-    for name in names:
-        stat = os.stat(os.path.join(folder, name))
-        digest.update(f"\n{name}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
+    for name, (size, mtime_ns) in sizes.items():
+        digest.update(f"\n{name}\t{size}\t{mtime_ns}".encode())
     return f"{split}-{digest.hexdigest()[:24]}"
 
 
 def _read_cache(split_cache: str):
-    """(images, attributes, manifest) from a complete cache folder, else None."""
+    """(images, attributes, manifest) from a complete cache folder, else None.
+
+    Raises:
+        DataError: if the folder is complete (has its manifest) but damaged.
+    """
     manifest_path = os.path.join(split_cache, "manifest.json")
     if not os.path.isfile(manifest_path):
         return None
-    with open(manifest_path) as f:
-        manifest = json.load(f)
-    images = np.load(os.path.join(split_cache, "images.npy"))
-    attributes = np.load(os.path.join(split_cache, "attributes.npy"))
-    count = manifest["counts"]["images"]
-    if images.shape != (count, *IMAGE_SHAPE) or len(attributes) != count:
-        raise DataError(f"the CelebA cache {split_cache} is inconsistent with its manifest; "
-                        "delete the folder to decode again")
+    damaged = (f"the CelebA cache {split_cache} is damaged (%s); delete the folder to decode "
+               "again")
+    try:
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+        # The cache holds only arrays: never unpickle (a pickled object can run code).
+        images = np.load(os.path.join(split_cache, "images.npy"), allow_pickle=False)
+        attributes = np.load(os.path.join(split_cache, "attributes.npy"), allow_pickle=False)
+        counts = manifest["counts"]
+        count = counts["images"]
+        complete = all(isinstance(counts[r], int) for r in SKIP_REASONS) and all(
+            isinstance(manifest[f"{r}_names"], list) for r in ("corrupt", "wrong_size"))
+    except KeyError as e:
+        raise DataError(damaged % f"its manifest has no {e}") from None
+    except (OSError, ValueError, TypeError, EOFError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DataError(damaged % reason) from None
+    if not complete or images.dtype != np.uint8 or images.shape != (count, *IMAGE_SHAPE) \
+            or attributes.shape[:1] != (count,):
+        raise DataError(damaged % "its arrays do not match its manifest")
     return images, attributes, manifest
 
 
+def _header_shape(contents: tf.Tensor) -> tf.Tensor:
+    """int64 (height, width) from a JPEG's or PNG's header, without decoding
+    pixels; an error (the element is dropped) for anything else."""
+    is_jpeg = tf.equal(tf.strings.substr(contents, 0, 3), _JPEG_MAGIC)
+    is_png = tf.equal(tf.strings.substr(contents, 0, 8), _PNG_MAGIC)
+    check = tf.debugging.Assert(is_jpeg | is_png, ["not a JPEG or PNG file"])
+
+    def jpeg_shape():
+        return tf.cast(tf.image.extract_jpeg_shape(contents)[:2], tf.int64)
+
+    def png_shape():
+        # IHDR, the first chunk: width and height as big-endian uint32 at bytes 16..23.
+        header = tf.io.decode_raw(tf.strings.substr(contents, 16, 8), tf.uint8)
+        header = tf.reshape(tf.cast(header, tf.int64), [2, 4])  # fails for a shorter file
+        big_endian = tf.constant([2**24, 2**16, 2**8, 1], tf.int64)
+        width, height = tf.unstack(tf.reduce_sum(header * big_endian, axis=1))
+        return tf.stack([height, width])
+
+    with tf.control_dependencies([check]):
+        return tf.cond(is_jpeg, jpeg_shape, png_shape)
+
+
 def _decode_fn(crop_fraction: float):
+    """(index, path) -> (index, usable, image): the cropped, resized image, or
+    zeros and `usable` False for an image of unusable size."""
+
+    def crop_side(height, width):
+        side = tf.cast(tf.round(crop_fraction * tf.cast(width, tf.float64)), tf.int64)
+        return side, (side <= height) & (side >= MIN_CROP_SIDE)
+
     def decode(index, path):
-        # try_recover_truncated stays False: a truncated file fails and is skipped.
-        image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
-        height, width = tf.shape(image)[0], tf.shape(image)[1]
-        side = tf.cast(tf.round(crop_fraction * tf.cast(width, tf.float64)), tf.int32)
-        side = tf.clip_by_value(side, 1, tf.minimum(height, width))
-        top, left = (height - side) // 2, (width - side) // 2
-        square = image[top:top + side, left:left + side]
-        resized = tf.image.resize(square, IMAGE_SHAPE[:2], method="bilinear", antialias=True)
-        return index, tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
+        contents = tf.io.read_file(path)
+        height, width = tf.unstack(_header_shape(contents))
+        _, fits = crop_side(height, width)
+        usable = fits & (height * width <= MAX_PIXELS)
+
+        def crop_and_resize():
+            # try_recover_truncated stays False: a truncated file fails and is skipped.
+            # decode_image (JPEG or PNG here) gives RGB from grayscale, CMYK or RGBA sources.
+            image = tf.io.decode_image(contents, channels=3, expand_animations=False)
+            shape = tf.shape(image, out_type=tf.int64)
+            side, _ = crop_side(shape[0], shape[1])
+            side = tf.clip_by_value(side, 1, tf.minimum(shape[0], shape[1]))
+            top, left = (shape[0] - side) // 2, (shape[1] - side) // 2
+            square = image[top:top + side, left:left + side]
+            resized = tf.image.resize(square, IMAGE_SHAPE[:2], method="bilinear",
+                                      antialias=True)
+            return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
+
+        image = tf.cond(usable, crop_and_resize, lambda: tf.zeros(IMAGE_SHAPE, tf.uint8))
+        return index, usable, tf.ensure_shape(image, IMAGE_SHAPE)
     return decode
 
 
-def _decode_into_cache(folder: str, split: str, names: list[str], attributes: np.ndarray,
+def _decode_into_cache(folder: str, split: str, names: list[str],
+                       sizes: dict[str, tuple[int, int]], attributes: np.ndarray,
                        attribute_names: tuple[str, ...], crop_fraction: float,
                        split_cache: str, counts: dict) -> None:
     """Decodes `names` and moves the finished cache folder into `split_cache`.
@@ -291,8 +470,11 @@ def _decode_into_cache(folder: str, split: str, names: list[str], attributes: np
     scratch = tempfile.mkdtemp(prefix=f".{os.path.basename(split_cache)}.{os.getpid()}.",
                                dir=parent)
     try:
-        paths = [os.path.join(folder, name) for name in names]
-        examples = (tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), paths))
+        # Files too large to be a CelebA image are not read at all.
+        wrong_size = np.array([sizes[name][0] > MAX_FILE_BYTES for name in names], bool)
+        candidates = np.flatnonzero(~wrong_size)
+        paths = [os.path.join(folder, names[i]) for i in candidates]
+        examples = (tf.data.Dataset.from_tensor_slices((candidates, paths))
                     .map(_decode_fn(crop_fraction), num_parallel_calls=tf.data.AUTOTUNE)
                     # Dropping failed elements keeps one bad file from ending the pass;
                     # the indices that come through tell which files failed.
@@ -304,27 +486,36 @@ def _decode_into_cache(folder: str, split: str, names: list[str], attributes: np
         images = np.lib.format.open_memmap(images_path, mode="w+", dtype=np.uint8,
                                            shape=(len(names), *IMAGE_SHAPE))
         kept = np.zeros(len(names), bool)
-        done = 0
+        done = seen = 0
         began = last_report = time.perf_counter()
-        for indices, batch in examples:
-            indices = indices.numpy()
-            images[done:done + len(indices)] = batch.numpy()
-            kept[indices] = True
-            done += len(indices)
+        for indices, usable, batch in examples:
+            indices, usable = indices.numpy(), usable.numpy()
+            good = batch.numpy()[usable]
+            images[done:done + len(good)] = good
+            kept[indices[usable]] = True
+            wrong_size[indices[~usable]] = True
+            done += len(good)
+            seen += len(indices)
             now = time.perf_counter()
             if now - last_report >= _PROGRESS_SECONDS:
-                print(f"CelebA {split}: decoded {done}/{len(names)} "
-                      f"({done / (now - began):.0f} images/s)", flush=True)
+                print(f"CelebA {split}: decoded {seen}/{len(paths)} "
+                      f"({seen / (now - began):.0f} images/s)", flush=True)
                 last_report = now
         seconds = time.perf_counter() - began
+        corrupt = [name for name, ok, bad in zip(names, kept, wrong_size) if not (ok or bad)]
+        wrong_size_names = [name for name, bad in zip(names, wrong_size) if bad]
         if done == 0:
-            raise DataError(f"none of the {len(names)} CelebA {split} images in {folder} "
-                            "could be decoded as JPEG")
+            raise DataError(
+                f"none of the {len(names)} CelebA {split} images in {folder} is usable: "
+                f"{len(corrupt)} undecodable (empty, damaged, or not a JPEG or PNG), "
+                f"{len(wrong_size_names)} of unusable size (crop_fraction {crop_fraction} of "
+                f"the width must give a square that fits and has at least {MIN_CROP_SIDE} "
+                f"pixels; at most {MAX_PIXELS // 2**20} megapixels and "
+                f"{MAX_FILE_BYTES >> 20} MiB), e.g. {(corrupt + wrong_size_names)[0]}")
         images.flush()
         del images
         if done < len(names):
             _shrink_npy(images_path, done)
-        corrupt = [name for name, ok in zip(names, kept) if not ok]
         kept_names = [name for name, ok in zip(names, kept) if ok]
         np.save(os.path.join(scratch, "attributes.npy"), attributes[kept])
         with open(os.path.join(scratch, "names.txt"), "w") as f:
@@ -337,8 +528,9 @@ def _decode_into_cache(folder: str, split: str, names: list[str], attributes: np
             "image_shape": list(IMAGE_SHAPE),
             "attribute_names": list(attribute_names),
             "counts": {**counts, "present": len(names), "corrupt": len(corrupt),
-                       "images": done},
+                       "wrong_size": len(wrong_size_names), "images": done},
             "corrupt_names": corrupt,
+            "wrong_size_names": wrong_size_names,
             "decode_seconds": round(seconds, 3),
             "images_per_second": round(len(names) / seconds, 1) if seconds > 0 else None,
         }
@@ -355,10 +547,9 @@ def _decode_into_cache(folder: str, split: str, names: list[str], attributes: np
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    named = ", ".join(corrupt[:_MAX_NAMED]) + (", ..." if len(corrupt) > _MAX_NAMED else "")
     print(f"CelebA {split}: decoded {done} images in {seconds:.1f} s "
-          f"({manifest['images_per_second']} images/s); {len(corrupt)} undecodable, skipped"
-          + (f": {named}" if corrupt else ""), flush=True)
+          f"({manifest['images_per_second']} images/s); {_skipped_summary(manifest)}",
+          flush=True)
 
 
 def _shrink_npy(path: str, count: int) -> None:

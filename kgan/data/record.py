@@ -1,6 +1,8 @@
-"""The record every dataset loader returns."""
+"""The record every dataset loader returns, and the one-line form of a reading error."""
 
 import dataclasses
+import re
+from typing import Mapping
 
 import tensorflow as tf
 
@@ -18,6 +20,9 @@ class ImageDataset:
             image) or `multi_hot` (a float32 {0, 1} vector per image).
         label_names: Class names, or attribute names in vector order.
         source: Where the examples are read from, for logs.
+        skipped: How many listed examples were left out, by reason (e.g.
+            CelebA's `absent`, `corrupt`, `wrong_size`); empty when the
+            source holds nothing unusable.
     """
 
     examples: tf.data.Dataset
@@ -26,7 +31,17 @@ class ImageDataset:
     label_kind: str
     label_names: tuple[str, ...]
     source: str
+    skipped: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def num_labels(self) -> int:
         return len(self.label_names)
+
+
+def one_line(error: BaseException) -> str:
+    """The first line of an exception's message, without TensorFlow's
+    `{{function_node ...}}` prefix and `[Op:...]` suffix, for a `DataError`."""
+    text = str(error).strip()
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    text = text.splitlines()[0] if text else type(error).__name__
+    return re.sub(r"\s*\[Op:\w+\].*$", "", text).strip() or type(error).__name__

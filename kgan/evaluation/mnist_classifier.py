@@ -72,7 +72,7 @@ class MnistClassifier:
 
 def _split_arrays(data_config: DataConfig, split: str):
     dataset = data.load(data_config, split)
-    images, labels = next(iter(dataset.examples.batch(dataset.num_examples)))
+    images, labels = data.materialize(dataset)
     return images.numpy(), labels.numpy()
 
 

@@ -37,7 +37,7 @@ def real_examples(data_config: DataConfig, split: str, count: int | None = None
     if not 2 <= count <= dataset.num_examples:
         raise ConfigError(f"reference sample count must be in [2, {dataset.num_examples}] for "
                           f"{data_config.dataset} {split}, got {count}")
-    images, labels = next(iter(dataset.examples.take(count).batch(count)))
+    images, labels = data.materialize(dataset, count)
     return images.numpy(), labels.numpy()
 
 

@@ -213,10 +213,11 @@ def test_corrupt_files_are_skipped_and_named(tmp_path, monkeypatch, capsys, full
     original = arrays(full_train)[0][:20]
     np.testing.assert_array_equal(arrays(loaded)[0],
                                   original[[names.index(n) for n in kept]])
-    assert f"2 undecodable, skipped: {truncated}, {garbage}" in output
+    assert f"2 undecodable, skipped: {truncated}, {garbage}; 0 of unusable size" in output
+    assert loaded.skipped == {"absent": 162_750, "corrupt": 2, "wrong_size": 0}
     (manifest,) = manifests(cache)
     assert manifest["counts"] == {"listed": 162_770, "absent": 162_750, "present": 20,
-                                  "corrupt": 2, "images": 18}
+                                  "corrupt": 2, "wrong_size": 0, "images": 18}
     assert manifest["corrupt_names"] == [truncated, garbage]
     cache_folder = glob.glob(f"{cache}/celeba/*/")[0]
     assert open(os.path.join(cache_folder, "names.txt")).read().split() == kept
