@@ -39,6 +39,8 @@ class GeneratorSource:
             gradients with respect to the latents (projection). For an
             export it is rebuilt from the run config and given the
             SavedModel's own weights.
+        path: The run directory, or the export version folder.
+        is_export: Whether `path` is an export.
     """
 
     generate: Callable[[np.ndarray], np.ndarray]
@@ -47,6 +49,8 @@ class GeneratorSource:
     step: int
     description: str
     generator: keras.Model | None = None
+    path: str = ""
+    is_export: bool = False
 
     def images(self, z, labels=None) -> tf.Tensor:
         """Float images in [-1, 1] from the Keras generator (differentiable in `z`)."""
@@ -98,7 +102,8 @@ def from_workdir(workdir: str, checkpoint: str | None = None) -> GeneratorSource
     return GeneratorSource(
         generate=generate,
         latent_dim=loaded.config.model.latent_dim, run_config=loaded.config, step=loaded.step,
-        description=f"{workdir} ({os.path.basename(loaded.checkpoint)})", generator=generator)
+        description=f"{workdir} ({os.path.basename(loaded.checkpoint)})", generator=generator,
+        path=workdir)
 
 
 def _layer_path(variable_path: str) -> str:
@@ -164,7 +169,8 @@ def from_saved_model(path: str) -> GeneratorSource:
 
     return GeneratorSource(
         generate=generate, latent_dim=latent_dim, run_config=run_config, step=step,
-        description=description, generator=_keras_generator(saved_model, run_config, path))
+        description=description, generator=_keras_generator(saved_model, run_config, path),
+        path=path, is_export=True)
 
 
 def sample(source: GeneratorSource, count: int, seed: int,

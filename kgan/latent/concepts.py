@@ -91,7 +91,7 @@ class Judge:
 
 
 def judge_samples(generate, judge: Judge, latents: np.ndarray, labels=None,
-                  batch_size: int = 500) -> np.ndarray:
+                  batch_size: int = 256) -> np.ndarray:
     """`judge.labels` of the images `generate` makes from `latents` (and `labels`)."""
     return generate_in_batches(lambda *inputs: judge.labels(generate(*inputs)), latents, labels,
                                batch_size)

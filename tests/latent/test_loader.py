@@ -37,10 +37,12 @@ def test_workdir_export_version_and_model_folder_give_the_same_images(run, expor
     z, labels = latents_and_labels()
     from_run = sampling.load(run)
     assert from_run.step == 7 and from_run.latent_dim == 8
+    assert from_run.path == run and not from_run.is_export
     expected = from_run.generate(z, labels)
     for path in (exported.path, os.path.dirname(exported.path)):
         source = sampling.load(path)
         assert source.description.startswith("digits version 1")
+        assert source.path == exported.path and source.is_export
         np.testing.assert_array_equal(source.generate(z, labels), expected)
         # The Keras generator rebuilt from the export's own weights agrees with its signature.
         np.testing.assert_array_equal(np.asarray(to_uint8(source.images(z, labels))), expected)
