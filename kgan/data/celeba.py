@@ -554,7 +554,7 @@ def _decode_into_cache(folder: str, split: str, names: list[str],
 
 def _shrink_npy(path: str, count: int) -> None:
     """Rewrites an .npy file to its first `count` images, chunk by chunk on disk."""
-    source = np.load(path, mmap_mode="r")
+    source = np.load(path, mmap_mode="r", allow_pickle=False)
     smaller_path = path + ".part"
     smaller = np.lib.format.open_memmap(smaller_path, mode="w+", dtype=np.uint8,
                                         shape=(count, *IMAGE_SHAPE))

@@ -16,6 +16,7 @@ import numpy as np
 
 from kgan import data
 from kgan.config import DataConfig, cache_dir
+from kgan.data.record import one_line
 from kgan.errors import DataError
 from kgan.evaluation.inception import batched
 
@@ -98,7 +99,8 @@ def load_classifier(data_config: DataConfig, cache_root: str | None = None,
     """The cached classifier, training and caching it first if needed.
 
     Raises:
-        DataError: if training does not reach `MIN_TEST_ACCURACY`.
+        DataError: if training does not reach `MIN_TEST_ACCURACY`, or the
+            cached weights or their record are damaged.
     """
     folder = os.path.join(cache_root or cache_dir(), "mnist_classifier")
     weights = os.path.join(folder, f"v{VERSION}-seed{SEED}.weights.h5")
@@ -117,9 +119,23 @@ def load_classifier(data_config: DataConfig, cache_root: str | None = None,
         os.replace(info_path + ".partial", info_path)
         log(f"MNIST classifier: {accuracy:.4f} test accuracy, cached in {folder}")
     model = build_classifier()
-    model.load_weights(weights)
-    with open(info_path) as f:
-        accuracy = json.load(f)["test_accuracy"]
+    damaged = (f"the cached MNIST classifier in {folder} is damaged (%s); delete {weights} and "
+               f"{info_path} to train it again")
+    # Only weights are stored (an HDF5 file of arrays): the architecture is this module's
+    # code, so loading runs nothing from the file.
+    try:
+        model.load_weights(weights)
+    except Exception as e:  # h5py and Keras raise OSError, KeyError or ValueError
+        raise DataError(damaged % f"{type(e).__name__}: {one_line(e)}") from None
+    try:
+        with open(info_path) as f:
+            accuracy = json.load(f)["test_accuracy"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(damaged % f"{os.path.basename(info_path)}: {type(e).__name__}: "
+                                  f"{one_line(e)}") from None
+    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) \
+            or not MIN_TEST_ACCURACY <= accuracy <= 1:
+        raise DataError(damaged % f"test accuracy {accuracy!r} in {os.path.basename(info_path)}")
     with open(weights, "rb") as f:
         sha = hashlib.sha256(f.read()).hexdigest()
-    return MnistClassifier(model, accuracy, sha)
+    return MnistClassifier(model, float(accuracy), sha)

@@ -8,12 +8,14 @@ default `~/.cache/kgan`).
 """
 
 import os
+import zipfile
 
 import numpy as np
 
 from kgan import data
 from kgan.config import DataConfig, cache_dir
-from kgan.errors import ConfigError
+from kgan.data.record import one_line
+from kgan.errors import ConfigError, DataError
 
 
 def cache_path(data_config: DataConfig, split: str, count: int, identity: str,
@@ -59,8 +61,19 @@ def reference_features(data_config: DataConfig, split: str, count: int, extracto
     """
     path = cache_path(data_config, split, count, extractor.identity, cache_root)
     if os.path.exists(path):
-        with np.load(path) as cached:
-            return cached["features"]
+        # allow_pickle=False: the cache holds one float array, and unpickling could run code.
+        try:
+            with np.load(path, allow_pickle=False) as cached:
+                features = cached["features"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            raise DataError(f"the cached reference features {path} are damaged "
+                            f"({type(e).__name__}: {one_line(e)}); delete the file to compute "
+                            "them again") from None
+        if features.ndim != 2 or len(features) != count or features.dtype.kind != "f":
+            raise DataError(f"the cached reference features {path} hold an array of shape "
+                            f"{features.shape} ({features.dtype}), not {count} feature rows; "
+                            "delete the file to compute them again")
+        return features
     features = extractor(real_images(data_config, split, count),
                          label=f"{data_config.dataset} {split} reference features")
     os.makedirs(os.path.dirname(path), exist_ok=True)

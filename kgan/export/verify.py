@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 saved_model_dir, inputs_path, outputs_path = sys.argv[1:4]
-inputs = np.load(inputs_path)
+inputs = np.load(inputs_path, allow_pickle=False)
 model = tf.saved_model.load(saved_model_dir)
 serve = model.signatures["{SERVING_SIGNATURE}"]
 seeded = model.signatures["{SEED_SIGNATURE}"]
@@ -103,7 +103,7 @@ def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: 
         log("  loading the SavedModel in a fresh process without kgan")
         _run([sys.executable, "-c", _FRESH_PROCESS_SCRIPT, os.path.abspath(saved_model_dir),
               inputs, outputs], "loading the SavedModel in a fresh process", scratch)
-        fresh = np.load(outputs)
+        fresh = np.load(outputs, allow_pickle=False)  # arrays only: never unpickle
         if fresh["kgan_modules"].size:
             raise ExportError(f"the SavedModel imported kgan when loaded: {fresh['kgan_modules']}")
         report["saved_model"] = {
@@ -147,7 +147,8 @@ def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: 
             outdir = os.path.join(scratch, name)
             _run([*cli, "run", "--dir", saved_model_dir, "--tag_set", "serve", "--signature_def",
                   name, *input_args, "--outdir", outdir], f"saved_model_cli run {name}", scratch)
-            if not np.array_equal(np.load(os.path.join(outdir, f"{OUTPUT_KEY}.npy")), fresh_images):
+            if not np.array_equal(np.load(os.path.join(outdir, f"{OUTPUT_KEY}.npy"),
+                                          allow_pickle=False), fresh_images):
                 raise ExportError(f"saved_model_cli run {name} disagrees with tf.saved_model.load")
         report["saved_model_cli"] = {"show": "ok", "run": sorted(runs)}
 
