@@ -8,6 +8,7 @@ a frame identical to the one before it by lengthening that frame's display
 time instead, so such a GIF decodes to fewer frames than were given.
 """
 
+import contextlib
 import glob
 import os
 import re
@@ -45,16 +46,25 @@ def write_gif(path: str, frames, frame_ms: int = 80, loop: bool = True) -> None:
         frames: The frames, all of one shape.
         frame_ms: Display time of each frame in milliseconds (GIF resolution: 10 ms).
         loop: Repeat forever (otherwise play once).
+
+    Raises:
+        RunError: if the file cannot be written (e.g. the disk is full); no
+            partial file is left, and an earlier file at `path` is kept.
     """
     frames = [_pil_image(f) for f in frames]
     if not frames:
         raise ValueError("a GIF needs at least one frame")
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     partial = path + ".partial"
     options = {"loop": 0} if loop else {}
-    frames[0].save(partial, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=frame_ms, **options)
-    os.replace(partial, path)
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        frames[0].save(partial, format="GIF", save_all=True, append_images=frames[1:],
+                       duration=frame_ms, **options)
+        os.replace(partial, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise RunError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def caption(image: np.ndarray, text: str, height: int = 14) -> np.ndarray:

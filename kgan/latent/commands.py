@@ -12,6 +12,7 @@ The judging classifiers are the dataset's: kgan's MNIST digit classifier
 cached.
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -116,18 +117,39 @@ def _stem(config: GenerateConfig, source, mode: str) -> str:
     return f"{mode}_step{source.step}_seed{config.seed}{truncation}"
 
 
+@contextlib.contextmanager
+def _writing(path: str, partial: str | None = None):
+    """Turns a failed write of `path` into a one-line `RunError`, removing `partial`."""
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        yield
+    except (OSError, tf.errors.OpError) as e:
+        if partial:
+            with contextlib.suppress(OSError):
+                os.remove(partial)
+        reason = e.strerror if isinstance(e, OSError) else e.message.strip().splitlines()[0]
+        raise RunError(f"cannot write {path}: {reason or e}") from None
+
+
+def _write_png(path: str, image: np.ndarray) -> None:
+    with _writing(path, path + ".partial"):
+        images.write_png(path, image)
+
+
 def _write_json(path: str, report: dict) -> None:
     partial = path + ".partial"
-    with open(partial, "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
-    os.replace(partial, path)
+    with _writing(path, partial):
+        with open(partial, "w") as f:
+            json.dump(report, f, indent=2)
+            f.write("\n")
+        os.replace(partial, path)
 
 
 def _write_npz(path: str, **arrays) -> None:
     partial = path + ".partial.npz"
-    np.savez(partial, **arrays)
-    os.replace(partial, path)
+    with _writing(path, partial):
+        np.savez(partial, **arrays)
+        os.replace(partial, path)
 
 
 def grid(config: GenerateConfig, source, log=print) -> GenerateResult:
@@ -149,7 +171,7 @@ def grid(config: GenerateConfig, source, log=print) -> GenerateResult:
         labels = generator_labels(source, len(z), config.labels)
     tiles = _generate(source, z, labels)
     path = os.path.join(folder, _stem(config, source, "grid") + ".png")
-    images.write_png(path, _picture(config, tiles, columns))
+    _write_png(path, _picture(config, tiles, columns))
     report = {"source": source.description, "step": source.step, "images": len(tiles),
               "truncation": config.truncation, "seed": config.seed}
     return GenerateResult((path,), report, tuple(lines))
@@ -174,7 +196,7 @@ def interpolate_mode(config: GenerateConfig, source, log=print) -> GenerateResul
     stem = f"{_stem(config, source, 'interpolate')}_{config.interpolation}"
     strip_path = os.path.join(folder, stem + ".png")
     # Rows are paths, columns the steps along them.
-    images.write_png(strip_path, _picture(config, strip.transpose(1, 0, 2, 3, 4).reshape(
+    _write_png(strip_path, _picture(config, strip.transpose(1, 0, 2, 3, 4).reshape(
         -1, *strip.shape[2:]), len(strip)))
     frames = render(interpolate(keys, config.frames_per_keyframe, config.interpolation,
                                 closed=True))
@@ -269,7 +291,7 @@ def arithmetic(config: GenerateConfig, source, log=print) -> GenerateResult:
     tiles = np.concatenate([_generate(source, r, shown_labels) for r in rows])
     stem = f"{_stem(config, source, 'arithmetic')}_{config.attribute}"
     png_path = os.path.join(folder, stem + ".png")
-    images.write_png(png_path, _picture(config, tiles, shown))
+    _write_png(png_path, _picture(config, tiles, shown))
     report = {
         "source": source.description, "step": source.step, "seed": config.seed,
         "concept": concept.name, "vector_norm": float(np.linalg.norm(concept.vector)),
@@ -387,7 +409,7 @@ def project_mode(config: GenerateConfig, source, log=print) -> GenerateResult:
         arrays.update(concept=concept.vector, edited=edited_z)
     stem = _stem(config, source, "project")
     png_path = os.path.join(folder, stem + ".png")
-    images.write_png(png_path, _picture(config, np.concatenate(rows), len(targets)))
+    _write_png(png_path, _picture(config, np.concatenate(rows), len(targets)))
     report["figure_rows"] = figure_rows
     json_path = os.path.join(folder, stem + ".json")
     _write_json(json_path, report)

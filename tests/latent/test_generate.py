@@ -232,3 +232,14 @@ def test_arithmetic_and_projection_judged_by_the_mnist_classifier(trained_run, t
     assert decode(png).shape == (3 * TILE + 2, 3 * TILE + 2, 1)
     with np.load(npz) as arrays:
         assert arrays["latents"].shape == arrays["edited"].shape == (3, source.latent_dim)
+
+
+def test_an_unwritable_output_is_a_one_line_error(run, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    for mode in ("grid", "interpolate", "progress"):
+        with pytest.raises(RunError, match=f"cannot write {blocker}/"):
+            commands.run(GenerateConfig(mode=mode, source=run, output_dir=str(blocker / "out"),
+                                        num_samples=2, keyframes=2, frames_per_keyframe=1),
+                         log=lambda m: None)
+    assert os.listdir(tmp_path) == ["file"]
