@@ -46,5 +46,10 @@ def write_png(path: str, image: np.ndarray) -> None:
     """Writes a uint8 `[height, width, channels]` image as PNG, atomically."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     partial = path + ".partial"
-    tf.io.write_file(partial, tf.io.encode_png(image))
-    os.replace(partial, path)
+    try:
+        tf.io.write_file(partial, tf.io.encode_png(image))
+        os.replace(partial, path)
+    except BaseException:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise

@@ -205,6 +205,27 @@ def test_the_checkpoint_a_fit_started_from_is_never_rewritten(tmp_path):
     assert checkpoints.checkpoint_step(checkpoints.latest_checkpoint(str(tmp_path))) == 7
 
 
+def test_failed_sample_grid_and_tensorboard_writes_are_errors_not_a_quiet_stop(tmp_path):
+    """TensorFlow reports EFBIG as OutOfRangeError, which fit takes for the end of the data."""
+    gan, manager, _ = saved_run(str(tmp_path))
+    monitor = TrainingMonitor(str(tmp_path), manager, 5, 20, 16,
+                              SampleGrid(0, 64, CONFIG.model), 10, 10, 10,
+                              stream=open(os.devnull, "w"))
+    monitor.set_model(gan)
+    monitor.on_train_begin()
+    monitor.step = 6
+    with file_size_limit(100), pytest.raises(RunError) as raised:
+        monitor.write_samples()
+    path = tmp_path / "samples" / "step_00000006.png"
+    assert str(raised.value) == f"cannot write {path}: File too large"
+    assert not path.exists() and not (tmp_path / "samples" / "step_00000006.png.partial").exists()
+    with file_size_limit(100), pytest.raises(RunError, match=r"cannot write .*tensorboard: "):
+        for _ in range(50):  # the writer buffers: fill past the limit, then flush
+            monitor._log({"d_loss": 1.0, "g_loss": 1.0})
+    monitor.write_samples()  # the limit lifted, writing works again
+    assert path.exists()
+
+
 @pytest.fixture
 def run_with_export(tmp_path):
     """A saved run and one published export version of it."""

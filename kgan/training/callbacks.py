@@ -1,5 +1,6 @@
 """What happens around the train step: logs, sample grids, checkpoints, progress."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -10,8 +11,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import conditioning, images, latent
+from kgan import checkpoints, conditioning, images, latent
 from kgan.config import ModelConfig
+from kgan.errors import RunError
 from kgan.training.gan import NONFINITE_STEPS
 
 # Console names of the GAN metrics; D(x) and D(G(z)) are mean probabilities.
@@ -96,15 +98,18 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.saved_step = None
         self.chief = chief
         self.scratch_dir = scratch_dir
-        self.writer = (tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+        self.tensorboard_dir = os.path.join(workdir, "tensorboard")
+        self.writer = (tf.summary.create_file_writer(self.tensorboard_dir)
                        if chief else tf.summary.create_noop_writer())
 
     def on_train_begin(self, logs=None):
         if self.grid.row_names and self.chief:
-            os.makedirs(os.path.join(self.workdir, "samples"), exist_ok=True)
-            with open(os.path.join(self.workdir, "samples", "rows.txt"), "w") as f:
-                f.write("".join(f"row {i + 1}: {name}\n"
-                                for i, name in enumerate(self.grid.row_names)))
+            path = os.path.join(self.workdir, "samples", "rows.txt")
+            with _write_errors(path):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w") as f:
+                    f.write("".join(f"row {i + 1}: {name}\n"
+                                    for i, name in enumerate(self.grid.row_names)))
         self.began = self.interval_began = self.last_drawn = time.monotonic()
         self.interval_start_step = self.step
 
@@ -130,11 +135,12 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.images_per_second = steps * self.batch_size / max(now - self.interval_began, 1e-9)
         self.interval_began, self.interval_start_step = now, self.step
         self.last_logs = logs
-        with self.writer.as_default(step=self.step):
-            for name, value in logs.items():
-                tf.summary.scalar(name, value)
-            tf.summary.scalar("images_per_second", self.images_per_second)
-        self.writer.flush()
+        with _write_errors(self.tensorboard_dir):
+            with self.writer.as_default(step=self.step):
+                for name, value in logs.items():
+                    tf.summary.scalar(name, value)
+                tf.summary.scalar("images_per_second", self.images_per_second)
+            self.writer.flush()
         self._draw(end="\n")
         self.model.reset_metrics()
 
@@ -158,8 +164,10 @@ class TrainingMonitor(keras.callbacks.Callback):
         TensorBoard (row labels, if any, are in `samples/rows.txt`)."""
         generated = self.model.generate(self.grid.latents, self.grid.labels, training=False)
         grid = images.make_grid(np.asarray(generated), columns=self.grid.columns)
-        images.write_png(os.path.join(self.workdir, "samples", f"step_{self.step:08d}.png"), grid)
-        with self.writer.as_default(step=self.step):
+        path = os.path.join(self.workdir, "samples", f"step_{self.step:08d}.png")
+        with _write_errors(path):
+            images.write_png(path, grid)
+        with _write_errors(self.tensorboard_dir), self.writer.as_default(step=self.step):
             tf.summary.image("samples", grid[None])
 
     def save_checkpoint(self):
@@ -176,8 +184,6 @@ class TrainingMonitor(keras.callbacks.Callback):
         Raises:
             RunError: if the save fails; the previous checkpoint is intact.
         """
-        from kgan import checkpoints  # (belongs with the module's imports)
-
         if self.saved_step == self.step:
             return
         latest = self.manager.latest_checkpoint
@@ -191,7 +197,22 @@ class TrainingMonitor(keras.callbacks.Callback):
             shutil.rmtree(self.scratch_dir, ignore_errors=True)
 
     def on_train_end(self, logs=None):
-        self.writer.flush()
+        with _write_errors(self.tensorboard_dir):
+            self.writer.flush()
+
+
+@contextlib.contextmanager
+def _write_errors(path):
+    """Turns a failed write under `path` into a `RunError` naming it.
+
+    A full disk or a file-size limit surfaces in TensorFlow as
+    `OutOfRangeError`, which `fit` would take for the end of the data and
+    stop without a word.
+    """
+    try:
+        yield
+    except (tf.errors.OpError, OSError) as e:
+        raise RunError(f"cannot write {path}: {checkpoints.failure_reason(e)}") from None
 
 
 def _scalar(value):
@@ -283,13 +304,16 @@ class EvaluationMonitor(keras.callbacks.Callback):
         self.stream = stream or sys.stdout
         self.best_dir = os.path.join(workdir, "best")
         self.best_file = os.path.join(self.best_dir, "best.json")
-        self.manager = tf.train.CheckpointManager(checkpoint, self.best_dir, max_to_keep=1,
+        # Two kept: a kill between a save and the best.json update must not
+        # leave best.json naming a checkpoint the save just deleted.
+        self.manager = tf.train.CheckpointManager(checkpoint, self.best_dir, max_to_keep=2,
                                                   checkpoint_name="ckpt")
         self.best = None
         if os.path.exists(self.best_file):
             with open(self.best_file) as f:
                 self.best = json.load(f)
-        self.writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+        self.tensorboard_dir = os.path.join(workdir, "tensorboard")
+        self.writer = tf.summary.create_file_writer(self.tensorboard_dir)
 
     def on_train_begin(self, logs=None):
         self.step = self.start_step
@@ -304,18 +328,19 @@ class EvaluationMonitor(keras.callbacks.Callback):
             lambda *inputs: images.to_uint8(self.model.generate(*inputs, training=False)),
             self.latents, self.labels)
         value = float(self.metric_fn(generated))
-        with self.writer.as_default(step=step):
+        with _write_errors(self.tensorboard_dir), self.writer.as_default(step=step):
             tf.summary.scalar(f"eval/{self.metric_name}", value)
-        self.writer.flush()
+            self.writer.flush()
         improved = self.best is None or value < self.best["value"]
         if improved:
-            path = self.manager.save(checkpoint_number=step)
+            path = checkpoints.save(self.manager, step)
             self.best = {"step": step, "metric": self.metric_name, "value": value,
                          "checkpoint": os.path.basename(path)}
             partial = self.best_file + ".partial"
-            with open(partial, "w") as f:
-                json.dump(self.best, f, indent=2)
-            os.replace(partial, self.best_file)
+            with _write_errors(self.best_file):
+                with open(partial, "w") as f:
+                    json.dump(self.best, f, indent=2)
+                os.replace(partial, self.best_file)
         self.stream.write(f"step {step}: {self.metric_name} {value:.3f}"
                           f"{' (best so far; saved to ' + self.best_dir + ')' if improved else ''}"
                           f"\n")

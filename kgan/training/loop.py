@@ -110,8 +110,8 @@ def prepare_workdir(workdir: str, config: Config, log=print) -> None:
                            f"({details}); use a new --workdir")
         log("Resuming with changed settings: " + ", ".join(
             f"{k} {old.get(k)!r} -> {new[k]!r}" for k in changed))
-        with open(os.path.join(workdir, "config_history.jsonl"), "a") as f:
-            f.write(json.dumps(saved.to_dict(), sort_keys=True) + "\n")
+        append_line(os.path.join(workdir, "config_history.jsonl"),
+                    json.dumps(saved.to_dict(), sort_keys=True))
     checkpoints.write_config(workdir, config)
 
 
@@ -198,12 +198,7 @@ def train(config: Config, workdir: str, stream=None,
     # save into a private scratch folder (see kgan.training.distribute).
     save_dir = workdir if chief else os.path.join(workdir, f".{distribute.task_name(strategy)}")
     manager = checkpoints.checkpoint_manager(checkpoint, save_dir, config.train.keep_checkpoints)
-    latest = checkpoints.latest_checkpoint(workdir)
-    if latest:
-        try:
-            checkpoint.restore(latest).assert_existing_objects_matched()
-        except (tf.errors.OpError, AssertionError, ValueError) as e:
-            raise RunError(f"cannot restore {latest!r}: {str(e).splitlines()[0]}") from None
+    latest = checkpoints.restore_newest(checkpoint, workdir, log)
     start_step = int(gan.step_counter.numpy())
     end_step = total_steps(config, dataset.num_examples)
     if start_step >= end_step:
@@ -260,6 +255,12 @@ def train(config: Config, workdir: str, stream=None,
             continue
         break
     interrupted = stop.requested
+    reached = int(gan.step_counter.numpy())
+    if not interrupted and reached < end_step:
+        # Keras ends fit quietly on an OutOfRangeError from anywhere in its loop.
+        raise RunError(f"training stopped at step {reached} of {end_step} without an error "
+                       f"from TensorFlow; the newest checkpoint is "
+                       f"{checkpoints.latest_checkpoint(workdir)}")
     if interrupted:
         monitor.step = int(gan.step_counter.numpy())
         monitor.save_checkpoint()
@@ -279,6 +280,30 @@ def set_learning_rates(gan: GAN, train_config, scale: float = 1.0) -> None:
     """
     gan.g_optimizer.learning_rate = train_config.g_learning_rate * scale
     gan.d_optimizer.learning_rate = train_config.d_learning_rate * scale
+
+
+def append_line(path: str, line: str) -> None:
+    """Appends a line to a small log by rewriting it atomically: a full disk
+    or a kill never leaves a truncated last line.
+
+    Raises:
+        RunError: if the file cannot be written (it is then unchanged).
+    """
+    previous = ""
+    if os.path.exists(path):
+        with open(path) as f:
+            previous = f.read()
+    partial = path + ".partial"
+    try:
+        with open(partial, "w") as f:
+            f.write(previous + line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise RunError(f"cannot write {path}: {checkpoints.failure_reason(e)}") from None
 
 
 class RollbackLog:
@@ -310,10 +335,7 @@ class RollbackLog:
     def append(self, entry: dict, write: bool) -> None:
         self.entries.append(entry)
         if write:
-            with open(self.path, "a") as f:
-                f.write(json.dumps(entry, sort_keys=True) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
+            append_line(self.path, json.dumps(entry, sort_keys=True))
 
 
 def _roll_back(error, gan, checkpoint, workdir, train_config, rollbacks, chief, log) -> int:
@@ -331,10 +353,9 @@ def _roll_back(error, gan, checkpoint, workdir, train_config, rollbacks, chief, 
         raise RunError(f"training diverged: {error}, after {len(rollbacks.entries)} rollback(s) "
                        f"(train.max_rollbacks); nothing from that step was saved and {where}")
     try:
-        checkpoint.restore(latest).assert_existing_objects_matched()
-    except (tf.errors.OpError, AssertionError, ValueError) as e:
-        raise RunError(f"training diverged: {error}; rolling back to {latest!r} failed: "
-                       f"{str(e).splitlines()[0]}") from None
+        checkpoints.restore_newest(checkpoint, workdir, log)
+    except RunError as e:
+        raise RunError(f"training diverged: {error}; rolling back failed: {e}") from None
     scale = rollbacks.lr_scale * t.rollback_lr_factor
     set_learning_rates(gan, t, scale)
     restored = int(gan.step_counter.numpy())
