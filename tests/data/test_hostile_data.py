@@ -23,7 +23,7 @@ from kgan.config import DataConfig
 from kgan.data import celeba
 from kgan.data.record import ImageDataset
 from kgan.errors import DataError
-from tests.conftest import MNIST_IDX_DIR, MNIST_TFDS_DIR
+from tests.conftest import MNIST_IDX_DIR, MNIST_TFDS_DIR, run_script
 from tests.data.test_celeba import ATTRIBUTES, FULL, PARTITION, arrays, config, present
 
 TRAIN_NAMES = present(FULL, (0,))
@@ -337,3 +337,26 @@ def test_a_split_shorter_than_its_count_is_refused(tmp_path):
     with pytest.raises(DataError, match=r"^five.npz yields 5 examples, not the 8 it declares$"):
         data.materialize(dataset)
     assert data.materialize(dataset, 5)[0].shape == (5, 28, 28, 1)
+
+
+def test_train_py_refuses_damaged_data_in_one_line_before_training(tmp_path, mnist_tfds_dir):
+    root = tiny_celeba(tmp_path, NAMES)
+    partition = root / celeba.PARTITION_FILE
+    partition.write_text(partition.read_text() + "000001.jpg zero\n")
+    data_dir, version = tfds_copy(tmp_path, mnist_tfds_dir)
+    train_shard = version / "mnist-train.tfrecord-00000-of-00001"
+    os.unlink(train_shard)
+    shutil.copyfile(MNIST_TFDS_DIR / "mnist" / "3.0.1" / train_shard.name, train_shard)
+    overwrite_middle(train_shard)
+    cases = [(["--dataset=celeba", f"--data_dir={root}"],
+              rf"{re.escape(str(partition))} line 4 is not 'NNNNNN.jpg 0\|1\|2': '000001.jpg zero'"),
+             ([f"--data_dir={data_dir}"],
+              rf"MNIST train file {re.escape(str(train_shard))} is damaged \(corrupted record")]
+    for flags, message in cases:
+        workdir = tmp_path / "run"
+        result = run_script("train.py", f"--workdir={workdir}", "--model=mlp", "--steps=1",
+                            *flags)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert re.fullmatch(rf"train.py: error: {message}.*",
+                            result.stderr.strip().splitlines()[-1]), result.stderr
+        assert not workdir.exists()
