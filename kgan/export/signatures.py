@@ -16,33 +16,40 @@ per image: int32 class ids `[batch]` (MNIST digits), or float32 attribute
 vectors `[batch, num_attributes]` (CelebA; 1 = present, 0 = absent; any
 finite value is accepted, values in between give intermediate strengths).
 
-Bad requests are refused inside the graph, before any image is generated,
-so TF Serving and a Python caller of
-`tf.saved_model.load(path).signatures[name](...)` both get an
-InvalidArgument error (`tf.errors.InvalidArgumentError`) whose message names
-the input, and the process carries on serving:
+Bad requests are refused inside the graph, before any image is generated:
+TF Serving and a Python caller of `tf.saved_model.load(path).signatures[name]`
+get an InvalidArgument error (`tf.errors.InvalidArgumentError`) whose message
+names the input, and the process carries on serving (the fresh-process
+verification before publishing checks a NaN latent and an empty batch):
 
 * Wrong shape (a latent size other than `latent_dim`, `z` not 2-D, `seed`
   not 1-D, attribute vectors of another width, class ids not 1-D):
   "Shape of tensor z [2,17] is not compatible with expected shape [?,16]".
-  The signature's declared shape alone does not stop a wrong one fed through
-  TF Serving; the request would fail deep inside the first layer instead.
-* Wrong dtype (int32 `z`, int32 `seed`, int64 class ids, as tensors):
+  A model server's session does not check a fed tensor against the
+  declared shape; without this check the request would fail deep inside the
+  first layer ("Matrix size-incompatible"). In Python, a NumPy array or list
+  of the wrong shape fails earlier, when TensorFlow binds the call
+  (TypeError "Can not cast TensorSpec(shape=(2, 17), ..., name='z') to
+  TensorSpec(shape=(None, 16), ...)").
+* Wrong dtype given as a tensor (int32 `z`, int32 `seed`, int64 class ids):
   refused by TensorFlow before the graph runs ("... input #0(zero-based) was
-  expected to be a float tensor but is a int32 tensor"). Python lists and
-  NumPy arrays are converted to the declared dtype (float64 latents become
+  expected to be a float tensor but is a int32 tensor"). NumPy arrays and
+  lists are converted to the declared dtype (float64 latents become
   float32), as TF Serving converts JSON numbers.
 * NaN or Inf in `z` or in attribute `labels`: "z must be finite (no NaN or
-  Inf); rows that are not: [3]". Garbage images are not returned.
+  Inf); rows that are not: [1 3]". Garbage images are not returned.
 * Class ids outside `0..num_classes-1`: "labels must be class ids < 10",
   instead of `one_hot`'s silent blank label.
-* `labels` with another number of rows than `z` or `seed`.
+* `labels` with another number of rows than `z` or `seed`: "labels must
+  have one row per z row; rows of labels, z: [3] [2]".
 * More than `max_batch_size` images (default `MAX_BATCH_SIZE`) in one
-  request: "a request may ask for at most 10000 images ...". Up to the cap,
-  a batch is generated in chunks of at most `chunk_size` images, one after
-  the other, so the activations in memory are one chunk's whatever the batch
-  size; only the uint8 output grows with it (0.8 KB per MNIST image, 12 KB
-  per 64x64 RGB image). A batch that fits in one chunk runs the plain graph.
+  request: "a request may ask for at most 10000 images (the limit of this
+  export; split the request); rows of seed: [100000]", in milliseconds and
+  without memory growth. Up to the cap, a batch is generated in chunks of at
+  most `chunk_size` images, one after the other, so the activations in
+  memory are one chunk's whatever the batch size; only the uint8 output
+  grows with it (0.8 KB per MNIST image, 12 KB per 64x64 RGB image). A batch
+  that fits in one chunk runs the plain graph.
 
 An empty batch (`[0, latent_dim]` latents, `[0]` seeds) is valid and returns
 `[0, height, width, channels]` images.
@@ -128,8 +135,8 @@ def _checked(inputs: dict, specs: dict, model: ModelConfig, max_batch_size: int)
               for name in names}
     count = tf.shape(values[names[0]])[0]
     checks = [_require(count <= max_batch_size,
-                       f"a request may ask for at most {max_batch_size} images (this export's "
-                       f"limit; split it into several); rows of {names[0]}:", count)]
+                       f"a request may ask for at most {max_batch_size} images (the limit of "
+                       f"this export; split the request); rows of {names[0]}:", count)]
     if "z" in values:
         checks.append(_finite_check(values["z"], "z"))
     if "labels" in values:
