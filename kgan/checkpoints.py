@@ -50,8 +50,11 @@ def read_config(workdir: str) -> Config | None:
     path = config_path(workdir)
     if not os.path.exists(path):
         return None
-    with open(path) as f:
-        text = f.read()
+    try:
+        with open(path, "rb") as f:
+            text = f.read()
+    except OSError as e:
+        raise RunError(f"cannot read {path}: {e.strerror or e}") from None
     try:
         return Config.from_json(text, source=path)
     except ConfigError as e:

@@ -310,8 +310,13 @@ class EvaluationMonitor(keras.callbacks.Callback):
                                                   checkpoint_name="ckpt")
         self.best = None
         if os.path.exists(self.best_file):
-            with open(self.best_file) as f:
-                self.best = json.load(f)
+            try:
+                with open(self.best_file) as f:
+                    self.best = json.load(f)
+                float(self.best["value"])
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                raise RunError(f"{self.best_file} is unreadable ({e}); fix or remove it "
+                               "(the next evaluation then starts a new best)") from None
         self.tensorboard_dir = os.path.join(workdir, "tensorboard")
         self.writer = tf.summary.create_file_writer(self.tensorboard_dir)
 

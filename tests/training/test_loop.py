@@ -75,6 +75,22 @@ def test_unreadable_workdir_config_is_refused(tmp_path, mnist_tfds_dir):
         train(small_config(mnist_tfds_dir), str(tmp_path))
 
 
+def test_a_workdir_config_that_is_not_text_is_refused(tmp_path, mnist_tfds_dir):
+    (tmp_path / "config.json").write_bytes(b'{"train": {"seed": 0}}\xff\xfe')
+    with pytest.raises(RunError, match="config.json is not a usable kgan config: .*UTF-8"):
+        train(small_config(mnist_tfds_dir), str(tmp_path))
+    assert (tmp_path / "config.json").read_bytes().endswith(b"\xff\xfe")
+
+
+def test_an_unreadable_best_json_is_refused(tmp_path, mnist_tfds_dir):
+    config = small_config(mnist_tfds_dir, eval_every=3, eval_metric="classifier_fd",
+                          eval_samples=100)
+    (tmp_path / "best").mkdir()
+    (tmp_path / "best" / "best.json").write_text('{"step": 3, "val')
+    with pytest.raises(RunError, match="best.json is unreadable"):
+        train(config, str(tmp_path))
+
+
 def test_epochs_are_converted_to_steps():
     config = Config(train=TrainConfig(steps=None, epochs=0.5, batch_size=64))
     assert total_steps(config, 60_000) == math.ceil(0.5 * 938)
