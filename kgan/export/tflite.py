@@ -30,6 +30,7 @@ from kgan.config import TFLITE_VARIANTS, ModelConfig
 from kgan.errors import ExportError
 from kgan.export.signatures import (CHUNK_SIZE, OUTPUT_KEY, SERVING_SIGNATURE, image_function,
                                     labels_spec)
+from kgan.models import build_generator
 
 
 def _input_specs(model: ModelConfig, batch_size: int) -> dict[str, tf.TensorSpec]:
@@ -44,8 +45,6 @@ def _input_specs(model: ModelConfig, batch_size: int) -> dict[str, tf.TensorSpec
 
 def _generator_from_saved_model(saved_model_dir: str, model: ModelConfig):
     """The Keras generator that `model` describes, holding the SavedModel's weights."""
-    from kgan.models import build_generator  # the network only; imported on use
-
     saved = tf.saved_model.load(saved_model_dir)
     generator = build_generator(model)
 
