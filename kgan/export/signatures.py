@@ -131,6 +131,7 @@ def _finite_check(values, name: str) -> tf.Operation:
 def _checked(inputs: dict, specs: dict, model: ModelConfig, max_batch_size: int) -> list:
     """`inputs` (by name, the batch-defining one first) in order, once every check passed."""
     names = list(inputs)
+    # A model server feeds whatever shape it was sent: the declared one is not enforced.
     values = {name: tf.ensure_shape(inputs[name], specs[name].shape, name=name)
               for name in names}
     count = tf.shape(values[names[0]])[0]
