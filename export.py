@@ -34,6 +34,8 @@ flags.DEFINE_integer("tflite_batch_size", _DEFAULT.tflite_batch_size,
                      "on-device; see BUILD_NOTES.md), or 0 for a dynamic batch.")
 flags.DEFINE_integer("calibration_samples", _DEFAULT.calibration_samples,
                      "Latent samples that calibrate full_int8 quantization (>= 100).")
+flags.DEFINE_integer("max_batch_size", _DEFAULT.max_batch_size, "The most images one serving "
+                     "request may ask for; larger requests get InvalidArgument.")
 flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed of the calibration and verification latents.")
 flags.DEFINE_bool("verify", _DEFAULT.verify, "Verify the artifacts before publishing them: fresh-"
                   "process SavedModel load, saved_model_cli, LiteRT parity.")
@@ -47,7 +49,8 @@ def export_from_flags():
         version=FLAGS.version, checkpoint=FLAGS.checkpoint,
         tflite_variants=tuple(v for v in FLAGS.tflite if v),
         tflite_batch_size=FLAGS.tflite_batch_size,
-        calibration_samples=FLAGS.calibration_samples, seed=FLAGS.seed, verify=FLAGS.verify)
+        calibration_samples=FLAGS.calibration_samples, seed=FLAGS.seed, verify=FLAGS.verify,
+        max_batch_size=FLAGS.max_batch_size)
     from kgan import export  # imports TensorFlow: after the flags are known to be valid
 
     summarize(export.export(config))

@@ -374,6 +374,10 @@ class ExportConfig:
         seed: Seed of the calibration and verification latents.
         verify: Check the artifacts before publishing them (fresh-process
             SavedModel load, saved_model_cli, LiteRT parity).
+        max_batch_size: The most images one serving request may ask for;
+            larger requests are refused with InvalidArgument (requests are
+            generated in fixed-size chunks, so memory does not grow with it,
+            but time and the response do).
     """
 
     workdir: str
@@ -386,8 +390,11 @@ class ExportConfig:
     calibration_samples: int = 500
     seed: int = 0
     verify: bool = True
+    max_batch_size: int = 10_000
 
     def __post_init__(self):
+        _require(self.max_batch_size >= 1, "export.max_batch_size", self.max_batch_size,
+                 "must be >= 1")
         if self.model_name is not None:
             _require(bool(self.model_name) and "/" not in self.model_name
                      and not self.model_name.startswith("."), "export.model_name",

@@ -72,11 +72,22 @@ def existing_versions(model_dir: str) -> list[int]:
                   if name.isdigit() and os.path.isdir(os.path.join(model_dir, name)))
 
 
-def write_saved_model(generator, model: ModelConfig, path: str) -> None:
-    """Writes `generator`'s (built from `model`) serving signatures as a SavedModel at `path`."""
+def write_saved_model(generator, model: ModelConfig, path: str,
+                      max_batch_size: int = signatures.MAX_BATCH_SIZE,
+                      chunk_size: int = signatures.CHUNK_SIZE) -> None:
+    """Writes `generator`'s (built from `model`) serving signatures as a SavedModel at `path`.
+
+    Args:
+        generator: The Keras generator.
+        model: Its config.
+        path: The SavedModel folder to write.
+        max_batch_size: The most images one request may ask for.
+        chunk_size: The most images generated at once within a request.
+    """
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    for name, endpoint in signatures.endpoints(generator, model).items():
+    for name, endpoint in signatures.endpoints(generator, model, max_batch_size,
+                                               chunk_size).items():
         archive.add_endpoint(name, endpoint.fn, input_signature=endpoint.input_signature)
     archive.write_out(path, verbose=False)
 
@@ -181,7 +192,7 @@ def export(config: ExportConfig, log=print) -> ExportResult:
     try:
         log(f"Exporting {config.workdir} (step {loaded.step}) as {model_name} version {version}")
         log("  writing the SavedModel")
-        write_saved_model(generator, model, staging)
+        write_saved_model(generator, model, staging, config.max_batch_size)
         tflite_files = {}
         if config.tflite_variants:
             os.makedirs(os.path.join(staging, "tflite"))
@@ -305,6 +316,8 @@ def _metadata(config, loaded, model_name, version, model_dir, signature_table, t
             "model_server_command": (f"tensorflow_model_server --rest_api_port=8501 "
                                      f"--model_name={model_name} "
                                      f"--model_base_path={os.path.abspath(model_dir)}"),
+            "max_batch_size": config.max_batch_size,
+            "chunk_size": signatures.CHUNK_SIZE,
             "request_file": REQUEST_FILE,
             "request_body": request_body,
             "request_command": (f"curl -s -X POST -d @{os.path.join(version_dir, REQUEST_FILE)} "

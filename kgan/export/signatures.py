@@ -66,16 +66,16 @@ from typing import Callable
 import tensorflow as tf
 
 from kgan.conditioning import label_vectors
-from kgan.config import ModelConfig
+from kgan.config import ExportConfig, ModelConfig
 from kgan.images import to_uint8
 
 SERVING_SIGNATURE = "serving_default"
 SEED_SIGNATURE = "generate_from_seed"
 OUTPUT_KEY = "images"
-# A request asking for more images than this is refused: 10,000 is enough
-# for an FID sample in one call, and the uint8 output alone is then 7.8 MB
-# for MNIST and 123 MB for 64x64 CelebA.
-MAX_BATCH_SIZE = 10_000
+# A request asking for more images than this is refused (`ExportConfig`'s
+# default): 10,000 is enough for an FID sample in one call, and the uint8
+# output alone is then 7.8 MB for MNIST and 123 MB for 64x64 CelebA.
+MAX_BATCH_SIZE = ExportConfig.max_batch_size
 # Images generated at once within one request. Throughput here peaks at
 # batches of about 64-256 and falls beyond; larger chunks only add memory
 # (about 0.1 MB of activations per MNIST image, 0.6 MB per 64x64 image).

@@ -71,6 +71,17 @@ def test_version_layout(exported):
     assert os.listdir(version_dir.parent) == ["1"], "no staging folder may remain"
 
 
+def test_the_request_cap_is_configurable_and_recorded(run, tmp_path):
+    result = kgan_export.export(ExportConfig(workdir=str(run), export_dir=str(tmp_path),
+                                             tflite_variants=(), verify=False, max_batch_size=3),
+                                log=lambda message: None)
+    assert result.metadata["serving"]["max_batch_size"] == 3
+    seeded = tf.saved_model.load(result.path).signatures["generate_from_seed"]
+    assert seeded(seed=tf.constant([1, 2, 3], tf.int64))["images"].shape[0] == 3
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at most 3 images"):
+        seeded(seed=tf.constant([1, 2, 3, 4], tf.int64))
+
+
 def test_metadata_describes_the_export(exported, run):
     m = exported.metadata
     assert m["generator"]["latent_dim"] == LATENT_DIM
@@ -84,6 +95,7 @@ def test_metadata_describes_the_export(exported, run):
     assert m["versions"]["tensorflow"] == tf.__version__
     assert {entry["batch_size"] for entry in m["tflite"].values()} == {1}
     assert m["serving"]["request_body"]["signature_name"] == "generate_from_seed"
+    assert (m["serving"]["max_batch_size"], m["serving"]["chunk_size"]) == (10_000, 256)
     assert f"--model_base_path={pathlib.Path(exported.path).parent}" in \
         m["serving"]["model_server_command"]
     verification = m["verification"]["saved_model"]

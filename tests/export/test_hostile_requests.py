@@ -5,7 +5,6 @@ path) and the TFLite runner. The behaviour tested is documented in
 
 import re
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -32,11 +31,7 @@ def generator_for(model: ModelConfig, seed: int):
 
 def write_saved_model(generator, model, path, **limits):
     """`kgan.export.write_saved_model`, with other request limits."""
-    archive = keras.export.ExportArchive()
-    archive.track(generator)
-    for name, endpoint in signatures.endpoints(generator, model, **limits).items():
-        archive.add_endpoint(name, endpoint.fn, input_signature=endpoint.input_signature)
-    archive.write_out(str(path), verbose=False)
+    kgan_export.write_saved_model(generator, model, str(path), **limits)
 
 
 class Export:
