@@ -68,11 +68,24 @@ def write_config(workdir: str, config: Config) -> None:
         RunError: if it cannot be written; a previous `config.json` is kept.
     """
     path = config_path(workdir)
-    partial = path + ".partial"
     try:
         os.makedirs(workdir, exist_ok=True)
+    except OSError as e:
+        raise RunError(f"cannot write {path}: {failure_reason(e)}") from None
+    write_text_atomically(path, config.to_json())
+
+
+def write_text_atomically(path: str, text: str) -> None:
+    """Replaces `path` with `text` in one rename: a kill or a full disk
+    leaves either the old file or the new one, never part of either.
+
+    Raises:
+        RunError: if it cannot be written (the old file, if any, is kept).
+    """
+    partial = path + ".partial"
+    try:
         with open(partial, "w") as f:
-            f.write(config.to_json())
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(partial, path)

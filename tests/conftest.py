@@ -1,5 +1,6 @@
 """Shared fixtures: where the real data lives, and tiny synthetic data."""
 
+import hashlib
 import os
 import pathlib
 import subprocess
@@ -47,6 +48,16 @@ def tiny_dataset(num_examples=10, image_shape=(28, 28, 1), seed=0) -> ImageDatas
     examples = tf.data.Dataset.from_tensor_slices((images, labels))
     return ImageDataset(examples, num_examples, image_shape, "class",
                         tuple(str(c) for c in range(10)), "memory")
+
+
+def tree_digest(folder) -> str:
+    """sha256 over every path and file content below `folder`."""
+    digest = hashlib.sha256()
+    for path in sorted(pathlib.Path(folder).rglob("*")):
+        digest.update(str(path.relative_to(folder)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def run_script(script, *args, timeout=300, env=None):

@@ -9,7 +9,6 @@ the process.
 """
 
 import contextlib
-import hashlib
 import os
 import pathlib
 import resource
@@ -28,7 +27,7 @@ from kgan.config import Config, ExportConfig, ModelConfig, TrainConfig
 from kgan.errors import ExportError, RunError
 from kgan.training import build_gan
 from kgan.training.callbacks import SampleGrid, TrainingMonitor
-from tests.conftest import REPO
+from tests.conftest import REPO, tree_digest
 
 CONFIG = Config(model=ModelConfig(latent_dim=8, base_filters=8, image_shape=(28, 28, 1)),
                 train=TrainConfig(steps=10))
@@ -84,15 +83,6 @@ def assert_loads(workdir, step, weights):
 
 def listing(folder):
     return sorted(p.name for p in pathlib.Path(folder).iterdir())
-
-
-def tree_digest(folder):
-    digest = hashlib.sha256()
-    for path in sorted(pathlib.Path(folder).rglob("*")):
-        digest.update(str(path.relative_to(folder)).encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def test_failed_save_is_one_error_and_the_previous_checkpoint_restores(tmp_path):

@@ -341,11 +341,7 @@ class EvaluationMonitor(keras.callbacks.Callback):
             path = checkpoints.save(self.manager, step)
             self.best = {"step": step, "metric": self.metric_name, "value": value,
                          "checkpoint": os.path.basename(path)}
-            partial = self.best_file + ".partial"
-            with _write_errors(self.best_file):
-                with open(partial, "w") as f:
-                    json.dump(self.best, f, indent=2)
-                os.replace(partial, self.best_file)
+            checkpoints.write_text_atomically(self.best_file, json.dumps(self.best, indent=2))
         self.stream.write(f"step {step}: {self.metric_name} {value:.3f}"
                           f"{' (best so far; saved to ' + self.best_dir + ')' if improved else ''}"
                           f"\n")

@@ -293,17 +293,7 @@ def append_line(path: str, line: str) -> None:
     if os.path.exists(path):
         with open(path) as f:
             previous = f.read()
-    partial = path + ".partial"
-    try:
-        with open(partial, "w") as f:
-            f.write(previous + line + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            os.remove(partial)
-        raise RunError(f"cannot write {path}: {checkpoints.failure_reason(e)}") from None
+    checkpoints.write_text_atomically(path, previous + line + "\n")
 
 
 class RollbackLog:

@@ -1,6 +1,5 @@
 """Export of a briefly trained generator: SavedModel, TFLite variants, versions, errors."""
 
-import hashlib
 import os
 import pathlib
 import subprocess
@@ -15,7 +14,7 @@ from kgan import export as kgan_export
 from kgan.config import Config, DataConfig, ExportConfig, ModelConfig, TrainConfig
 from kgan.errors import ExportError, RunError
 from kgan.training import train
-from tests.conftest import run_script
+from tests.conftest import run_script, tree_digest
 
 LATENT_DIM = 16
 
@@ -50,15 +49,6 @@ def exported(run, tmp_path_factory):
                                              calibration_samples=200),
                                 log=lambda message: None)
     return result
-
-
-def tree_digest(folder):
-    digest = hashlib.sha256()
-    for path in sorted(pathlib.Path(folder).rglob("*")):
-        digest.update(str(path.relative_to(folder)).encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def test_version_layout(exported):
