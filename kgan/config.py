@@ -556,8 +556,8 @@ class ProjectionConfig:
             one closest to it.
     """
 
-    steps: int = 300
-    learning_rate: float = 0.05
+    steps: int = 500
+    learning_rate: float = 0.1
     feature_weight: float = 1.0
     latent_weight: float = 0.01
     candidates: int = 64
