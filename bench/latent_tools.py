@@ -41,6 +41,7 @@ flags.DEFINE_integer("project_count", 32, "Real and generated images projected, 
 flags.DEFINE_string("project_split", None, "Real split (default the dataset's held-out split).")
 flags.DEFINE_integer("project_steps", ProjectionConfig().steps, "Projection steps.")
 flags.DEFINE_float("feature_weight", ProjectionConfig().feature_weight, "Feature loss weight.")
+flags.DEFINE_float("project_learning_rate", ProjectionConfig().learning_rate, "Projection learning rate.")
 flags.DEFINE_list("classifier_data_dirs", [], "CelebA folders for the attribute classifier.")
 flags.DEFINE_string("classifier_heldout_dir", None, "CelebA folder of its held-out faces.")
 flags.DEFINE_integer("seed", 0, "Seed.")
@@ -96,7 +97,7 @@ def measure_projection(source, config, judge, model, report):
                          source.latent_dim, None)
     generated_labels = commands.generator_labels(source, len(z), None)
     generated = source.generate(z, generated_labels)
-    features = projection.feature_model(model) if config.projection.feature_weight > 0 else None
+    features = projection.feature_model(model)  # reported even at feature_weight 0
     results = {}
     for name, targets in (("real", real), ("generated", generated)):
         labels = (generated_labels if name == "generated"
@@ -107,7 +108,11 @@ def measure_projection(source, config, judge, model, report):
         random_error = projection.pixel_rmse(
             source.generate(np.repeat(start, len(targets), axis=0),
                             None if labels is None else labels), targets)
+        seen, rebuilt = judge.labels(targets), judge.labels(result.images)
+        agreement = float(np.mean(np.all(seen == rebuilt, axis=1)) if judge.exclusive
+                          else np.mean(seen == rebuilt))
         results[name] = {
+            "classifier_agreement": agreement,
             "images": len(targets), "mean_pixel_rmse": float(result.pixel_rmse.mean()),
             "median_pixel_rmse": float(np.median(result.pixel_rmse)),
             "mean_feature_error": float(result.feature_error.mean()),
@@ -116,7 +121,8 @@ def measure_projection(source, config, judge, model, report):
         print(f"  {name:9s} ({len(targets)} {split if name == 'real' else 'samples'}): pixel "
               f"RMSE mean {result.pixel_rmse.mean():5.1f}, median "
               f"{np.median(result.pixel_rmse):5.1f} levels; feature error "
-              f"{result.feature_error.mean():.3f}; a random latent: {random_error.mean():5.1f}; "
+              f"{result.feature_error.mean():.3f}; classifier agreement {agreement:.3f}; a random "
+              f"latent: {random_error.mean():5.1f}; "
               f"{result.seconds / len(targets):.2f} s/image", flush=True)
     report["projection"] = {"split": split, **results,
                             "config": dataclasses.asdict(config.projection)}
@@ -131,7 +137,8 @@ def main(argv):
         classifier_data_dirs=tuple(FLAGS.classifier_data_dirs),
         classifier_heldout_dir=FLAGS.classifier_heldout_dir,
         projection=ProjectionConfig(steps=FLAGS.project_steps,
-                                    feature_weight=FLAGS.feature_weight))
+                                    feature_weight=FLAGS.feature_weight,
+                                    learning_rate=FLAGS.project_learning_rate))
     print(f"{source.description}, step {source.step}")
     report = {"source": source.description, "step": source.step, "timings": {}}
     (judge, model, quality), seconds = timed(lambda: commands.dataset_judge(config, source))

@@ -420,9 +420,9 @@ def project_mode(config: GenerateConfig, source, log=print) -> GenerateResult:
              + ", ".join(f"{e:.1f}" for e in result.pixel_rmse),
              "figure rows: " + " | ".join(figure_rows)]
     if config.attribute:
-        lines.append(f"{config.attribute} judged before/after the edit: "
-                     f"{sum(report['attribute_before'])}/{sum(report['attribute_after'])} of "
-                     f"{len(targets)}")
+        lines.append(f"{config.attribute} judged present in {sum(report['attribute_before'])} "
+                     f"of {len(targets)} reconstructions before the edit, "
+                     f"{sum(report['attribute_after'])} after")
     return GenerateResult((png_path, json_path, npz_path), report, tuple(lines))
 
 

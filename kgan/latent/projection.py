@@ -47,7 +47,8 @@ class Projection:
         images: The reconstructions, uint8 `[n, h, w, c]`.
         pixel_rmse: Root mean squared error of each reconstruction against
             its target, in uint8 levels (0..255).
-        feature_error: Each one's relative feature error (0 without features).
+        feature_error: Each one's relative feature error (0 without features;
+            measured even when the features have no weight in the loss).
         loss_history: Mean loss over the targets at each step.
         seconds: Time the optimization took.
     """
@@ -95,7 +96,8 @@ class _Loss:
 
     def __init__(self, targets: np.ndarray, features: keras.Model | None, config: ProjectionConfig):
         self.targets = tf.constant(np.asarray(targets, np.float32) / 127.5 - 1.0)
-        self.features = features if config.feature_weight > 0 else None
+        # With weight 0 the features are still compared once at the end, for the report.
+        self.features = features
         self.config = config
         if self.features is not None:
             target_features = self.features(_to_levels(self.targets), training=False)
@@ -104,13 +106,14 @@ class _Loss:
             self.energies = [tf.reduce_mean(tf.square(f), axis=[1, 2, 3]) + 1e-6
                              for f in self.target_features]
 
-    def terms(self, images: tf.Tensor, z: tf.Tensor, rows=None):
+    def terms(self, images: tf.Tensor, z: tf.Tensor, rows=None, report: bool = False):
         """(total, pixel, feature) per image against the targets, or against
-        target `rows[i]` for image i (scoring candidates)."""
+        target `rows[i]` for image i (scoring candidates). Features are
+        compared when they weigh in the total, or for the `report`."""
         pick = (lambda t: t) if rows is None else (lambda t: tf.gather(t, rows))
         pixel = tf.reduce_mean(tf.square(images - pick(self.targets)), axis=[1, 2, 3])
         feature = tf.zeros_like(pixel)
-        if self.features is not None:
+        if self.features is not None and (report or self.config.feature_weight > 0):
             generated = self.features(_to_levels(images), training=False)
             for g, t, energy in zip(generated, self.target_features, self.energies):
                 feature += tf.reduce_mean(tf.square(g - pick(t)), axis=[1, 2, 3]) / pick(energy)
@@ -149,7 +152,7 @@ def project(images_fn: Callable, targets, latent_dim: int, config: ProjectionCon
         config: Steps, learning rate and loss weights.
         labels: Generator labels for conditional generators, one per target.
         features: A `feature_model` of a classifier of these images, or None
-            for the pixel loss alone.
+            (the pixel loss alone, no feature error reported).
         seed: Seed of the candidate latents.
         log: Told the loss now and then, if given.
 
@@ -181,7 +184,7 @@ def project(images_fn: Callable, targets, latent_dim: int, config: ProjectionCon
         if log and (i + 1) % 100 == 0:
             log(f"projection step {i + 1}/{config.steps}: loss {history[-1]:.4f}")
     final = images_fn(z, label_tensor)
-    _, _, feature = loss.terms(final, z)
+    _, _, feature = loss.terms(final, z, report=True)
     reconstructions = np.asarray(to_uint8(final))
     return Projection(z.numpy(), reconstructions, pixel_rmse(reconstructions, targets),
                       feature.numpy(), np.asarray(history, np.float32),
