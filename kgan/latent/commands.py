@@ -136,6 +136,14 @@ def _write_png(path: str, image: np.ndarray) -> None:
         images.write_png(path, image)
 
 
+def _edit_suffix(config: GenerateConfig) -> str:
+    """`_Smiling_in-Male_toMale_x2`: the concept edit, so other edits keep their files."""
+    suffix = f"_{config.attribute}"
+    suffix += f"_in{config.measure_on}" if config.measure_on else ""
+    suffix += f"_to{config.apply_to}" if config.apply_to else ""
+    return suffix + (f"_x{config.strength:g}" if config.strength != 1 else "")
+
+
 def _write_json(path: str, report: dict) -> None:
     partial = path + ".partial"
     with _writing(path, partial):
@@ -289,7 +297,7 @@ def arithmetic(config: GenerateConfig, source, log=print) -> GenerateResult:
     shown_labels = None if result.labels is None else result.labels[:shown]
     rows = [result.latents[:shown], result.edited[:shown], result.randomized[:shown]]
     tiles = np.concatenate([_generate(source, r, shown_labels) for r in rows])
-    stem = f"{_stem(config, source, 'arithmetic')}_{config.attribute}"
+    stem = f"{_stem(config, source, 'arithmetic')}{_edit_suffix(config)}"
     png_path = os.path.join(folder, stem + ".png")
     _write_png(png_path, _picture(config, tiles, shown))
     report = {
@@ -407,7 +415,7 @@ def project_mode(config: GenerateConfig, source, log=print) -> GenerateResult:
                       attribute_before=judge.labels(result.images)[:, index].tolist(),
                       attribute_after=judge.labels(edited)[:, index].tolist())
         arrays.update(concept=concept.vector, edited=edited_z)
-    stem = _stem(config, source, "project")
+    stem = _stem(config, source, "project") + (_edit_suffix(config) if config.attribute else "")
     png_path = os.path.join(folder, stem + ".png")
     _write_png(png_path, _picture(config, np.concatenate(rows), len(targets)))
     report["figure_rows"] = figure_rows

@@ -123,6 +123,14 @@ def test_read_image_crops_and_resizes(tmp_path):
         commands.read_image(str(tmp_path / "bad.png"), (28, 28, 1))
 
 
+def test_file_names_tell_edits_apart():
+    base = GenerateConfig(mode="arithmetic", source="x", attribute="Smiling")
+    assert commands._edit_suffix(base) == "_Smiling"
+    assert commands._edit_suffix(GenerateConfig(
+        mode="arithmetic", source="x", attribute="Smiling", measure_on="-Male",
+        apply_to="Male", strength=2.0)) == "_Smiling_in-Male_toMale_x2"
+
+
 def test_concept_groups_for_attributes_and_digits():
     faces = concepts.Judge(("Male", "Smiling"), False, None, "faces")
     config = GenerateConfig(mode="arithmetic", source="x", attribute="Smiling",
