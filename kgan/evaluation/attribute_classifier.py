@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 from kgan.config import DataConfig, cache_dir
+from kgan.data.record import one_line
 from kgan.errors import DataError
 from kgan.evaluation import reference
 from kgan.evaluation.inception import batched
@@ -181,8 +182,9 @@ def load_classifier(data_dirs: Sequence[str], heldout_dir: str | None = None,
         log: Progress output.
 
     Raises:
-        DataError: if the folders cannot be read, or the trained classifier
-            does not beat the majority answer on average.
+        DataError: if the folders cannot be read, the trained classifier
+            does not beat the majority answer on average, or the cached weights
+            or their record are damaged.
     """
     if not data_dirs:
         raise DataError("the attribute classifier needs at least one CelebA folder to learn from")
@@ -209,9 +211,26 @@ def load_classifier(data_dirs: Sequence[str], heldout_dir: str | None = None,
         log(f"Attribute classifier: {mean:.3f} mean held-out accuracy over {len(ATTRIBUTES)} "
             f"attributes (majority answer {floor:.3f}), cached in {folder}")
     model = build_classifier()
-    model.load_weights(weights)
-    with open(info_path) as f:
-        info = json.load(f)
+    damaged = (f"the cached attribute classifier in {folder} is damaged (%s); delete {weights} "
+               f"and {info_path} to train it again")
+    # Only weights are stored (an HDF5 file of arrays): the architecture is this module's
+    # code, so loading runs nothing from the file.
+    try:
+        model.load_weights(weights)
+    except Exception as e:  # h5py and Keras raise OSError, KeyError or ValueError
+        raise DataError(damaged % f"{type(e).__name__}: {one_line(e)}") from None
+    try:
+        with open(info_path) as f:
+            info = json.load(f)
+        figures = [info[key][name] for key in ("heldout_accuracy", "majority_accuracy")
+                   for name in ATTRIBUTES]
+        if not isinstance(info["heldout_images"], int) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
+                for v in figures):
+            raise ValueError("accuracies must be numbers in [0, 1]")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(damaged % f"{os.path.basename(info_path)}: {type(e).__name__}: "
+                                  f"{one_line(e)}") from None
     with open(weights, "rb") as f:
         sha = hashlib.sha256(f.read()).hexdigest()
     return AttributeClassifier(model, info, sha)

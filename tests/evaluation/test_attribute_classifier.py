@@ -51,3 +51,27 @@ def test_a_folder_without_held_out_faces_is_a_one_line_error(tmp_path):
     with pytest.raises(DataError, match="heldout"):
         attribute_classifier.load_classifier([HALF], heldout_dir=HALF, epochs=1,
                                              max_train_images=64, cache_root=str(tmp_path))
+
+
+def test_a_damaged_cache_is_refused_in_one_line(classifier, kgan_cache, tmp_path):
+    import glob
+    import shutil
+    cache = tmp_path / "cache"
+    shutil.copytree(str(kgan_cache / "attribute_classifier"), str(cache / "attribute_classifier"))
+    (record,) = glob.glob(str(cache / "attribute_classifier" / "*.json"))
+    (weights,) = glob.glob(str(cache / "attribute_classifier" / "*.weights.h5"))
+    load = lambda: attribute_classifier.load_classifier(  # noqa: E731
+        [HALF], heldout_dir=FULL, epochs=QUICK_EPOCHS, cache_root=str(cache),
+        log=lambda m: pytest.fail("a damaged cache must not be trained over silently"))
+    with open(record) as f:
+        text = f.read()
+    with open(record, "w") as f:
+        f.write(text.replace('"Male": 0.', '"Male": 7.', 1))
+    with pytest.raises(DataError, match="cached attribute classifier .* is damaged"):
+        load()
+    with open(record, "w") as f:
+        f.write(text)
+    with open(weights, "r+b") as f:
+        f.truncate(100)
+    with pytest.raises(DataError, match="is damaged .*delete"):
+        load()
