@@ -23,9 +23,8 @@ import keras
 import numpy as np
 
 from kgan.config import DataConfig, cache_dir
-from kgan.data.record import one_line
 from kgan.errors import DataError
-from kgan.evaluation import reference
+from kgan.evaluation import reference, weights_cache
 from kgan.evaluation.inception import batched
 
 VERSION = 1  # bump when the architecture or training recipe changes: a new cache entry
@@ -166,6 +165,16 @@ def _cache_key(data_dirs, heldout_dir, epochs, max_train_images) -> str:
     return hashlib.sha256(recipe.encode()).hexdigest()[:24]
 
 
+def _record_problem(record: dict) -> str | None:
+    figures = [record[key][name] for key in ("heldout_accuracy", "majority_accuracy")
+               for name in ATTRIBUTES]
+    if not isinstance(record["heldout_images"], int) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
+            for v in figures):
+        return "accuracies that are not numbers in [0, 1]"
+    return None
+
+
 def load_classifier(data_dirs: Sequence[str], heldout_dir: str | None = None,
                     epochs: int = EPOCHS, max_train_images: int | None = None,
                     cache_root: str | None = None, log=print) -> AttributeClassifier:
@@ -200,37 +209,13 @@ def load_classifier(data_dirs: Sequence[str], heldout_dir: str | None = None,
         if mean <= floor:
             raise DataError(f"the attribute classifier reached {mean:.3f} mean held-out accuracy, "
                             f"no better than always answering the majority ({floor:.3f})")
-        os.makedirs(folder, exist_ok=True)
-        model.save_weights(weights + ".partial.weights.h5")
-        with open(info_path + ".partial", "w") as f:
-            json.dump({**info, "version": VERSION, "epochs": epochs, "seed": SEED,
-                       "train": [os.path.abspath(d) for d in data_dirs],
-                       "heldout": os.path.abspath(heldout_dir)}, f, indent=1)
-        os.replace(weights + ".partial.weights.h5", weights)
-        os.replace(info_path + ".partial", info_path)
+        weights_cache.store(model, weights, info_path, {
+            **info, "version": VERSION, "epochs": epochs, "seed": SEED,
+            "train": [os.path.abspath(d) for d in data_dirs],
+            "heldout": os.path.abspath(heldout_dir)})
         log(f"Attribute classifier: {mean:.3f} mean held-out accuracy over {len(ATTRIBUTES)} "
             f"attributes (majority answer {floor:.3f}), cached in {folder}")
     model = build_classifier()
-    damaged = (f"the cached attribute classifier in {folder} is damaged (%s); delete {weights} "
-               f"and {info_path} to train it again")
-    # Only weights are stored (an HDF5 file of arrays): the architecture is this module's
-    # code, so loading runs nothing from the file.
-    try:
-        model.load_weights(weights)
-    except Exception as e:  # h5py and Keras raise OSError, KeyError or ValueError
-        raise DataError(damaged % f"{type(e).__name__}: {one_line(e)}") from None
-    try:
-        with open(info_path) as f:
-            info = json.load(f)
-        figures = [info[key][name] for key in ("heldout_accuracy", "majority_accuracy")
-                   for name in ATTRIBUTES]
-        if not isinstance(info["heldout_images"], int) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
-                for v in figures):
-            raise ValueError("accuracies must be numbers in [0, 1]")
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise DataError(damaged % f"{os.path.basename(info_path)}: {type(e).__name__}: "
-                                  f"{one_line(e)}") from None
-    with open(weights, "rb") as f:
-        sha = hashlib.sha256(f.read()).hexdigest()
+    info, sha = weights_cache.restore(model, weights, info_path, "attribute classifier",
+                                      _record_problem)
     return AttributeClassifier(model, info, sha)

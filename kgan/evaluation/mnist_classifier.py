@@ -7,8 +7,6 @@ are cached with their test accuracy in `<kgan cache>/mnist_classifier/`, and a
 model below `MIN_TEST_ACCURACY` is refused rather than cached.
 """
 
-import hashlib
-import json
 import os
 
 import keras
@@ -16,8 +14,8 @@ import numpy as np
 
 from kgan import data
 from kgan.config import DataConfig, cache_dir
-from kgan.data.record import one_line
 from kgan.errors import DataError
+from kgan.evaluation import weights_cache
 from kgan.evaluation.inception import batched
 
 VERSION = 1  # bump when the architecture or training recipe changes: a new cache entry
@@ -94,6 +92,14 @@ def train_classifier(data_config: DataConfig, log=print) -> tuple[keras.Model, f
     return model, float(accuracy)
 
 
+def _record_problem(record: dict) -> str | None:
+    accuracy = record["test_accuracy"]
+    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) \
+            or not MIN_TEST_ACCURACY <= accuracy <= 1:
+        return f"test accuracy {accuracy!r}"
+    return None
+
+
 def load_classifier(data_config: DataConfig, cache_root: str | None = None,
                     log=print) -> MnistClassifier:
     """The cached classifier, training and caching it first if needed.
@@ -110,32 +116,11 @@ def load_classifier(data_config: DataConfig, cache_root: str | None = None,
         if accuracy < MIN_TEST_ACCURACY:
             raise DataError(f"the MNIST classifier reached only {accuracy:.4f} test accuracy "
                             f"(needs {MIN_TEST_ACCURACY})")
-        os.makedirs(folder, exist_ok=True)
-        model.save_weights(weights + ".partial.weights.h5")
-        with open(info_path + ".partial", "w") as f:
-            json.dump({"test_accuracy": accuracy, "version": VERSION, "epochs": EPOCHS,
-                       "seed": SEED}, f)
-        os.replace(weights + ".partial.weights.h5", weights)
-        os.replace(info_path + ".partial", info_path)
+        weights_cache.store(model, weights, info_path, {"test_accuracy": accuracy,
+                                                        "version": VERSION, "epochs": EPOCHS,
+                                                        "seed": SEED})
         log(f"MNIST classifier: {accuracy:.4f} test accuracy, cached in {folder}")
     model = build_classifier()
-    damaged = (f"the cached MNIST classifier in {folder} is damaged (%s); delete {weights} and "
-               f"{info_path} to train it again")
-    # Only weights are stored (an HDF5 file of arrays): the architecture is this module's
-    # code, so loading runs nothing from the file.
-    try:
-        model.load_weights(weights)
-    except Exception as e:  # h5py and Keras raise OSError, KeyError or ValueError
-        raise DataError(damaged % f"{type(e).__name__}: {one_line(e)}") from None
-    try:
-        with open(info_path) as f:
-            accuracy = json.load(f)["test_accuracy"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise DataError(damaged % f"{os.path.basename(info_path)}: {type(e).__name__}: "
-                                  f"{one_line(e)}") from None
-    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) \
-            or not MIN_TEST_ACCURACY <= accuracy <= 1:
-        raise DataError(damaged % f"test accuracy {accuracy!r} in {os.path.basename(info_path)}")
-    with open(weights, "rb") as f:
-        sha = hashlib.sha256(f.read()).hexdigest()
-    return MnistClassifier(model, float(accuracy), sha)
+    record, sha = weights_cache.restore(model, weights, info_path, "MNIST classifier",
+                                        _record_problem)
+    return MnistClassifier(model, float(record["test_accuracy"]), sha)

@@ -1,0 +1,64 @@
+"""Trained classifiers cached as a weights file and a JSON record.
+
+Both files are written beside their final names and renamed into place, so an
+interrupted write leaves no half cache. Only weights are stored (HDF5 arrays):
+the architecture is the caller's code, so loading runs nothing from the file.
+A damaged pair is a one-line `DataError` that says which files to delete.
+"""
+
+import hashlib
+import json
+import os
+from typing import Callable
+
+import keras
+
+from kgan.data.record import one_line
+from kgan.errors import DataError
+
+
+def store(model: keras.Model, weights_path: str, record_path: str, record: dict) -> None:
+    """Writes `model`'s weights and `record`, each atomically."""
+    os.makedirs(os.path.dirname(weights_path), exist_ok=True)
+    model.save_weights(weights_path + ".partial.weights.h5")
+    with open(record_path + ".partial", "w") as f:
+        json.dump(record, f, indent=1)
+    os.replace(weights_path + ".partial.weights.h5", weights_path)
+    os.replace(record_path + ".partial", record_path)
+
+
+def restore(model: keras.Model, weights_path: str, record_path: str, what: str,
+            validate: Callable[[dict], str | None]) -> tuple[dict, str]:
+    """Loads cached weights into `model` and reads their record.
+
+    Args:
+        model: The freshly built architecture.
+        weights_path, record_path: The pair `store` wrote.
+        what: The classifier's name in messages ("MNIST classifier").
+        validate: `validate(record)`: None if the record's values are sane,
+            else what is wrong with them; a missing key or wrong type may
+            also raise.
+
+    Returns:
+        (the record, sha256 of the weights file).
+
+    Raises:
+        DataError: if either file is damaged.
+    """
+    damaged = (f"the cached {what} in {os.path.dirname(weights_path)} is damaged (%s); delete "
+               f"{weights_path} and {record_path} to train it again")
+    try:
+        model.load_weights(weights_path)
+    except Exception as e:  # h5py and Keras raise OSError, KeyError or ValueError
+        raise DataError(damaged % f"{type(e).__name__}: {one_line(e)}") from None
+    name = os.path.basename(record_path)
+    try:
+        with open(record_path) as f:
+            record = json.load(f)
+        problem = validate(record)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(damaged % f"{name}: {type(e).__name__}: {one_line(e)}") from None
+    if problem:
+        raise DataError(damaged % f"{problem} in {name}")
+    with open(weights_path, "rb") as f:
+        return record, hashlib.sha256(f.read()).hexdigest()
