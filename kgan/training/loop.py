@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import checkpoints, data, evaluation, latent, losses, models
+from kgan import checkpoints, conditioning, data, evaluation, latent, losses, models
 from kgan.config import Config
 from kgan.errors import RunError
 from kgan.training import distribute
@@ -220,12 +220,14 @@ def train(config: Config, workdir: str, stream=None,
     evaluation_setup = None
     if t.eval_every and chief:
         split = data.get_dataset_spec(config.data.dataset).evaluation_split
+        labels = evaluation.sample_labels(config.model, config.data, split, t.eval_samples)
         evaluation_setup = (
             evaluation.reference_frechet_metric(t.eval_metric, config.data, split,
                                                 t.eval_samples, t.inception_path, log),
             latent.standard_normal(t.seed, latent.Purpose.TRAINING_EVALUATION, t.eval_samples,
                                    config.model.latent_dim),
-            evaluation.sample_labels(config.model, config.data, split, t.eval_samples))
+            None if labels is None else conditioning.label_vectors(
+                labels, config.model.label_kind, config.model.num_labels).numpy())
 
     stop = StopRequest()
     fit_start = start_step

@@ -131,3 +131,15 @@ def test_in_training_evaluation_keeps_the_best_checkpoint(tmp_path, mnist_tfds_d
     after = json.loads((workdir / "best" / "best.json").read_text())
     assert after["value"] <= best["value"]
     assert after == best or after["step"] == 9
+
+
+def test_in_training_evaluation_of_a_conditional_run(tmp_path, mnist_tfds_dir):
+    """Samples request balanced digits, which reach the generator as one-hot vectors."""
+    config = small_config(mnist_tfds_dir, eval_every=3, eval_metric="classifier_fd",
+                          eval_samples=100, deterministic=False)
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model,
+                                                                   conditional=True))
+    result = train(config, str(tmp_path / "run"))
+    assert result.step == 6
+    best = json.loads((tmp_path / "run" / "best" / "best.json").read_text())
+    assert best["metric"] == "classifier_fd" and np.isfinite(best["value"])
