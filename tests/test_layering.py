@@ -14,6 +14,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "kgan"
 # Which kgan modules each top-level module may import (besides itself).
 ALLOWED = {
     "errors": set(),
+    "scratch": set(),
     "cli": {"errors"},
     "config": {"errors"},
     "images": set(),
@@ -22,10 +23,11 @@ ALLOWED = {
                      "latent", "conditioning"},
     "conditioning": set(),
     "losses": {"errors"},
-    "data": {"config", "errors", "conditioning"},
+    "data": {"config", "errors", "conditioning", "scratch"},
     "models": {"config", "errors"},
     "checkpoints": {"config", "errors", "models"},
-    "export": {"config", "errors", "models", "images", "checkpoints", "latent", "conditioning"},
+    "export": {"config", "errors", "models", "images", "checkpoints", "latent", "conditioning",
+               "scratch"},
     "evaluation": {"config", "errors", "data", "models", "images", "checkpoints", "latent",
                    "conditioning"},
     "training": {"config", "errors", "data", "models", "losses", "images", "checkpoints",

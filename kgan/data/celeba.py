@@ -53,6 +53,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from kgan import scratch
 from kgan.config import DataConfig, cache_dir
 from kgan.data.record import ImageDataset
 from kgan.errors import ConfigError, DataError
@@ -465,10 +466,14 @@ def _decode_into_cache(folder: str, split: str, names: list[str],
     interrupted decode leaves no cache that a later load would trust.
     """
     parent = os.path.dirname(split_cache)
-    os.makedirs(parent, exist_ok=True)
-    _remove_abandoned_temp_folders(parent, os.path.basename(split_cache))
-    scratch = tempfile.mkdtemp(prefix=f".{os.path.basename(split_cache)}.{os.getpid()}.",
-                               dir=parent)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        _remove_abandoned_temp_folders(parent, os.path.basename(split_cache))
+        staging = tempfile.mkdtemp(
+            prefix=f".{os.path.basename(split_cache)}.{scratch.owner()}.", dir=parent)
+    except OSError as e:
+        raise DataError(f"cannot write the CelebA cache in {parent}: {e.strerror or e} (set "
+                        "KGAN_CACHE_DIR to a writable folder)") from None
     try:
         # Files too large to be a CelebA image are not read at all.
         wrong_size = np.array([sizes[name][0] > MAX_FILE_BYTES for name in names], bool)
@@ -482,7 +487,7 @@ def _decode_into_cache(folder: str, split: str, names: list[str],
                     .batch(_DECODE_BATCH)
                     .prefetch(2))
         # Written straight to disk: the full train split is 2 GB.
-        images_path = os.path.join(scratch, "images.npy")
+        images_path = os.path.join(staging, "images.npy")
         images = np.lib.format.open_memmap(images_path, mode="w+", dtype=np.uint8,
                                            shape=(len(names), *IMAGE_SHAPE))
         kept = np.zeros(len(names), bool)
@@ -517,8 +522,8 @@ def _decode_into_cache(folder: str, split: str, names: list[str],
         if done < len(names):
             _shrink_npy(images_path, done)
         kept_names = [name for name, ok in zip(names, kept) if ok]
-        np.save(os.path.join(scratch, "attributes.npy"), attributes[kept])
-        with open(os.path.join(scratch, "names.txt"), "w") as f:
+        np.save(os.path.join(staging, "attributes.npy"), attributes[kept])
+        with open(os.path.join(staging, "names.txt"), "w") as f:
             f.write("".join(f"{name}\n" for name in kept_names))
         manifest = {
             "format_version": _CACHE_VERSION,
@@ -535,17 +540,20 @@ def _decode_into_cache(folder: str, split: str, names: list[str],
             "images_per_second": round(len(names) / seconds, 1) if seconds > 0 else None,
         }
         # The manifest is written last: its presence marks a complete folder.
-        with open(os.path.join(scratch, "manifest.json"), "w") as f:
+        with open(os.path.join(staging, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=2)
         try:
-            os.rename(scratch, split_cache)
+            os.rename(staging, split_cache)
         except OSError:
             # Another process finished the same key first; its copy is as good as ours.
             if not os.path.isfile(os.path.join(split_cache, "manifest.json")):
                 raise
-            shutil.rmtree(scratch, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(e, OSError):  # a full disk or a file-size limit: nothing was cached
+            raise DataError(f"cannot write the CelebA cache {split_cache}: "
+                            f"{e.strerror or e}") from None
         raise
     print(f"CelebA {split}: decoded {done} images in {seconds:.1f} s "
           f"({manifest['images_per_second']} images/s); {_skipped_summary(manifest)}",
@@ -572,16 +580,7 @@ def _remove_abandoned_temp_folders(parent: str, key: str) -> None:
     for entry in os.scandir(parent):
         if not (entry.name.startswith(prefix) and entry.is_dir()):
             continue
-        pid = entry.name[len(prefix):].split(".", 1)[0]
-        if pid.isdigit() and not _process_exists(int(pid)):
+        # .<key>.<host>-<pid>.<random>; host names may hold dots, the random part none.
+        folder_owner = entry.name[len(prefix):].rpartition(".")[0]
+        if scratch.abandoned(folder_owner):
             shutil.rmtree(entry.path, ignore_errors=True)
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 import kgan
-from kgan import checkpoints, conditioning, latent
+from kgan import checkpoints, conditioning, latent, scratch
 from kgan.config import ExportConfig, ModelConfig
 from kgan.errors import ExportError
 from kgan.export import signatures, tflite
@@ -114,20 +114,6 @@ def verification_labels(model: ModelConfig, count: int) -> np.ndarray | None:
     return np.resize(rows, (count, model.num_labels)).astype(np.float32)
 
 
-def _staging_owner() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
 def remove_abandoned_staging(model_dir: str) -> list[str]:
     """Removes the staging folders in `model_dir` of exports killed on this host.
 
@@ -144,7 +130,7 @@ def remove_abandoned_staging(model_dir: str) -> list[str]:
     for name in os.listdir(model_dir) if os.path.isdir(model_dir) else []:
         match = mine.match(name)
         path = os.path.join(model_dir, name)
-        if match and os.path.isdir(path) and not _running(int(match.group(1))):
+        if match and os.path.isdir(path) and not scratch.running(int(match.group(1))):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
@@ -184,7 +170,7 @@ def export(config: ExportConfig, log=print) -> ExportResult:
                           "overwritten (omit --version to write the next one)")
 
     try:
-        staging = tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{version}-{_staging_owner()}-",
+        staging = tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{version}-{scratch.owner()}-",
                                    dir=model_dir)
     except OSError as e:
         raise ExportError(f"cannot write to export directory {model_dir!r}: "

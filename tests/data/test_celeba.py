@@ -275,6 +275,33 @@ def test_failed_decode_leaves_no_cache(tmp_path, monkeypatch):
     assert data.load(config(root), "train").num_examples == 3
 
 
+def test_an_unwritable_cache_is_a_one_line_error(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("KGAN_CACHE_DIR", str(not_a_folder))
+    root, _ = small_copy(tmp_path, present(FULL, (0,))[:2])
+    with pytest.raises(DataError, match=r"^cannot write the CelebA cache in .*cache/celeba: "
+                                        r".*KGAN_CACHE_DIR"):
+        data.load(config(root), "train")
+
+
+def test_only_temp_folders_of_gone_processes_of_this_host_are_removed(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    host = socket.gethostname()
+    folders = {"killed": f".key.{host}-{gone}.x1", "running": f".key.{host}-{os.getpid()}.x2",
+               "other host": f".key.elsewhere.example-{gone}.x3",
+               "other key": f".other.{host}-{gone}.x4"}
+    for name in folders.values():
+        (tmp_path / name).mkdir()
+    celeba._remove_abandoned_temp_folders(str(tmp_path), "key")
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        name for what, name in folders.items() if what != "killed")
+
+
 def test_unknown_attribute_is_named_with_the_known_ones():
     with pytest.raises(DataError, match=r"unknown CelebA attribute 'Wearing_Monocle'; known: "
                                         r"5_o_Clock_Shadow, Arched_Eyebrows, .*, Young$"):
