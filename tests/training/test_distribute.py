@@ -94,12 +94,18 @@ def free_ports(count):
 def test_two_worker_processes_train_one_model(tmp_path, mnist_tfds_dir):
     """Synchronized BatchNorm: without it each worker keeps its own moving statistics
     (trainable weights still agree; measured, see BUILD_NOTES.md)."""
+    from kgan.config import DataConfig
+    from kgan.evaluation import mnist_classifier
+    # Cached in the session's kgan cache before the workers start (the chief evaluates with it).
+    mnist_classifier.load_classifier(DataConfig(data_dir=mnist_tfds_dir), log=lambda m: None)
     workdir = tmp_path / "run"
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     args = [sys.executable, str(REPO / "train.py"), "--strategy=multi_worker",
             f"--workdir={workdir}", f"--data_dir={mnist_tfds_dir}", "--steps=6",
             "--batch_size=16", "--base_filters=8", "--latent_dim=16", "--log_every=3",
-            "--checkpoint_every=3", "--sample_every=3", "--sync_batch_norm"]
+            "--checkpoint_every=3", "--sample_every=3", "--sync_batch_norm",
+            # The chief alone evaluates and saves the best checkpoint: no collective may hang.
+            "--eval_every=3", "--eval_metric=classifier_fd", "--eval_samples=100"]
     processes = []
     try:
         for index in range(2):
@@ -120,7 +126,8 @@ def test_two_worker_processes_train_one_model(tmp_path, mnist_tfds_dir):
 
     # The chief owns the outputs; the other worker's scratch checkpoints are gone.
     assert sorted(p.name for p in workdir.iterdir() if not p.name.startswith("tensorboard")) == [
-        "checkpoints", "config.json", "samples"]
+        "best", "checkpoints", "config.json", "samples"]
+    assert json.loads((workdir / "best" / "best.json").read_text())["step"] in (3, 6)
     loaded = checkpoints.load_generator(str(workdir))
     assert loaded.step == 6
     images = loaded.generator(np.zeros((2, 16), np.float32), training=False)
