@@ -51,6 +51,12 @@ def main(argv):
     return cli.run("evaluate.py", evaluate_from_flags, argv)
 
 
+def per_class_text(values: dict, decimals: int) -> str:
+    """`0:0.97 1:0.99 ...`; `-` for a class too rare in the samples to measure."""
+    return " ".join(f"{name}:{'-' if value is None else format(value, f'.{decimals}f')}"
+                    for name, value in values.items())
+
+
 def print_report(report):
     lines = [f"\n{report['source']}, step {report['step']}: {report['num_samples']} samples"]
     if "fid" in report:
@@ -67,13 +73,11 @@ def print_report(report):
                      f"classifier Frechet distance {c['frechet_distance']:.3f}")
         lines.append(f"  class histogram {c['histogram']}")
         if "label_agreement" in c:
-            per_class = " ".join(f"{name}:{value:.2f}"
-                                 for name, value in c["label_agreement_per_class"].items())
             lines.append(f"  classifier agrees with the requested label: "
-                         f"{c['label_agreement']:.3f} ({per_class})")
+                         f"{c['label_agreement']:.3f} "
+                         f"({per_class_text(c['label_agreement_per_class'], 2)})")
     if "fid_per_class" in report:
-        lines.append("  FID per class " + " ".join(
-            f"{name}:{value:.1f}" for name, value in report["fid_per_class"].items()))
+        lines.append("  FID per class " + per_class_text(report["fid_per_class"], 1))
     for warning in report.get("warnings", []):
         lines.append(f"  warning: {warning}")
     lines.append(f"Report: {report['output']}")

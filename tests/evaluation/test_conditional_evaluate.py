@@ -45,6 +45,15 @@ def test_briefly_trained_conditional_mnist_generator_follows_its_labels(tmp_path
     grid_rows = (workdir / "samples" / "rows.txt").read_text().splitlines()
     assert grid_rows[0] == "row 1: 0" and grid_rows[-1] == "row 10: 9"
 
+    # Five samples request classes 0-4 only: the others have no agreement to report.
+    few = run_script("evaluate.py", f"--workdir={workdir}", "--metrics=classifier",
+                     "--num_samples=5", f"--output={tmp_path / 'few.json'}", timeout=600)
+    assert few.returncode == 0, few.stderr
+    assert "5:- 6:- 7:- 8:- 9:-)" in few.stdout
+    per_class = json.loads((tmp_path / "few.json").read_text())["classifier"][
+        "label_agreement_per_class"]
+    assert [value is None for value in per_class.values()] == [False] * 5 + [True] * 5
+
 
 @pytest.mark.slow
 def test_conditional_celeba_run_trains_exports_and_evaluates(tmp_path):
