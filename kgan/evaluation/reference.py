@@ -36,9 +36,9 @@ def real_examples(data_config: DataConfig, split: str, count: int | None = None
     """
     dataset = data.load(data_config, split)
     count = dataset.num_examples if count is None else count
-    if not 2 <= count <= dataset.num_examples:
-        raise ConfigError(f"reference sample count must be in [2, {dataset.num_examples}] for "
-                          f"{data_config.dataset} {split}, got {count}")
+    if not 1 <= count <= dataset.num_examples:
+        raise ConfigError(f"asked for {count} images of {data_config.dataset} {split}, which "
+                          f"has {dataset.num_examples}")
     images, labels = data.materialize(dataset, count)
     return images.numpy(), labels.numpy()
 

@@ -4,8 +4,10 @@
 the loader evaluation uses: a run directory or an export), makes the mode's
 pictures, writes them (PNG, GIF, and for arithmetic and projection a JSON
 report and the latents as `.npz`), and returns what it wrote. Every file
-name carries the mode, the generator's step and the seed, so runs with other
-settings do not overwrite each other's pictures.
+name carries the mode, the generator's step and the seed (and the
+truncation and edit, where given), so runs with other settings do not
+overwrite each other's pictures; the one exception is the run's
+`progress.gif`, which shows every step and is remade whole each time.
 
 The judging classifiers are the dataset's: kgan's MNIST digit classifier
 (evaluation) and the CelebA attribute classifier, both trained once and
@@ -22,6 +24,7 @@ import tensorflow as tf
 
 from kgan import conditioning, images
 from kgan.config import DataConfig, GenerateConfig
+from kgan.data import mnist
 from kgan.errors import ConfigError, DataError, RunError
 from kgan.evaluation import attribute_classifier, mnist_classifier, reference, sampling
 from kgan.latent import animation, concepts, projection
@@ -230,7 +233,7 @@ def dataset_judge(config: GenerateConfig, source, log=print):
     data = source.run_config.data
     if data.dataset == "mnist":
         classifier = mnist_classifier.load_classifier(data, log=log)
-        judge = concepts.Judge(mnist_classifier_names(), True, classifier.probabilities,
+        judge = concepts.Judge(mnist.CLASS_NAMES, True, classifier.probabilities,
                                "the MNIST classifier")
         quality = {"classifier": "MNIST digit classifier",
                    "test_accuracy": classifier.test_accuracy}
@@ -252,10 +255,6 @@ def dataset_judge(config: GenerateConfig, source, log=print):
         return judge, classifier.model, quality
     raise ConfigError(f"no classifier judges {data.dataset!r} images; arithmetic and "
                       "projection support mnist and celeba")
-
-
-def mnist_classifier_names() -> tuple[str, ...]:
-    return tuple(str(digit) for digit in range(10))
 
 
 def concept_groups(config: GenerateConfig, judge: concepts.Judge):

@@ -313,7 +313,7 @@ class EvaluationMonitor(keras.callbacks.Callback):
             try:
                 with open(self.best_file) as f:
                     self.best = json.load(f)
-                float(self.best["value"])
+                self.best["value"] = float(self.best["value"])
             except (OSError, ValueError, KeyError, TypeError) as e:
                 raise RunError(f"{self.best_file} is unreadable ({e}); fix or remove it "
                                "(the next evaluation then starts a new best)") from None

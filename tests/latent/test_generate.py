@@ -251,3 +251,9 @@ def test_an_unwritable_output_is_a_one_line_error(run, tmp_path):
                                         num_samples=2, keyframes=2, frames_per_keyframe=1),
                          log=lambda m: None)
     assert os.listdir(tmp_path) == ["file"]
+
+
+def test_a_single_image_of_a_split_can_be_projected(run):
+    config = GenerateConfig(mode="project", source=run, project_split="test", project_count=1)
+    targets, names = commands.projection_targets(config, sampling.load(run))
+    assert targets.shape == (1, 28, 28, 1) and names == ["test[0]"]
