@@ -6,6 +6,7 @@ the architecture is the caller's code, so loading runs nothing from the file.
 A damaged pair is a one-line `DataError` that says which files to delete.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -13,18 +14,28 @@ from typing import Callable
 
 import keras
 
+from kgan import checkpoints
 from kgan.data.record import one_line
-from kgan.errors import DataError
+from kgan.errors import DataError, RunError
 
 
 def store(model: keras.Model, weights_path: str, record_path: str, record: dict) -> None:
-    """Writes `model`'s weights and `record`, each atomically."""
-    os.makedirs(os.path.dirname(weights_path), exist_ok=True)
-    model.save_weights(weights_path + ".partial.weights.h5")
-    with open(record_path + ".partial", "w") as f:
-        json.dump(record, f, indent=1)
-    os.replace(weights_path + ".partial.weights.h5", weights_path)
-    os.replace(record_path + ".partial", record_path)
+    """Writes `model`'s weights, then `record`, each atomically (a cache entry
+    counts only once both exist).
+
+    Raises:
+        RunError: if either cannot be written.
+    """
+    partial = weights_path + ".partial.weights.h5"
+    try:
+        os.makedirs(os.path.dirname(weights_path), exist_ok=True)
+        model.save_weights(partial)
+        os.replace(partial, weights_path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise RunError(f"cannot write {weights_path}: {checkpoints.failure_reason(e)}") from None
+    checkpoints.write_text_atomically(record_path, json.dumps(record, indent=1))
 
 
 def restore(model: keras.Model, weights_path: str, record_path: str, what: str,
