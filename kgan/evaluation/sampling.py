@@ -8,7 +8,6 @@ evaluation and the latent tools (`generate.py`) both read generators through
 import dataclasses
 import json
 import os
-import re
 from typing import Callable
 
 import keras
@@ -106,37 +105,13 @@ def from_workdir(workdir: str, checkpoint: str | None = None) -> GeneratorSource
         path=workdir)
 
 
-def _layer_path(variable_path: str) -> str:
-    """A variable's path without Keras's per-process name suffixes
-    (`generator_1/body/dense_3/kernel` -> `generator/body/dense/kernel`)."""
-    return re.sub(r"_\d+(?=/|$)", "", variable_path.removesuffix(":0"))
-
-
 def _keras_generator(saved_model, run_config: Config, path: str) -> keras.Model:
-    """The run's Keras generator holding the weights of a loaded export.
-
-    The export tracks exactly the generator's variables, in the generator's
-    order. They are paired by position and each pair must agree in path
-    (up to the numeric suffixes Keras adds to names already used in a
-    process) and shape, so an export made by another kgan version whose
-    generator differs is refused instead of half-loaded.
-    """
-    generator = models.build_generator(run_config.model)
-    saved, wanted = list(saved_model.variables), list(generator.variables)
-    mismatch = None
-    if len(saved) != len(wanted):
-        mismatch = f"{len(saved)} variables where the generator has {len(wanted)}"
-    for source, target in zip(saved, wanted):
-        if mismatch is None and (_layer_path(source.name) != _layer_path(target.path)
-                                 or source.shape != target.shape):
-            mismatch = (f"{_layer_path(source.name)} {source.shape.as_list()} where the "
-                        f"generator has {_layer_path(target.path)} {target.shape.as_list()}")
-    if mismatch:
+    """The run's Keras generator holding the weights of a loaded export."""
+    try:
+        return models.generator_with_weights(run_config.model, saved_model.variables)
+    except ValueError as e:
         raise RunError(f"the export at {path!r} does not hold the generator its config "
-                       f"describes ({mismatch}); was it written by another kgan version?")
-    for source, target in zip(saved, wanted):
-        target.assign(source)
-    return generator
+                       f"describes ({e}); was it written by another kgan version?") from None
 
 
 def from_saved_model(path: str) -> GeneratorSource:

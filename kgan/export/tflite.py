@@ -30,7 +30,7 @@ from kgan.config import TFLITE_VARIANTS, ModelConfig
 from kgan.errors import ExportError
 from kgan.export.signatures import (CHUNK_SIZE, OUTPUT_KEY, SERVING_SIGNATURE, image_function,
                                     labels_spec)
-from kgan.models import build_generator
+from kgan.models import generator_with_weights
 
 
 def _input_specs(model: ModelConfig, batch_size: int) -> dict[str, tf.TensorSpec]:
@@ -45,20 +45,11 @@ def _input_specs(model: ModelConfig, batch_size: int) -> dict[str, tf.TensorSpec
 
 def _generator_from_saved_model(saved_model_dir: str, model: ModelConfig):
     """The Keras generator that `model` describes, holding the SavedModel's weights."""
-    saved = tf.saved_model.load(saved_model_dir)
-    generator = build_generator(model)
-
-    # Layer names carry per-process counters ("dense_3"); a variable's own
-    # name and shape, in order, identify it.
-    def layout(variables):
-        return [(v.name.split("/")[-1].split(":")[0], tuple(v.shape)) for v in variables]
-
-    if layout(saved.variables) != layout(generator.variables):
+    try:
+        return generator_with_weights(model, tf.saved_model.load(saved_model_dir).variables)
+    except ValueError as e:
         raise ExportError(f"{saved_model_dir!r} does not hold the weights of the "
-                          f"{model.architecture} generator its config describes")
-    for target, source in zip(generator.variables, saved.variables):
-        target.assign(source)
-    return generator
+                          f"{model.architecture} generator its config describes ({e})") from None
 
 
 def _write_bare_saved_model(saved_model_dir: str, model: ModelConfig, path: str) -> None:

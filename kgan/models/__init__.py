@@ -1,6 +1,7 @@
 """Generator and discriminator architectures, built from a `ModelConfig`."""
 
 import dataclasses
+import re
 from typing import Callable
 
 import keras
@@ -86,7 +87,39 @@ def build_discriminator(config: ModelConfig,
     return discriminator
 
 
+def _layer_path(variable_path: str) -> str:
+    """A variable's path without Keras's per-process name suffixes
+    (`generator_1/body/dense_3/kernel` -> `generator/body/dense/kernel`)."""
+    return re.sub(r"_\d+(?=/|$)", "", variable_path.removesuffix(":0"))
+
+
+def generator_with_weights(config: ModelConfig, variables) -> keras.Model:
+    """The generator `config` describes, holding `variables` (a loaded
+    export's, which tracks exactly the generator's variables in its order).
+
+    Pairs are matched by position and must agree in path (up to the numeric
+    suffixes Keras adds to names already used in a process) and shape, so
+    weights of a differently built generator are refused, never half-loaded.
+
+    Raises:
+        ValueError: naming the first mismatch.
+    """
+    generator = build_generator(config)
+    saved, wanted = list(variables), list(generator.variables)
+    if len(saved) != len(wanted):
+        raise ValueError(f"{len(saved)} variables where the generator has {len(wanted)}")
+    for source, target in zip(saved, wanted):
+        if _layer_path(source.name) != _layer_path(target.path) or source.shape != target.shape:
+            raise ValueError(f"{_layer_path(source.name)} {source.shape.as_list()} where the "
+                             f"generator has {_layer_path(target.path)} "
+                             f"{target.shape.as_list()}")
+    for source, target in zip(saved, wanted):
+        target.assign(source)
+    return generator
+
+
 __all__ = [
+    "generator_with_weights",
     "ARCHITECTURES", "Architecture", "DCGANDiscriminator", "DCGANGenerator", "DiscriminatorBase",
     "GeneratorBase", "MLPDiscriminator",
     "MLPGenerator", "build_discriminator", "build_generator", "dcgan_stages", "get_architecture",

@@ -70,3 +70,16 @@ def test_unusable_paths_are_one_line_errors(tmp_path, run, exported):
     (broken / "export.json").write_text("{not json")
     with pytest.raises(RunError, match="not a usable kgan export description"):
         sampling.load(str(broken))
+
+
+def test_an_export_whose_config_describes_another_generator_is_refused(tmp_path, exported):
+    import json
+    import shutil
+    copy = tmp_path / "digits" / "1"
+    shutil.copytree(exported.path, copy)
+    metadata = json.loads((copy / "export.json").read_text())
+    metadata["source"]["config"]["model"]["base_filters"] *= 2
+    (copy / "export.json").write_text(json.dumps(metadata))
+    with pytest.raises(RunError, match=r"does not hold the generator its config describes "
+                                       r"\(.*kernel \[.*\] where the generator has"):
+        sampling.load(str(copy))
