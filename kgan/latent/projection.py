@@ -128,10 +128,14 @@ def _starting_latents(images_fn, loss: _Loss, count: int, latent_dim: int, label
     """For each target, the closest of `config.candidates` seeded random latents."""
     candidates = standard_normal(seed, Purpose.PROJECTION, config.candidates, latent_dim)
     best = np.zeros((count, latent_dim), np.float32)
+    # Without labels every target is scored against the same candidate images.
+    unlabelled = None if labels is not None else images_fn(tf.constant(candidates), None)
     for target in range(count):
-        target_labels = None if labels is None else np.repeat(labels[target:target + 1],
-                                                              len(candidates), axis=0)
-        images = images_fn(tf.constant(candidates), target_labels)
+        if labels is None:
+            images = unlabelled
+        else:
+            images = images_fn(tf.constant(candidates),
+                               np.repeat(labels[target:target + 1], len(candidates), axis=0))
         rows = tf.fill([len(candidates)], target)
         total, _, _ = loss.terms(images, tf.constant(candidates), rows)
         best[target] = candidates[int(tf.argmin(total))]
