@@ -25,7 +25,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import tempfile
 
 import keras
@@ -124,13 +123,13 @@ def remove_abandoned_staging(model_dir: str) -> list[str]:
     Returns:
         The folders removed.
     """
-    mine = re.compile(rf"^{re.escape(_STAGING_PREFIX)}\d+-{re.escape(socket.gethostname())}"
-                      r"-(\d+)-")
+    # .partial-<version>-<host>-<pid>-<random>; mkdtemp's random part holds no "-".
+    staging = re.compile(rf"^{re.escape(_STAGING_PREFIX)}\d+-(.+)-[^-]*$")
     removed = []
     for name in os.listdir(model_dir) if os.path.isdir(model_dir) else []:
-        match = mine.match(name)
+        match = staging.match(name)
         path = os.path.join(model_dir, name)
-        if match and os.path.isdir(path) and not scratch.running(int(match.group(1))):
+        if match and os.path.isdir(path) and scratch.abandoned(match.group(1)):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed

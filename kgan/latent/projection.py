@@ -131,11 +131,8 @@ def _starting_latents(images_fn, loss: _Loss, count: int, latent_dim: int, label
     # Without labels every target is scored against the same candidate images.
     unlabelled = None if labels is not None else images_fn(tf.constant(candidates), None)
     for target in range(count):
-        if labels is None:
-            images = unlabelled
-        else:
-            images = images_fn(tf.constant(candidates),
-                               np.repeat(labels[target:target + 1], len(candidates), axis=0))
+        images = unlabelled if labels is None else images_fn(
+            tf.constant(candidates), np.repeat(labels[target:target + 1], len(candidates), axis=0))
         rows = tf.fill([len(candidates)], target)
         total, _, _ = loss.terms(images, tf.constant(candidates), rows)
         best[target] = candidates[int(tf.argmin(total))]

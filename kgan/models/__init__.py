@@ -119,8 +119,8 @@ def generator_with_weights(config: ModelConfig, variables) -> keras.Model:
 
 
 __all__ = [
-    "generator_with_weights",
     "ARCHITECTURES", "Architecture", "DCGANDiscriminator", "DCGANGenerator", "DiscriminatorBase",
     "GeneratorBase", "MLPDiscriminator",
-    "MLPGenerator", "build_discriminator", "build_generator", "dcgan_stages", "get_architecture",
+    "MLPGenerator", "build_discriminator", "build_generator", "dcgan_stages",
+    "generator_with_weights", "get_architecture",
 ]
