@@ -29,6 +29,8 @@ import tensorflow as tf
 
 from kgan import models
 from kgan.config import Config
+from kgan.core.files import write_text_atomically
+from kgan.core.messages import failure_reason, one_line
 from kgan.errors import ConfigError, RunError
 
 CONFIG_FILE = "config.json"
@@ -54,7 +56,7 @@ def read_config(workdir: str) -> Config | None:
         with open(path, "rb") as f:
             text = f.read()
     except OSError as e:
-        raise RunError(f"cannot read {path}: {e.strerror or e}") from None
+        raise RunError(f"cannot read {path}: {failure_reason(e)}") from None
     try:
         return Config.from_json(text, source=path)
     except ConfigError as e:
@@ -67,49 +69,7 @@ def write_config(workdir: str, config: Config) -> None:
     Raises:
         RunError: if it cannot be written; a previous `config.json` is kept.
     """
-    path = config_path(workdir)
-    try:
-        os.makedirs(workdir, exist_ok=True)
-    except OSError as e:
-        raise RunError(f"cannot write {path}: {failure_reason(e)}") from None
-    write_text_atomically(path, config.to_json())
-
-
-def write_text_atomically(path: str, text: str) -> None:
-    """Replaces `path` with `text` in one rename: a kill or a full disk
-    leaves either the old file or the new one, never part of either.
-
-    Raises:
-        RunError: if it cannot be written (the old file, if any, is kept).
-    """
-    partial = path + ".partial"
-    try:
-        with open(partial, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            os.remove(partial)
-        raise RunError(f"cannot write {path}: {failure_reason(e)}") from None
-
-
-def failure_reason(error: BaseException) -> str:
-    """The operating system's reason for a failed write, as one short phrase.
-
-    `OSError`s give their `strerror` ("File too large", "No space left on
-    device"); TensorFlow's file errors read `{{function_node ...}} <path>;
-    <reason> [Op:SaveV2]`, of which only `<reason>` is kept (callers name the
-    path the user knows, not TensorFlow's temporary file).
-    """
-    if isinstance(error, OSError):
-        return error.strerror or str(error)
-    message = getattr(error, "message", None) or str(error)
-    message = message.strip().splitlines()[0] if message.strip() else type(error).__name__
-    message = re.sub(r"^\{\{[^}]*\}\}\s*", "", message)
-    message = re.sub(r"\s*\[Op:[^\]]*\]$", "", message)
-    return message.rsplit("; ", 1)[-1]
+    write_text_atomically(config_path(workdir), config.to_json())
 
 
 def make_checkpoint(generator, discriminator=None, g_optimizer=None, d_optimizer=None,
@@ -221,7 +181,7 @@ def restore_newest(checkpoint: tf.train.Checkpoint, workdir: str, log=None,
                 status.expect_partial()
             status.assert_existing_objects_matched()
         except (tf.errors.OpError, AssertionError, ValueError) as e:
-            failures.append(f"{path}: {str(e).strip().splitlines()[0] if str(e).strip() else e}")
+            failures.append(f"{path}: {one_line(e)}")
             continue
         if failures and log:
             log(f"Warning: skipped {len(failures)} unreadable checkpoint(s) ("
@@ -332,5 +292,5 @@ def load_generator(workdir: str, checkpoint: str | None = None, log=None) -> Loa
         make_checkpoint(generator).restore(checkpoint).expect_partial().assert_existing_objects_matched()
     except (tf.errors.OpError, AssertionError, ValueError) as e:
         raise RunError(f"cannot restore the generator from {checkpoint!r}: "
-                       f"{str(e).splitlines()[0]}") from None
+                       f"{one_line(e)}") from None
     return LoadedGenerator(generator, config, checkpoint_step(checkpoint), checkpoint)

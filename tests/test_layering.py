@@ -1,5 +1,9 @@
 """Imports go one way: config <- data, models, losses <- checkpoints <- training.
 
+`kgan.core` (atomic file writes, one-line error text, scratch folders) sits
+at the bottom beside `errors`: it imports only `errors`, and any layer that
+writes files or reports errors may import it.
+
 `kgan.latent` is two layers: its core (seeded latents, interpolation; NumPy
 only), which training, export and evaluation draw latents from, and the
 latent tools (every other module of the package), which sit above
@@ -14,23 +18,23 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "kgan"
 # Which kgan modules each top-level module may import (besides itself).
 ALLOWED = {
     "errors": set(),
-    "scratch": set(),
+    "core": {"errors"},
     "cli": {"errors"},
     "config": {"errors"},
-    "images": set(),
+    "images": {"core"},
     "latent": set(),
-    "latent.tools": {"config", "errors", "data", "models", "images", "checkpoints", "evaluation",
-                     "latent", "conditioning"},
+    "latent.tools": {"config", "errors", "core", "data", "models", "images", "checkpoints",
+                     "evaluation", "latent", "conditioning"},
     "conditioning": set(),
     "losses": {"errors"},
-    "data": {"config", "errors", "conditioning", "scratch"},
+    "data": {"config", "errors", "core", "conditioning"},
     "models": {"config", "errors"},
-    "checkpoints": {"config", "errors", "models"},
-    "export": {"config", "errors", "models", "images", "checkpoints", "latent", "conditioning",
-               "scratch"},
-    "evaluation": {"config", "errors", "data", "models", "images", "checkpoints", "latent",
-                   "conditioning"},
-    "training": {"config", "errors", "data", "models", "losses", "images", "checkpoints",
+    "checkpoints": {"config", "errors", "core", "models"},
+    "export": {"config", "errors", "core", "models", "images", "checkpoints", "latent",
+               "conditioning"},
+    "evaluation": {"config", "errors", "core", "data", "models", "images", "checkpoints",
+                   "latent", "conditioning"},
+    "training": {"config", "errors", "core", "data", "models", "losses", "images", "checkpoints",
                  "evaluation", "latent", "conditioning"},
 }
 

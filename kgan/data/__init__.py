@@ -12,8 +12,9 @@ import tensorflow as tf
 
 from kgan.config import Config, DataConfig
 from kgan.conditioning import label_vectors
+from kgan.core.messages import one_line
 from kgan.data import celeba, mnist
-from kgan.data.record import ImageDataset, one_line
+from kgan.data.record import ImageDataset
 from kgan.errors import ConfigError, DataError, lookup
 
 

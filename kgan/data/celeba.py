@@ -53,8 +53,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from kgan import scratch
 from kgan.config import DataConfig, cache_dir
+from kgan.core import scratch
+from kgan.core.messages import failure_reason, one_line
 from kgan.data.record import ImageDataset
 from kgan.errors import ConfigError, DataError
 
@@ -135,7 +136,7 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
         on_disk = {entry.name for entry in os.scandir(folder)
                    if entry.name.lower().endswith(".jpg") and entry.is_file()}
     except OSError as e:
-        raise DataError(f"cannot list the CelebA folder {folder}: {e.strerror}") from None
+        raise DataError(f"cannot list the CelebA folder {folder}: {failure_reason(e)}") from None
     names = [name for name in listed if name in on_disk]
     if not names:
         raise DataError(_no_images_message(folder, split, on_disk, partitions))
@@ -228,7 +229,7 @@ def _numbered_lines(path: str):
         raise DataError(f"{path} is not a text file (byte {e.start} of a block cannot be read "
                         "as UTF-8)") from None
     except OSError as e:
-        raise DataError(f"cannot read {path}: {e.strerror}") from None
+        raise DataError(f"cannot read {path}: {failure_reason(e)}") from None
 
 
 def _shown(line: str) -> str:
@@ -351,7 +352,8 @@ def _file_sizes(folder: str, names: list[str]) -> dict[str, tuple[int, int]]:
         try:
             stat = os.stat(os.path.join(folder, name))
         except OSError as e:  # removed since the folder was listed, or unreadable
-            raise DataError(f"cannot read {os.path.join(folder, name)}: {e.strerror}") from None
+            raise DataError(f"cannot read {os.path.join(folder, name)}: "
+                            f"{failure_reason(e)}") from None
         sizes[name] = (stat.st_size, stat.st_mtime_ns)
     return sizes
 
@@ -394,8 +396,7 @@ def _read_cache(split_cache: str):
     except KeyError as e:
         raise DataError(damaged % f"its manifest has no {e}") from None
     except (OSError, ValueError, TypeError, EOFError) as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise DataError(damaged % reason) from None
+        raise DataError(damaged % one_line(e)) from None
     if not complete or images.dtype != np.uint8 or images.shape != (count, *IMAGE_SHAPE) \
             or attributes.shape[:1] != (count,):
         raise DataError(damaged % "its arrays do not match its manifest")
@@ -472,7 +473,7 @@ def _decode_into_cache(folder: str, split: str, names: list[str],
         staging = tempfile.mkdtemp(
             prefix=f".{os.path.basename(split_cache)}.{scratch.owner()}.", dir=parent)
     except OSError as e:
-        raise DataError(f"cannot write the CelebA cache in {parent}: {e.strerror or e} (set "
+        raise DataError(f"cannot write the CelebA cache in {parent}: {failure_reason(e)} (set "
                         "KGAN_CACHE_DIR to a writable folder)") from None
     try:
         # Files too large to be a CelebA image are not read at all.
@@ -553,7 +554,7 @@ def _decode_into_cache(folder: str, split: str, names: list[str],
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(e, OSError):  # a full disk or a file-size limit: nothing was cached
             raise DataError(f"cannot write the CelebA cache {split_cache}: "
-                            f"{e.strerror or e}") from None
+                            f"{failure_reason(e)}") from None
         raise
     print(f"CelebA {split}: decoded {done} images in {seconds:.1f} s "
           f"({manifest['images_per_second']} images/s); {_skipped_summary(manifest)}",

@@ -17,7 +17,8 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from kgan.config import cache_dir
-from kgan.data.record import ImageDataset, one_line
+from kgan.core.messages import one_line
+from kgan.data.record import ImageDataset
 from kgan.errors import DataError
 
 IMAGE_SHAPE = (28, 28, 1)
@@ -54,8 +55,7 @@ def _prepare_from_idx(idx_dir: str) -> str:
             reason = (f"{os.path.basename(bad_file.group(1))} does not have the size and sha256 "
                       "of the original MNIST file (truncated or altered?)")
         else:
-            lines = str(e).strip().splitlines()
-            reason = f"{type(e).__name__}: {lines[0] if lines else ''}"
+            reason = f"{type(e).__name__}: {one_line(e)}"
         raise DataError(f"could not prepare MNIST from the IDX files in {idx_dir}: {reason}") from None
     return prepared_dir
 

@@ -1,7 +1,6 @@
-"""The record every dataset loader returns, and the one-line form of a reading error."""
+"""The record every dataset loader returns."""
 
 import dataclasses
-import re
 from typing import Mapping
 
 import tensorflow as tf
@@ -37,11 +36,3 @@ class ImageDataset:
     def num_labels(self) -> int:
         return len(self.label_names)
 
-
-def one_line(error: BaseException) -> str:
-    """The first line of an exception's message, without TensorFlow's
-    `{{function_node ...}}` prefix and `[Op:...]` suffix, for a `DataError`."""
-    text = str(error).strip()
-    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
-    text = text.splitlines()[0] if text else type(error).__name__
-    return re.sub(r"\s*\[Op:\w+\].*$", "", text).strip() or type(error).__name__

@@ -18,7 +18,6 @@ same attribute distribution as the images they are compared with.
 """
 
 import dataclasses
-import json
 import os
 import time
 
@@ -26,6 +25,7 @@ import numpy as np
 
 from kgan import data
 from kgan.config import MIN_FID_SAMPLES, DataConfig, EvalConfig, ModelConfig
+from kgan.core.files import write_json_atomically
 from kgan.evaluation import mnist_classifier, reference, sampling
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
@@ -199,10 +199,7 @@ def evaluate(config: EvalConfig, log=print) -> dict:
         **evaluate_images(images, data_config, config, labels, model, log),
     }
     output = config.output or _default_output(config, source)
-    os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
-    with open(output + ".partial", "w") as f:
-        json.dump(report, f, indent=2)
-    os.replace(output + ".partial", output)
+    write_json_atomically(output, report, indent=2)
     report["output"] = output
     return report
 

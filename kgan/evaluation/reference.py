@@ -14,7 +14,8 @@ import numpy as np
 
 from kgan import data
 from kgan.config import DataConfig, cache_dir
-from kgan.data.record import one_line
+from kgan.core.files import write_atomically
+from kgan.core.messages import one_line
 from kgan.errors import ConfigError, DataError
 
 
@@ -76,8 +77,6 @@ def reference_features(data_config: DataConfig, split: str, count: int, extracto
         return features
     features = extractor(real_images(data_config, split, count),
                          label=f"{data_config.dataset} {split} reference features")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    partial = path + ".partial.npz"
-    np.savez(partial, features=features)
-    os.replace(partial, path)
+    write_atomically(path, lambda partial: np.savez(partial, features=features),
+                     suffix=".partial.npz")
     return features

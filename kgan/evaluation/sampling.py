@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from kgan import checkpoints, conditioning, latent, models
 from kgan.config import Config
+from kgan.core.messages import one_line
 from kgan.errors import ConfigError, RunError
 from kgan.images import to_uint8
 
@@ -127,12 +128,12 @@ def from_saved_model(path: str) -> GeneratorSource:
         description = f"{metadata['model_name']} version {metadata['version']} ({path})"
     except (ValueError, KeyError, TypeError) as e:  # ConfigError and JSONDecodeError included
         raise RunError(f"{metadata_path} is not a usable kgan export description: "
-                       f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+                       f"{type(e).__name__}: {one_line(e)}") from None
     try:
         saved_model = tf.saved_model.load(path)
     except (OSError, ValueError, tf.errors.OpError) as e:
         raise RunError(f"cannot load the SavedModel in {path!r}: "
-                       f"{str(e).strip().splitlines()[0]}") from None
+                       f"{one_line(e)}") from None
     serve = saved_model.signatures["serving_default"]
     labels_spec = serve.structured_input_signature[1].get("labels")
 

@@ -6,7 +6,6 @@ the architecture is the caller's code, so loading runs nothing from the file.
 A damaged pair is a one-line `DataError` that says which files to delete.
 """
 
-import contextlib
 import hashlib
 import json
 import os
@@ -14,9 +13,9 @@ from typing import Callable
 
 import keras
 
-from kgan import checkpoints
-from kgan.data.record import one_line
-from kgan.errors import DataError, RunError
+from kgan.core.files import write_atomically, write_json_atomically
+from kgan.core.messages import one_line
+from kgan.errors import DataError
 
 
 def store(model: keras.Model, weights_path: str, record_path: str, record: dict) -> None:
@@ -26,16 +25,8 @@ def store(model: keras.Model, weights_path: str, record_path: str, record: dict)
     Raises:
         RunError: if either cannot be written.
     """
-    partial = weights_path + ".partial.weights.h5"
-    try:
-        os.makedirs(os.path.dirname(weights_path), exist_ok=True)
-        model.save_weights(partial)
-        os.replace(partial, weights_path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            os.remove(partial)
-        raise RunError(f"cannot write {weights_path}: {checkpoints.failure_reason(e)}") from None
-    checkpoints.write_text_atomically(record_path, json.dumps(record, indent=1))
+    write_atomically(weights_path, model.save_weights, suffix=".partial.weights.h5")
+    write_json_atomically(record_path, record, indent=1)
 
 
 def restore(model: keras.Model, weights_path: str, record_path: str, what: str,

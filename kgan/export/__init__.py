@@ -32,8 +32,10 @@ import numpy as np
 import tensorflow as tf
 
 import kgan
-from kgan import checkpoints, conditioning, latent, scratch
+from kgan import checkpoints, conditioning, latent
 from kgan.config import ExportConfig, ModelConfig
+from kgan.core import scratch
+from kgan.core.messages import failure_reason
 from kgan.errors import ExportError
 from kgan.export import signatures, tflite
 from kgan.export.verify import verify
@@ -142,7 +144,7 @@ def _make_model_dir(model_dir: str) -> None:
         probe.close()
     except OSError as e:
         raise ExportError(f"cannot write to export directory {model_dir!r}: "
-                          f"{e.strerror or e}") from None
+                          f"{failure_reason(e)}") from None
 
 
 def export(config: ExportConfig, log=print) -> ExportResult:
@@ -173,7 +175,7 @@ def export(config: ExportConfig, log=print) -> ExportResult:
                                    dir=model_dir)
     except OSError as e:
         raise ExportError(f"cannot write to export directory {model_dir!r}: "
-                          f"{checkpoints.failure_reason(e)}") from None
+                          f"{failure_reason(e)}") from None
     try:
         log(f"Exporting {config.workdir} (step {loaded.step}) as {model_name} version {version}")
         log("  writing the SavedModel")
@@ -222,12 +224,12 @@ def export(config: ExportConfig, log=print) -> ExportResult:
             os.rename(staging, final_dir)
         except OSError as e:
             raise ExportError(f"cannot publish version {version} at {final_dir!r}: "
-                              f"{e.strerror or e}") from None
+                              f"{failure_reason(e)}") from None
     except (OSError, tf.errors.OpError) as e:
         # A full disk or a file-size limit: Python raises OSError, TensorFlow's
         # writers (SavedModel, its variables) an OpError.
         shutil.rmtree(staging, ignore_errors=True)
-        raise ExportError(f"writing the export failed: {checkpoints.failure_reason(e)} "
+        raise ExportError(f"writing the export failed: {failure_reason(e)} "
                           f"(version {version} at {final_dir!r}); nothing was published and "
                           "the existing versions are untouched") from None
     except BaseException:

@@ -8,7 +8,6 @@ a frame identical to the one before it by lengthening that frame's display
 time instead, so such a GIF decodes to fewer frames than were given.
 """
 
-import contextlib
 import glob
 import os
 import re
@@ -16,6 +15,8 @@ import re
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from kgan.core.files import write_atomically
+from kgan.core.messages import one_line
 from kgan.errors import RunError
 
 SAMPLES_DIR = "samples"
@@ -54,17 +55,10 @@ def write_gif(path: str, frames, frame_ms: int = 80, loop: bool = True) -> None:
     frames = [_pil_image(f) for f in frames]
     if not frames:
         raise ValueError("a GIF needs at least one frame")
-    partial = path + ".partial"
     options = {"loop": 0} if loop else {}
-    try:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        frames[0].save(partial, format="GIF", save_all=True, append_images=frames[1:],
-                       duration=frame_ms, **options)
-        os.replace(partial, path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            os.remove(partial)
-        raise RunError(f"cannot write {path}: {e.strerror or e}") from None
+    write_atomically(path, lambda partial: frames[0].save(
+        partial, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms,
+        **options))
 
 
 def caption(image: np.ndarray, text: str, height: int = 14) -> np.ndarray:
@@ -102,7 +96,7 @@ def sample_grids(workdir: str, log=print) -> list[tuple[int, np.ndarray]]:
             with Image.open(path) as image:
                 grid = np.asarray(image.convert("L" if image.mode in ("L", "LA", "I;16") else "RGB"))
         except (OSError, ValueError) as e:
-            skipped.append(f"{os.path.basename(path)} ({str(e).splitlines()[0]})")
+            skipped.append(f"{os.path.basename(path)} ({one_line(e)})")
             continue
         grid = grid[..., None] if grid.ndim == 2 else grid
         if grids and grid.shape != grids[0][1].shape:

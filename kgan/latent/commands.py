@@ -14,9 +14,7 @@ The judging classifiers are the dataset's: kgan's MNIST digit classifier
 cached.
 """
 
-import contextlib
 import dataclasses
-import json
 import os
 
 import numpy as np
@@ -24,6 +22,8 @@ import tensorflow as tf
 
 from kgan import conditioning, images
 from kgan.config import DataConfig, GenerateConfig
+from kgan.core.files import write_atomically, write_json_atomically
+from kgan.core.messages import one_line
 from kgan.data import mnist
 from kgan.errors import ConfigError, DataError, RunError
 from kgan.evaluation import attribute_classifier, mnist_classifier, reference, sampling
@@ -120,25 +120,6 @@ def _stem(config: GenerateConfig, source, mode: str) -> str:
     return f"{mode}_step{source.step}_seed{config.seed}{truncation}"
 
 
-@contextlib.contextmanager
-def _writing(path: str, partial: str | None = None):
-    """Turns a failed write of `path` into a one-line `RunError`, removing `partial`."""
-    try:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        yield
-    except (OSError, tf.errors.OpError) as e:
-        if partial:
-            with contextlib.suppress(OSError):
-                os.remove(partial)
-        reason = e.strerror if isinstance(e, OSError) else e.message.strip().splitlines()[0]
-        raise RunError(f"cannot write {path}: {reason or e}") from None
-
-
-def _write_png(path: str, image: np.ndarray) -> None:
-    with _writing(path, path + ".partial"):
-        images.write_png(path, image)
-
-
 def _edit_suffix(config: GenerateConfig) -> str:
     """`_Smiling_in-Male_toMale_x2`: the concept edit, so other edits keep their files."""
     suffix = f"_{config.attribute}"
@@ -147,20 +128,8 @@ def _edit_suffix(config: GenerateConfig) -> str:
     return suffix + (f"_x{config.strength:g}" if config.strength != 1 else "")
 
 
-def _write_json(path: str, report: dict) -> None:
-    partial = path + ".partial"
-    with _writing(path, partial):
-        with open(partial, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
-        os.replace(partial, path)
-
-
 def _write_npz(path: str, **arrays) -> None:
-    partial = path + ".partial.npz"
-    with _writing(path, partial):
-        np.savez(partial, **arrays)
-        os.replace(partial, path)
+    write_atomically(path, lambda partial: np.savez(partial, **arrays), suffix=".partial.npz")
 
 
 def grid(config: GenerateConfig, source, log=print) -> GenerateResult:
@@ -182,7 +151,7 @@ def grid(config: GenerateConfig, source, log=print) -> GenerateResult:
         labels = generator_labels(source, len(z), config.labels)
     tiles = _generate(source, z, labels)
     path = os.path.join(folder, _stem(config, source, "grid") + ".png")
-    _write_png(path, _picture(config, tiles, columns))
+    images.write_png(path, _picture(config, tiles, columns))
     report = {"source": source.description, "step": source.step, "images": len(tiles),
               "truncation": config.truncation, "seed": config.seed}
     return GenerateResult((path,), report, tuple(lines))
@@ -207,7 +176,7 @@ def interpolate_mode(config: GenerateConfig, source, log=print) -> GenerateResul
     stem = f"{_stem(config, source, 'interpolate')}_{config.interpolation}"
     strip_path = os.path.join(folder, stem + ".png")
     # Rows are paths, columns the steps along them.
-    _write_png(strip_path, _picture(config, strip.transpose(1, 0, 2, 3, 4).reshape(
+    images.write_png(strip_path, _picture(config, strip.transpose(1, 0, 2, 3, 4).reshape(
         -1, *strip.shape[2:]), len(strip)))
     frames = render(interpolate(keys, config.frames_per_keyframe, config.interpolation,
                                 closed=True))
@@ -298,7 +267,7 @@ def arithmetic(config: GenerateConfig, source, log=print) -> GenerateResult:
     tiles = np.concatenate([_generate(source, r, shown_labels) for r in rows])
     stem = f"{_stem(config, source, 'arithmetic')}{_edit_suffix(config)}"
     png_path = os.path.join(folder, stem + ".png")
-    _write_png(png_path, _picture(config, tiles, shown))
+    images.write_png(png_path, _picture(config, tiles, shown))
     report = {
         "source": source.description, "step": source.step, "seed": config.seed,
         "concept": concept.name, "vector_norm": float(np.linalg.norm(concept.vector)),
@@ -310,7 +279,7 @@ def arithmetic(config: GenerateConfig, source, log=print) -> GenerateResult:
         "judge": quality, "figure_rows": ["start", "start + concept", "start + random direction"],
     }
     json_path = os.path.join(folder, stem + ".json")
-    _write_json(json_path, report)
+    write_json_atomically(json_path, report, indent=2)
     npz_path = os.path.join(folder, stem + ".npz")
     _write_npz(npz_path, concept=concept.vector, start=result.latents, edited=result.edited)
     lines = [f"concept {concept.name}: mean latent of {concept.positive_count} minus "
@@ -343,7 +312,7 @@ def read_image(path: str, image_shape, crop_fraction: float = 1.0) -> np.ndarray
                                    expand_animations=False)
     except (tf.errors.OpError, ValueError) as e:
         raise DataError(f"cannot decode image {path!r}: "
-                        f"{str(e).strip().splitlines()[0] if str(e).strip() else e}") from None
+                        f"{one_line(e)}") from None
     height, width = int(image.shape[0]), int(image.shape[1])
     side = max(1, min(height, width, round(crop_fraction * width)))
     top, left = (height - side) // 2, (width - side) // 2
@@ -416,10 +385,10 @@ def project_mode(config: GenerateConfig, source, log=print) -> GenerateResult:
         arrays.update(concept=concept.vector, edited=edited_z)
     stem = _stem(config, source, "project") + (_edit_suffix(config) if config.attribute else "")
     png_path = os.path.join(folder, stem + ".png")
-    _write_png(png_path, _picture(config, np.concatenate(rows), len(targets)))
+    images.write_png(png_path, _picture(config, np.concatenate(rows), len(targets)))
     report["figure_rows"] = figure_rows
     json_path = os.path.join(folder, stem + ".json")
-    _write_json(json_path, report)
+    write_json_atomically(json_path, report, indent=2)
     npz_path = os.path.join(folder, stem + ".npz")
     _write_npz(npz_path, **arrays)
     lines = [f"projected {len(targets)} image(s) in {result.seconds:.1f} s: pixel RMSE "

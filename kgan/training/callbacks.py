@@ -13,6 +13,8 @@ import tensorflow as tf
 
 from kgan import checkpoints, conditioning, images, latent
 from kgan.config import ModelConfig
+from kgan.core.files import write_json_atomically, write_text_atomically
+from kgan.core.messages import failure_reason
 from kgan.errors import RunError
 from kgan.training.gan import NONFINITE_STEPS
 
@@ -105,11 +107,8 @@ class TrainingMonitor(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self.grid.row_names and self.chief:
             path = os.path.join(self.workdir, "samples", "rows.txt")
-            with _write_errors(path):
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with open(path, "w") as f:
-                    f.write("".join(f"row {i + 1}: {name}\n"
-                                    for i, name in enumerate(self.grid.row_names)))
+            write_text_atomically(path, "".join(f"row {i + 1}: {name}\n"
+                                                for i, name in enumerate(self.grid.row_names)))
         self.began = self.interval_began = self.last_drawn = time.monotonic()
         self.interval_start_step = self.step
 
@@ -165,8 +164,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         generated = self.model.generate(self.grid.latents, self.grid.labels, training=False)
         grid = images.make_grid(np.asarray(generated), columns=self.grid.columns)
         path = os.path.join(self.workdir, "samples", f"step_{self.step:08d}.png")
-        with _write_errors(path):
-            images.write_png(path, grid)
+        images.write_png(path, grid)
         with _write_errors(self.tensorboard_dir), self.writer.as_default(step=self.step):
             tf.summary.image("samples", grid[None])
 
@@ -212,7 +210,7 @@ def _write_errors(path):
     try:
         yield
     except (tf.errors.OpError, OSError) as e:
-        raise RunError(f"cannot write {path}: {checkpoints.failure_reason(e)}") from None
+        raise RunError(f"cannot write {path}: {failure_reason(e)}") from None
 
 
 def _scalar(value):
@@ -341,7 +339,7 @@ class EvaluationMonitor(keras.callbacks.Callback):
             path = checkpoints.save(self.manager, step)
             self.best = {"step": step, "metric": self.metric_name, "value": value,
                          "checkpoint": os.path.basename(path)}
-            checkpoints.write_text_atomically(self.best_file, json.dumps(self.best, indent=2))
+            write_json_atomically(self.best_file, self.best, indent=2)
         self.stream.write(f"step {step}: {self.metric_name} {value:.3f}"
                           f"{' (best so far; saved to ' + self.best_dir + ')' if improved else ''}"
                           f"\n")

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from kgan import checkpoints, conditioning, data, evaluation, latent, losses, models
 from kgan.config import Config
+from kgan.core.files import append_line
 from kgan.errors import RunError
 from kgan.training import distribute
 from kgan.training.callbacks import (EvaluationMonitor, NonFiniteError, NonFiniteGuard,
@@ -282,20 +283,6 @@ def set_learning_rates(gan: GAN, train_config, scale: float = 1.0) -> None:
     """
     gan.g_optimizer.learning_rate = train_config.g_learning_rate * scale
     gan.d_optimizer.learning_rate = train_config.d_learning_rate * scale
-
-
-def append_line(path: str, line: str) -> None:
-    """Appends a line to a small log by rewriting it atomically: a full disk
-    or a kill never leaves a truncated last line.
-
-    Raises:
-        RunError: if the file cannot be written (it is then unchanged).
-    """
-    previous = ""
-    if os.path.exists(path):
-        with open(path) as f:
-            previous = f.read()
-    checkpoints.write_text_atomically(path, previous + line + "\n")
 
 
 class RollbackLog:

@@ -1,0 +1,1 @@
+"""Helpers every layer shares: atomic file writes, one-line error text, scratch folders."""
