@@ -22,7 +22,7 @@ from absl import app, flags, logging
 
 from kgan import data
 from kgan.config import Config, DataConfig, ModelConfig
-from kgan.training import build_gan, resolve
+from kgan.training import build_task, resolve
 
 flags.DEFINE_string("dataset", "mnist", "Dataset: mnist or celeba.")
 flags.DEFINE_string("data_dir", None, "The dataset's folder (default $KGAN_DATA_DIR).")
@@ -89,7 +89,7 @@ def main(argv):
         config = resolve(Config(data=base.data, model=ModelConfig(architecture=architecture,
                                                                   conditional=conditional)))
         keras.utils.set_random_seed(0)
-        gan = build_gan(config)
+        gan = build_task(config)
         timer = WindowTimer(FLAGS.warmup, FLAGS.steps)
         gan.fit(data.training_batches(dataset, batch, seed=0, with_labels=conditional), epochs=1,
                 steps_per_epoch=FLAGS.warmup + FLAGS.repeats * FLAGS.steps, callbacks=[timer],

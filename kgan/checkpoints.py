@@ -1,10 +1,11 @@
-"""Run directories: their config, their checkpoints, and the generator loader.
+"""Run directories: their config, their checkpoints, and the task loader.
 
 A workdir holds `config.json` (the resolved `Config`) and `checkpoints/`
-(`tf.train.Checkpoint`s named `ckpt-<step>`). Training writes them; everything
-that uses a trained generator (sampling, export, evaluation) reads it back
-through `load_generator`, which needs neither the discriminator nor any
-training code.
+(`tf.train.Checkpoint`s named `ckpt-<step>`, over the task's
+`checkpoint_items()`). Training writes them; everything that uses a trained
+model (sampling, export, evaluation) reads it back through `load_task`,
+which rebuilds the run's task and restores only its `serving_items()`
+(for a GAN, the generator), with no optimizer and no training code.
 
 Crash safety. A `tf.train.CheckpointManager` save writes the variables into
 `ckpt-<step>_temp/`, moves them to `ckpt-<step>.data-*`, writes
@@ -20,14 +21,16 @@ is never done (`TrainingMonitor.save_checkpoint` skips it). A save that fails
 import contextlib
 import dataclasses
 import glob
+import hashlib
 import os
 import re
 import shutil
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from kgan import models
+from kgan import tasks
 from kgan.config import Config
 from kgan.core.files import write_text_atomically
 from kgan.core.messages import failure_reason, one_line
@@ -72,24 +75,15 @@ def write_config(workdir: str, config: Config) -> None:
     write_text_atomically(config_path(workdir), config.to_json())
 
 
-def make_checkpoint(generator, discriminator=None, g_optimizer=None, d_optimizer=None,
-                    step=None) -> tf.train.Checkpoint:
-    """A `tf.train.Checkpoint` over whichever parts of a run are given.
+def make_checkpoint(items: dict) -> tf.train.Checkpoint:
+    """A `tf.train.Checkpoint` over named parts of a run.
 
-    Training passes everything, including `step`, the variable counting
-    generator updates (which also keys the latent noise); loaders pass only
-    the generator and restore with `expect_partial()`.
+    Training passes the task's `checkpoint_items()` (networks, optimizers,
+    averaged copies, and `step`, which also keys the noise); loaders pass
+    `serving_items()` and restore with `expect_partial()`. The names are
+    the checkpoint's format.
     """
-    parts = {"generator": generator}
-    if discriminator is not None:
-        parts["discriminator"] = discriminator
-    if g_optimizer is not None:
-        parts["g_optimizer"] = g_optimizer
-    if d_optimizer is not None:
-        parts["d_optimizer"] = d_optimizer
-    if step is not None:
-        parts["step"] = step
-    return tf.train.Checkpoint(**parts)
+    return tf.train.Checkpoint(**items)
 
 
 def checkpoint_manager(checkpoint: tf.train.Checkpoint, workdir: str,
@@ -258,17 +252,27 @@ def save(manager: tf.train.CheckpointManager, step: int) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class LoadedGenerator:
-    """A trained generator with the run it came from."""
+class LoadedTask:
+    """A trained task (its serving networks restored) with the run it came from."""
 
-    generator: keras.Model
+    task: tasks.Task
     config: Config
     step: int
     checkpoint: str
 
+    @property
+    def spec(self):
+        """The task's serving spec (e.g. `kgan.tasks.LatentServing`)."""
+        return self.task.serving_spec()
 
-def load_generator(workdir: str, checkpoint: str | None = None, log=None) -> LoadedGenerator:
-    """Rebuilds a run's generator from its `config.json` and restores its weights.
+    @property
+    def generator(self) -> keras.Model:
+        """The network the serving spec samples from."""
+        return getattr(self.task, self.spec.network)
+
+
+def load_task(workdir: str, checkpoint: str | None = None, log=None) -> LoadedTask:
+    """Rebuilds a run's task from its `config.json` and restores its serving networks.
 
     Args:
         workdir: The run directory.
@@ -282,15 +286,40 @@ def load_generator(workdir: str, checkpoint: str | None = None, log=None) -> Loa
     config = read_config(workdir)
     if config is None:
         raise RunError(f"{workdir!r} is not a kgan run directory (no {CONFIG_FILE})")
-    generator = models.build_generator(config.model)
+    task = tasks.task_of(config).build(config)
+    serving = make_checkpoint(task.serving_items())
     if checkpoint is None:
-        checkpoint = restore_newest(make_checkpoint(generator), workdir, log, partial=True)
+        checkpoint = restore_newest(serving, workdir, log, partial=True)
         if checkpoint is None:
             raise RunError(f"no checkpoint in {checkpoint_dir(workdir)!r}")
-        return LoadedGenerator(generator, config, checkpoint_step(checkpoint), checkpoint)
+        return LoadedTask(task, config, checkpoint_step(checkpoint), checkpoint)
     try:
-        make_checkpoint(generator).restore(checkpoint).expect_partial().assert_existing_objects_matched()
+        serving.restore(checkpoint).expect_partial().assert_existing_objects_matched()
     except (tf.errors.OpError, AssertionError, ValueError) as e:
-        raise RunError(f"cannot restore the generator from {checkpoint!r}: "
-                       f"{one_line(e)}") from None
-    return LoadedGenerator(generator, config, checkpoint_step(checkpoint), checkpoint)
+        raise RunError(f"cannot restore the {' and '.join(task.serving_items())} from "
+                       f"{checkpoint!r}: {one_line(e)}") from None
+    return LoadedTask(task, config, checkpoint_step(checkpoint), checkpoint)
+
+
+def weights_digest(variables) -> str:
+    """sha256 of variables' values, to compare runs and replicas at a glance."""
+    digest = hashlib.sha256()
+    for variable in variables:
+        digest.update(np.asarray(variable.numpy()).tobytes())
+    return digest.hexdigest()
+
+
+def weights_digest_of(workdir: str, checkpoint: str | None = None) -> str:
+    """The weights digest (as `kgan.training.train` reports it) of a saved
+    run's checkpoint, from every network the task digests."""
+    config = read_config(workdir)
+    if config is None:
+        raise RunError(f"{workdir!r} is not a kgan run directory (no {CONFIG_FILE})")
+    task = tasks.task_of(config).build(config)
+    networks = {name: getattr(task, name) for name in task.network_names}
+    target = make_checkpoint(networks)
+    path = checkpoint or latest_checkpoint(workdir)
+    if path is None:
+        raise RunError(f"no checkpoint in {checkpoint_dir(workdir)!r}")
+    target.restore(path).expect_partial().assert_existing_objects_matched()
+    return weights_digest(task.digest_weights())

@@ -1,6 +1,15 @@
-"""GAN losses as pure functions of discriminator logits.
+"""GAN losses as pure functions of the discriminator's outputs.
 
-Every function takes unnormalized logits (any shape, any magnitude) and
+A task hands the losses one `DiscriminatorOutputs` record: the logits on
+real and generated inputs, the inputs themselves, the labels they were
+judged under, and `discriminate`, which evaluates the same discriminator
+(same conditioning, same training mode) on other inputs. Losses that need
+only logits read those; relativistic losses read both sides, and penalties
+(R1/R2 on the real or generated inputs, gradient penalties on
+interpolations) call `discriminate` inside the caller's tape, so every loss
+stays a pure function of that record.
+
+The logit functions below take unnormalized logits (any shape, any magnitude) and
 returns a scalar float32 mean over the batch. They are built on
 `tf.nn.sigmoid_cross_entropy_with_logits` and `tf.nn.softplus`, whose
 formulations never evaluate `log(sigmoid(x))` directly, so values and
@@ -12,12 +21,11 @@ is trained against (`LOSS_FAMILIES`).
 """
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable, Optional
 
 import tensorflow as tf
 
 from kgan.errors import lookup
-
 
 
 def _float32(logits) -> tf.Tensor:
@@ -95,16 +103,64 @@ def non_saturating_generator_loss(fake_logits):
 
 
 @dataclasses.dataclass(frozen=True)
-class LossFamily:
-    """A generator loss and the discriminator loss it is trained against."""
+class DiscriminatorOutputs:
+    """What a discriminator said in one update, for the losses to read.
 
-    generator_loss: Callable
-    discriminator_loss: Callable
+    Attributes:
+        real_logits: Logits on the real inputs (None where the update did
+            not judge real data, e.g. a non-relativistic generator update).
+        fake_logits: Logits on the generated inputs.
+        real_inputs: The real inputs judged (any structure the task's
+            discriminator takes), for penalties on them (R1).
+        fake_inputs: The generated inputs judged (R2, gradient penalties).
+        labels: The label vectors both were judged under, or None.
+        discriminate: `fn(inputs) -> logits`: the same discriminator, under
+            the same labels and training mode, on other inputs.
+    """
+
+    real_logits: Optional[tf.Tensor]
+    fake_logits: tf.Tensor
+    real_inputs: Any = None
+    fake_inputs: Any = None
+    labels: Optional[tf.Tensor] = None
+    discriminate: Optional[Callable[[Any], tf.Tensor]] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LossFamily:
+    """A generator loss and the discriminator loss it is trained against.
+
+    Attributes:
+        generator_loss: `fn(outputs: DiscriminatorOutputs) -> scalar`.
+        discriminator_loss: `fn(outputs, label_smoothing=0.0) -> scalar`.
+        probabilities: Whether sigmoid(logits) is the discriminator's
+            probability of "real" under this loss (so D(x) and D(G(z)) are
+            logged); a critic's logits are only compared with each other.
+    """
+
+    generator_loss: Callable[[DiscriminatorOutputs], tf.Tensor]
+    discriminator_loss: Callable[..., tf.Tensor]
+    probabilities: bool = True
+
+
+def minimax_discriminator_loss_of(outputs: DiscriminatorOutputs, label_smoothing=0.0):
+    """`minimax_discriminator_loss` of a `DiscriminatorOutputs` record."""
+    return minimax_discriminator_loss(outputs.real_logits, outputs.fake_logits, label_smoothing)
+
+
+def minimax_generator_loss_of(outputs: DiscriminatorOutputs):
+    """`minimax_generator_loss` of a `DiscriminatorOutputs` record."""
+    return minimax_generator_loss(outputs.fake_logits)
+
+
+def non_saturating_generator_loss_of(outputs: DiscriminatorOutputs):
+    """`non_saturating_generator_loss` of a `DiscriminatorOutputs` record."""
+    return non_saturating_generator_loss(outputs.fake_logits)
 
 
 LOSS_FAMILIES = {
-    "minimax": LossFamily(minimax_generator_loss, minimax_discriminator_loss),
-    "non_saturating": LossFamily(non_saturating_generator_loss, minimax_discriminator_loss),
+    "minimax": LossFamily(minimax_generator_loss_of, minimax_discriminator_loss_of),
+    "non_saturating": LossFamily(non_saturating_generator_loss_of, minimax_discriminator_loss_of),
 }
 
 

@@ -7,25 +7,24 @@ import tensorflow as tf
 from kgan import checkpoints
 from kgan.config import Config, ModelConfig, TrainConfig
 from kgan.errors import RunError
-from kgan.training import build_gan
+from kgan.training import build_task
 
 CONFIG = Config(model=ModelConfig(latent_dim=8, base_filters=8, image_shape=(28, 28, 1)),
                 train=TrainConfig(steps=5))
 
 
 def saved_run(workdir, step=5):
-    gan = build_gan(CONFIG)
+    gan = build_task(CONFIG)
     gan.generator_step(4)  # moves weights and BatchNorm statistics away from their init
     checkpoints.write_config(workdir, CONFIG)
-    checkpoint = checkpoints.make_checkpoint(gan.generator, gan.discriminator, gan.g_optimizer,
-                                             gan.d_optimizer, gan.step_counter)
+    checkpoint = checkpoints.make_checkpoint(gan.checkpoint_items())
     checkpoints.checkpoint_manager(checkpoint, workdir, 3).save(checkpoint_number=step)
     return gan
 
 
-def test_load_generator_reproduces_the_saved_generator(tmp_path):
+def test_load_task_reproduces_the_saved_generator(tmp_path):
     gan = saved_run(str(tmp_path))
-    loaded = checkpoints.load_generator(str(tmp_path))
+    loaded = checkpoints.load_task(str(tmp_path))
     assert loaded.step == 5 and loaded.config == CONFIG
     z = tf.random.normal([6, 8])
     np.testing.assert_array_equal(loaded.generator(z, training=False),
@@ -41,10 +40,10 @@ def test_checkpoint_holds_both_players_their_optimizers_and_the_step(tmp_path):
 
 def test_loader_errors(tmp_path):
     with pytest.raises(RunError, match="not a kgan run directory"):
-        checkpoints.load_generator(str(tmp_path))
+        checkpoints.load_task(str(tmp_path))
     checkpoints.write_config(str(tmp_path), CONFIG)
     with pytest.raises(RunError, match="no checkpoint in"):
-        checkpoints.load_generator(str(tmp_path))
+        checkpoints.load_task(str(tmp_path))
 
 
 def test_config_write_is_atomic_and_strict_on_read(tmp_path):

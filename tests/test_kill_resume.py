@@ -76,4 +76,4 @@ def test_a_kill_during_a_checkpoint_write_resumes_from_the_newest_complete_one(t
     assert sorted(os.listdir(ckpt_dir)) == sorted(
         ["checkpoint"] + [f"{n}.index" for n in named]
         + [f"{n}.data-00000-of-00001" for n in named]), "no leftovers remain"
-    assert checkpoints.load_generator(str(workdir)).step == 30
+    assert checkpoints.load_task(str(workdir)).step == 30

@@ -109,9 +109,10 @@ def test_saturation_is_what_distinguishes_the_generator_losses():
 
 def test_loss_family_registry():
     family = losses.get_loss_family("non_saturating")
-    assert family.generator_loss is losses.non_saturating_generator_loss
-    assert family.discriminator_loss is losses.minimax_discriminator_loss
-    assert losses.get_loss_family("minimax").generator_loss is losses.minimax_generator_loss
+    assert family.generator_loss is losses.non_saturating_generator_loss_of
+    assert family.discriminator_loss is losses.minimax_discriminator_loss_of
+    assert losses.get_loss_family("minimax").generator_loss is losses.minimax_generator_loss_of
+    assert family.probabilities
     with pytest.raises(ConfigError, match="unknown loss 'wgan'; choose one of: minimax, non_saturating"):
         losses.get_loss_family("wgan")
 
@@ -125,3 +126,35 @@ def test_losses_take_lower_precision_logits_and_return_float32():
     np.testing.assert_allclose(
         float(losses.non_saturating_generator_loss(logits)),
         float(losses.non_saturating_generator_loss(tf.cast(logits, tf.float32))), rtol=1e-6)
+
+
+def test_families_read_the_discriminator_outputs_record():
+    real, fake = tf.constant([[2.0], [-1.0]]), tf.constant([[0.5], [-3.0]])
+    outputs = losses.DiscriminatorOutputs(real_logits=real, fake_logits=fake)
+    family = losses.get_loss_family("non_saturating")
+    # softplus(-2) + softplus(1) over 2, plus softplus(0.5) + softplus(-3) over 2.
+    expected_d = (math.log1p(math.exp(-2.0)) + math.log1p(math.exp(1.0))) / 2 + (
+        math.log1p(math.exp(0.5)) + math.log1p(math.exp(-3.0))) / 2
+    assert float(family.discriminator_loss(outputs)) == pytest.approx(expected_d, rel=1e-6)
+    expected_g = (math.log1p(math.exp(-0.5)) + math.log1p(math.exp(3.0))) / 2
+    assert float(family.generator_loss(outputs)) == pytest.approx(expected_g, rel=1e-6)
+    smoothed = float(family.discriminator_loss(outputs, label_smoothing=0.1))
+    assert smoothed == pytest.approx(float(losses.minimax_discriminator_loss(real, fake, 0.1)))
+
+
+def test_a_penalty_is_a_pure_function_of_the_record():
+    # discriminate lets a penalty evaluate D on the inputs inside the caller's tape:
+    # for D(x) = sum(w * x), |grad_x D|^2 = |w|^2 whatever x is.
+    weights = tf.constant([3.0, 4.0])
+    real = tf.constant([[1.0, 2.0], [0.0, -1.0]])
+
+    def discriminate(inputs):
+        return tf.reduce_sum(inputs * weights, axis=1, keepdims=True)
+
+    outputs = losses.DiscriminatorOutputs(real_logits=discriminate(real), fake_logits=None,
+                                          real_inputs=real, discriminate=discriminate)
+    with tf.GradientTape() as tape:
+        tape.watch(outputs.real_inputs)
+        total = tf.reduce_sum(outputs.discriminate(outputs.real_inputs))
+    gradients = tape.gradient(total, outputs.real_inputs)
+    np.testing.assert_allclose(tf.reduce_sum(gradients ** 2, axis=1).numpy(), [25.0, 25.0])

@@ -47,7 +47,7 @@ def test_train_writes_a_complete_run_and_resumes(tmp_path, mnist_tfds_dir):
     resumed = run_script("train.py", "--steps=30", *common)
     assert resumed.returncode == 0, resumed.stderr
     assert "Resuming from step 20" in resumed.stdout and "Done: step 30" in resumed.stdout
-    assert checkpoints.load_generator(str(workdir)).step == 30
+    assert checkpoints.load_task(str(workdir)).step == 30
 
 
 def test_dry_run_prints_the_resolved_config_and_writes_nothing(tmp_path):
@@ -108,7 +108,7 @@ def test_train_celeba_faces_from_the_half_resolution_folder(tmp_path):
     assert config.model.image_shape == (64, 64, 3) and not config.model.conditional
     grid = tf.io.decode_png(tf.io.read_file(str(workdir / "samples" / "step_00000002.png")))
     assert grid.shape == (2 * 66 + 2, 2 * 66 + 2, 3)
-    assert checkpoints.load_generator(str(workdir)).step == 2
+    assert checkpoints.load_task(str(workdir)).step == 2
 
 
 def test_incompatible_workdir_exits_cleanly_and_keeps_the_run(tmp_path, mnist_tfds_dir):
@@ -143,6 +143,6 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, mnist_tfds_dir):
         process.kill()
     assert process.returncode == 130, stderr
     assert "Interrupted: saved a checkpoint at step" in stdout
-    loaded = checkpoints.load_generator(str(workdir))
+    loaded = checkpoints.load_task(str(workdir))
     assert loaded.step >= 10
     assert (workdir / "checkpoints" / f"ckpt-{loaded.step}.index").exists()

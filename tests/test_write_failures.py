@@ -25,8 +25,8 @@ from kgan import checkpoints
 from kgan import export as kgan_export
 from kgan.config import Config, ExportConfig, ModelConfig, TrainConfig
 from kgan.errors import ExportError, RunError
-from kgan.training import build_gan
-from kgan.training.callbacks import SampleGrid, TrainingMonitor
+from kgan.training import build_task
+from kgan.training.callbacks import TrainingMonitor
 from tests.conftest import REPO, tree_digest
 
 CONFIG = Config(model=ModelConfig(latent_dim=8, base_filters=8, image_shape=(28, 28, 1)),
@@ -61,10 +61,9 @@ def run_limited(script, *args, limit=None, timeout=300):
 def saved_run(workdir, steps=(5,)):
     """A run directory with a checkpoint at each of `steps` (no data needed); returns
     the GAN, its manager, and the generator's weights at each step."""
-    gan = build_gan(CONFIG)
+    gan = build_task(CONFIG)
     checkpoints.write_config(workdir, CONFIG)
-    checkpoint = checkpoints.make_checkpoint(gan.generator, gan.discriminator, gan.g_optimizer,
-                                             gan.d_optimizer, gan.step_counter)
+    checkpoint = checkpoints.make_checkpoint(gan.checkpoint_items())
     manager = checkpoints.checkpoint_manager(checkpoint, workdir, 3)
     weights = {}
     for step in steps:
@@ -75,7 +74,7 @@ def saved_run(workdir, steps=(5,)):
 
 
 def assert_loads(workdir, step, weights):
-    loaded = checkpoints.load_generator(str(workdir))
+    loaded = checkpoints.load_task(str(workdir))
     assert loaded.step == step
     for got, want in zip(loaded.generator.weights, weights):
         np.testing.assert_array_equal(got.numpy(), want)
@@ -103,9 +102,8 @@ def test_failed_save_is_one_error_and_the_previous_checkpoint_restores(tmp_path)
 
 
 def test_a_failed_first_save_says_no_checkpoint_exists(tmp_path):
-    gan = build_gan(CONFIG)
-    checkpoint = checkpoints.make_checkpoint(gan.generator, gan.discriminator, gan.g_optimizer,
-                                             gan.d_optimizer, gan.step_counter)
+    gan = build_task(CONFIG)
+    checkpoint = checkpoints.make_checkpoint(gan.checkpoint_items())
     manager = checkpoints.checkpoint_manager(checkpoint, str(tmp_path), 3)
     with file_size_limit(LIMIT), pytest.raises(RunError, match="File too large; no earlier "
                                                "checkpoint exists"):
@@ -143,10 +141,8 @@ def test_what_a_kill_during_a_save_leaves_is_ignored_and_cleaned(tmp_path):
     assert checkpoints.checkpoint_step(checkpoints.latest_checkpoint(str(tmp_path))) == 10
     assert_loads(tmp_path, 10, weights[10])
 
-    restarted = build_gan(CONFIG)
-    checkpoint = checkpoints.make_checkpoint(restarted.generator, restarted.discriminator,
-                                             restarted.g_optimizer, restarted.d_optimizer,
-                                             restarted.step_counter)
+    restarted = build_task(CONFIG)
+    checkpoint = checkpoints.make_checkpoint(restarted.checkpoint_items())
     manager = checkpoints.checkpoint_manager(checkpoint, str(tmp_path), 3)
     assert not staging.exists() and not list(ckpt_dir.glob("checkpoint.tmp*"))
     assert checkpoints.restore_newest(checkpoint, str(tmp_path)).endswith("ckpt-10")
@@ -160,7 +156,7 @@ def test_an_unreadable_newest_checkpoint_falls_back_to_the_previous_one(tmp_path
     index = tmp_path / "checkpoints" / "ckpt-10.index"
     index.write_bytes(index.read_bytes()[:100])  # e.g. a disk error
     messages = []
-    loaded = checkpoints.load_generator(str(tmp_path), log=messages.append)
+    loaded = checkpoints.load_task(str(tmp_path), log=messages.append)
     assert loaded.step == 5
     for got, want in zip(loaded.generator.weights, weights[5]):
         np.testing.assert_array_equal(got.numpy(), want)
@@ -170,7 +166,7 @@ def test_an_unreadable_newest_checkpoint_falls_back_to_the_previous_one(tmp_path
     index = tmp_path / "checkpoints" / "ckpt-5.index"
     index.write_bytes(b"")
     with pytest.raises(RunError, match=r"cannot restore .*ckpt-10: .*\(nor do the 1 older"):
-        checkpoints.load_generator(str(tmp_path))
+        checkpoints.load_task(str(tmp_path))
 
 
 def test_an_unreadable_state_file_is_an_error_not_a_fresh_start(tmp_path):
@@ -186,8 +182,7 @@ def test_the_checkpoint_a_fit_started_from_is_never_rewritten(tmp_path):
     gan, manager, _ = saved_run(str(tmp_path))
     files = sorted((tmp_path / "checkpoints").glob("ckpt-5.*"))
     stamps = [(f.stat().st_ino, f.stat().st_mtime_ns) for f in files]
-    monitor = TrainingMonitor(str(tmp_path), manager, 5, 20, 16, SampleGrid(0, 4, CONFIG.model),
-                              10, 10, 10, stream=open(os.devnull, "w"))
+    monitor = TrainingMonitor(str(tmp_path), manager, 5, 20, 16, 10, 10, 10, stream=open(os.devnull, "w"))
     monitor.save_checkpoint()
     assert [(f.stat().st_ino, f.stat().st_mtime_ns) for f in files] == stamps
     monitor.step = 7
@@ -198,8 +193,7 @@ def test_the_checkpoint_a_fit_started_from_is_never_rewritten(tmp_path):
 def test_failed_sample_grid_and_tensorboard_writes_are_errors_not_a_quiet_stop(tmp_path):
     """TensorFlow reports EFBIG as OutOfRangeError, which fit takes for the end of the data."""
     gan, manager, _ = saved_run(str(tmp_path))
-    monitor = TrainingMonitor(str(tmp_path), manager, 5, 20, 16,
-                              SampleGrid(0, 64, CONFIG.model), 10, 10, 10,
+    monitor = TrainingMonitor(str(tmp_path), manager, 5, 20, 16, 10, 10, 10,
                               stream=open(os.devnull, "w"))
     monitor.set_model(gan)
     monitor.on_train_begin()
@@ -258,7 +252,7 @@ def test_train_py_reports_a_failed_save_and_keeps_the_previous_checkpoint(tmp_pa
               "--sample_every=10"]
     first = run_limited("train.py", "--steps=10", *common)
     assert first.returncode == 0, first.stderr
-    weights = [w.numpy() for w in checkpoints.load_generator(str(workdir)).generator.weights]
+    weights = [w.numpy() for w in checkpoints.load_task(str(workdir)).generator.weights]
 
     # Without the conversion Keras took TensorFlow's OutOfRangeError ("File too
     # large") for the end of the data and train.py reported success.

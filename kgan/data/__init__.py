@@ -136,58 +136,74 @@ def materialize(dataset: ImageDataset, count: int | None = None) -> tuple[tf.Ten
     return images, labels
 
 
-def training_batches(dataset: ImageDataset, batch_size: int, seed: int, start_step: int = 0,
-                     min_batch_size: int = 1, with_labels: bool = False) -> tf.data.Dataset:
-    """An endless stream of shuffled batches in [-1, 1], resumable at any step.
+def seeded_batches(arrays: dict, num_examples: int, batch_size: int, seed: int,
+                   start_step: int = 0, min_batch_size: int = 1,
+                   transform: Callable[[dict], dict] | None = None) -> tf.data.Dataset:
+    """An endless stream of shuffled batches of named arrays, resumable at any step.
 
-    The split is decoded once into memory. Epoch `e` visits it in the order
-    of a stateless Philox permutation keyed by (`seed`, `e`), cut into batches
-    of `batch_size`; the final partial batch is kept unless it holds fewer
-    than `min_batch_size` images. The order depends on nothing but those two
-    numbers (not on TensorFlow's global seed, the device or earlier epochs),
-    so the stream started at `start_step` is exactly the full stream without
-    its first `start_step` batches, and resuming costs no replay.
+    The arrays (examples along the first axis, all `num_examples` long) are
+    held in memory. Epoch `e` visits them in the order of a stateless Philox
+    permutation keyed by (`seed`, `e`), cut into batches of `batch_size`; the
+    final partial batch is kept unless it holds fewer than `min_batch_size`
+    examples. The order depends on nothing but those two numbers (not on
+    TensorFlow's global seed, the device or earlier epochs), so the stream
+    started at `start_step` is exactly the full stream without its first
+    `start_step` batches, and resuming costs no replay. Any element spec
+    works: a batch is `transform({name: rows})` (default: the rows).
 
-    Args:
-        dataset: The split to read.
-        batch_size: Images per batch.
-        seed: Data-order seed.
-        start_step: Index of the first batch to yield.
-        min_batch_size: Smallest final partial batch kept.
-        with_labels: Yield `(images, label_vectors)` instead of images
-            alone (see `label_vectors`).
-
-    Returns:
-        A `tf.data.Dataset` of float32 `[None, height, width, channels]`
-        batches (with float32 `[None, num_labels]` label vectors if
-        `with_labels`).
+    Raises:
+        ConfigError: if no batch of at least `min_batch_size` fits.
     """
-    per_epoch = steps_per_epoch(dataset.num_examples, batch_size, min_batch_size)
+    per_epoch = steps_per_epoch(num_examples, batch_size, min_batch_size)
     if per_epoch == 0:
         raise ConfigError(f"batch size {batch_size} leaves no batch of at least "
-                          f"{min_batch_size} images from {dataset.num_examples} examples")
-    images, labels = materialize(dataset)
+                          f"{min_batch_size} examples from {num_examples} examples")
+    tensors = {name: tf.convert_to_tensor(value) for name, value in arrays.items()}
+    transform = transform or (lambda rows: rows)
     first_epoch, offset = divmod(start_step, per_epoch)
 
     def epoch_indices(epoch):
         order = tf.random.experimental.stateless_shuffle(
-            tf.range(dataset.num_examples, dtype=tf.int64),
+            tf.range(num_examples, dtype=tf.int64),
             seed=tf.stack([tf.constant(seed, tf.int64), epoch]), alg="philox")
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size).take(per_epoch)
 
     def lookup(indices):
-        batch = to_unit_range(tf.gather(images, indices))
-        if not with_labels:
-            return batch
-        return batch, label_vectors(tf.gather(labels, indices), dataset.label_kind,
-                                    dataset.num_labels)
+        return transform({name: tf.gather(value, indices) for name, value in tensors.items()})
 
     stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_indices).skip(offset)
     return stream.map(lookup, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def training_batches(dataset: ImageDataset, batch_size: int, seed: int, start_step: int = 0,
+                     min_batch_size: int = 1, with_labels: bool = False) -> tf.data.Dataset:
+    """`seeded_batches` of an image split: dicts with float32 `image` batches in
+    [-1, 1] and, if `with_labels`, float32 `label` vectors (see `label_vectors`).
+
+    The split is decoded once into memory (`materialize`).
+    """
+    images, labels = materialize(dataset)
+    arrays = {"image": images, "label": labels} if with_labels else {"image": images}
+    return seeded_batches(arrays, dataset.num_examples, batch_size, seed, start_step,
+                          min_batch_size, image_batch_transform(dataset, with_labels))
+
+
+def image_batch_transform(dataset: ImageDataset, with_labels: bool) -> Callable[[dict], dict]:
+    """uint8 `image` rows -> float32 in [-1, 1]; raw `label` rows -> float32
+    label vectors (kept only `with_labels`)."""
+
+    def transform(rows):
+        batch = {"image": to_unit_range(rows["image"])}
+        if with_labels:
+            batch["label"] = label_vectors(rows["label"], dataset.label_kind, dataset.num_labels)
+        return batch
+
+    return transform
+
+
 __all__ = [
-    "DATASETS", "DatasetSpec", "ImageDataset", "get_dataset_spec", "label_vectors", "load",
-    "materialize", "resolve", "resolve_data_dir", "steps_per_epoch", "to_unit_range",
+    "DATASETS", "DatasetSpec", "ImageDataset", "get_dataset_spec", "image_batch_transform",
+    "label_vectors", "load",
+    "materialize", "resolve", "resolve_data_dir", "seeded_batches", "steps_per_epoch", "to_unit_range",
     "training_batches",
 ]

@@ -1,6 +1,5 @@
-"""Training: the GAN model, its callbacks and the run loop."""
+"""Training: the run loop that drives any task (`kgan.tasks`), and its callbacks."""
 
-from kgan.training.gan import GAN
-from kgan.training.loop import TrainResult, build_gan, resolve, total_steps, train
+from kgan.training.loop import TrainResult, build_task, resolve, total_steps, train
 
-__all__ = ["GAN", "TrainResult", "build_gan", "resolve", "total_steps", "train"]
+__all__ = ["TrainResult", "build_task", "resolve", "total_steps", "train"]

@@ -1,4 +1,4 @@
-"""What happens around the train step: logs, sample grids, checkpoints, progress."""
+"""What happens around the train step: logs, previews, checkpoints, progress."""
 
 import contextlib
 import json
@@ -11,49 +11,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import checkpoints, conditioning, images, latent
-from kgan.config import ModelConfig
+from kgan import checkpoints, images, latent
 from kgan.core.files import write_json_atomically, write_text_atomically
 from kgan.core.messages import failure_reason
 from kgan.errors import RunError
-from kgan.training.gan import NONFINITE_STEPS
-
-# Console names of the GAN metrics; D(x) and D(G(z)) are mean probabilities.
-METRIC_LABELS = {"d_loss": "d_loss", "g_loss": "g_loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
-
-
-class SampleGrid:
-    """The fixed inputs every sample grid of a run is drawn from.
-
-    They depend only on the run's seed, so grids from different steps (and
-    from a resumed run) show the same latents evolving. An unconditional grid
-    shows `count` latents; a conditional one has a row per class or
-    attribute combination (`kgan.conditioning.grid_rows`) and
-    `count // rows` columns, each column one latent under every row's label.
-
-    Attributes:
-        latents: `[n, latent_dim]`.
-        labels: `[n, num_labels]` label vectors, or None.
-        columns: Images per grid row (None: square-ish).
-        row_names: The label of each row, or None.
-    """
-
-    def __init__(self, seed: int, count: int, model: ModelConfig):
-        self.labels = self.columns = self.row_names = None
-        if not model.num_labels:
-            self.latents = latent.standard_normal(seed, latent.Purpose.SAMPLE_GRID, count,
-                                                  model.latent_dim)
-            return
-        row_labels, self.row_names = conditioning.grid_rows(model.label_kind, model.label_names)
-        self.columns = max(1, count // len(row_labels))
-        column_latents = latent.standard_normal(seed, latent.Purpose.SAMPLE_GRID, self.columns,
-                                                model.latent_dim)
-        self.latents = np.tile(column_latents, (len(row_labels), 1))
-        self.labels = np.repeat(row_labels, self.columns, axis=0)
-
+from kgan.tasks.base import NONFINITE_STEPS
 
 class TrainingMonitor(keras.callbacks.Callback):
-    """Logs metrics, writes sample grids and checkpoints, and shows progress.
+    """Logs metrics, writes previews and checkpoints, and shows progress.
 
     Steps are global: counted from the start of the run, across resumes. Metric
     trackers are reset after each log, so every logged value is the mean over
@@ -61,17 +26,20 @@ class TrainingMonitor(keras.callbacks.Callback):
     calls back once per execution; each interval then fires at the first
     execution boundary at or after each multiple of it.
 
-    Only the chief writes sample grids and TensorBoard logs; every worker
+    Previews are the task's (`Task.preview`: a sample grid, a scatter plot,
+    ...), written as `samples/step_<step>.png`; the names of their rows, if
+    any, go to `samples/rows.txt`. Only the chief writes previews and
+    TensorBoard logs; every worker
     takes part in checkpoint saves (a non-chief's manager writes into a
     scratch folder deleted after each save).
 
     Args:
-        workdir: Run directory; grids go to `samples/`, TensorBoard to `tensorboard/`.
+        workdir: Run directory; previews go to `samples/`, TensorBoard to `tensorboard/`.
         manager: Checkpoint manager to save with.
         start_step: Global step when this `fit` began.
         total_steps: Global step to train to.
-        batch_size: Real images per step (for images/s).
-        grid: The fixed `SampleGrid` inputs.
+        batch_size: Real examples per step (for the examples/s figure,
+            logged as `images_per_second` and shown as img/s for image tasks).
         log_every, sample_every, checkpoint_every: Intervals in steps.
         stream: Where progress goes; a live line is drawn only on a terminal.
         chief: Whether this process owns the workdir's outputs.
@@ -79,7 +47,7 @@ class TrainingMonitor(keras.callbacks.Callback):
             each save.
     """
 
-    def __init__(self, workdir, manager, start_step, total_steps, batch_size, grid,
+    def __init__(self, workdir, manager, start_step, total_steps, batch_size,
                  log_every, sample_every, checkpoint_every, stream=None, chief=True,
                  scratch_dir=None):
         super().__init__()
@@ -89,7 +57,6 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.step = start_step
         self.total_steps = total_steps
         self.batch_size = batch_size
-        self.grid = grid
         self.log_every = log_every
         self.sample_every = sample_every
         self.checkpoint_every = checkpoint_every
@@ -105,10 +72,11 @@ class TrainingMonitor(keras.callbacks.Callback):
                        if chief else tf.summary.create_noop_writer())
 
     def on_train_begin(self, logs=None):
-        if self.grid.row_names and self.chief:
-            path = os.path.join(self.workdir, "samples", "rows.txt")
-            write_text_atomically(path, "".join(f"row {i + 1}: {name}\n"
-                                                for i, name in enumerate(self.grid.row_names)))
+        self.metric_labels = getattr(self.model, "METRIC_LABELS", {})
+        self.metric_order = list(getattr(self.model, "METRICS", ()))
+        spec = self.model.serving_spec()
+        self.rate_unit = "img/s" if spec.kind == "image" else "ex/s"
+        self.rows_written = False
         self.began = self.interval_began = self.last_drawn = time.monotonic()
         self.interval_start_step = self.step
 
@@ -151,22 +119,27 @@ class TrainingMonitor(keras.callbacks.Callback):
         elapsed = time.monotonic() - self.began
         rate = (self.step - self.start_step) / max(elapsed, 1e-9)
         eta = (self.total_steps - self.step) / rate if rate > 0 else float("nan")
-        ordered = sorted(self.last_logs.items(), key=lambda kv: _metric_order(kv[0]))
-        metrics = " ".join(f"{METRIC_LABELS.get(k, k)} {v:.3f}" for k, v in ordered)
+        ordered = sorted(self.last_logs.items(), key=lambda kv: (
+            self.metric_order.index(kv[0]) if kv[0] in self.metric_order
+            else len(self.metric_order), kv[0]))
+        metrics = " ".join(f"{self.metric_labels.get(k, k)} {v:.3f}" for k, v in ordered)
         line = (f"step {self.step}/{self.total_steps} [{bar}] {fraction:4.0%} "
-                f"{self.images_per_second:6.0f} img/s ETA {_duration(eta)}  {metrics}")
+                f"{self.images_per_second:6.0f} {self.rate_unit} ETA {_duration(eta)}  {metrics}")
         self.stream.write(("\r\033[K" if self.live else "") + line + end)
         self.stream.flush()
 
     def write_samples(self):
-        """Writes the fixed-input grid as `samples/step_<step>.png` and to
-        TensorBoard (row labels, if any, are in `samples/rows.txt`)."""
-        generated = self.model.generate(self.grid.latents, self.grid.labels, training=False)
-        grid = images.make_grid(np.asarray(generated), columns=self.grid.columns)
+        """Writes the task's preview as `samples/step_<step>.png` and to
+        TensorBoard (row names, if any, in `samples/rows.txt`)."""
+        preview = self.model.preview()
+        if preview.row_names and not self.rows_written:
+            write_text_atomically(os.path.join(self.workdir, "samples", "rows.txt"), "".join(
+                f"row {i + 1}: {name}\n" for i, name in enumerate(preview.row_names)))
+            self.rows_written = True
         path = os.path.join(self.workdir, "samples", f"step_{self.step:08d}.png")
-        images.write_png(path, grid)
+        images.write_png(path, preview.image)
         with _write_errors(self.tensorboard_dir), self.writer.as_default(step=self.step):
-            tf.summary.image("samples", grid[None])
+            tf.summary.image("samples", preview.image[None])
 
     def save_checkpoint(self):
         """Saves a checkpoint at the current step (once per step).
@@ -218,11 +191,6 @@ def _scalar(value):
     return float(np.asarray(value).reshape(-1)[0])
 
 
-def _metric_order(name):
-    order = list(METRIC_LABELS)
-    return (order.index(name) if name in order else len(order), name)
-
-
 def _duration(seconds):
     if not np.isfinite(seconds):
         return "--:--"
@@ -265,7 +233,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
         logs = logs or {}
         if _scalar(logs.get(NONFINITE_STEPS, 0.0)) == 0.0:
             return
-        losses = {name: _scalar(logs[name]) for name in ("d_loss", "g_loss") if name in logs}
+        losses = {name: _scalar(value) for name, value in logs.items() if name.endswith("_loss")}
         bad = [f"{name} {value}" for name, value in losses.items() if not np.isfinite(value)]
         raise NonFiniteError(self.start_step + batch + 1,
                              f"loss ({', '.join(bad)})" if bad else "weights")
@@ -274,7 +242,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
 class EvaluationMonitor(keras.callbacks.Callback):
     """Evaluates the generator every `every` steps and keeps the best checkpoint.
 
-    Each evaluation generates images from one fixed latent set (so values are
+    Each evaluation generates samples from one fixed latent set (so values are
     comparable across steps), scores them with `metric_fn` (lower is better,
     e.g. FID), logs the value to the console and TensorBoard (`eval/<name>`),
     and saves a checkpoint in `<workdir>/best/` when it is the best so far.
@@ -285,7 +253,7 @@ class EvaluationMonitor(keras.callbacks.Callback):
         workdir: Run directory.
         checkpoint: The run's `tf.train.Checkpoint` (saved into `best/`).
         metric_name: Name for logs, e.g. "fid".
-        metric_fn: uint8 images -> float, lower is better.
+        metric_fn: Served samples (uint8 images) -> float, lower is better.
         latents: The fixed evaluation latents.
         labels: Their label vectors (conditional GANs), or None.
         start_step: Global step when this `fit` began.
@@ -327,8 +295,9 @@ class EvaluationMonitor(keras.callbacks.Callback):
             self.evaluate(self.step)
 
     def evaluate(self, step):
+        spec = self.model.serving_spec()
         generated = latent.generate_in_batches(
-            lambda *inputs: images.to_uint8(self.model.generate(*inputs, training=False)),
+            lambda *inputs: spec.to_output(self.model.generate(*inputs, training=False)),
             self.latents, self.labels)
         value = float(self.metric_fn(generated))
         with _write_errors(self.tensorboard_dir), self.writer.as_default(step=step):

@@ -2,7 +2,6 @@
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -11,22 +10,20 @@ import sys
 import threading
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from kgan import checkpoints, conditioning, data, evaluation, latent, losses, models
+from kgan import checkpoints, conditioning, data, evaluation, latent, tasks
 from kgan.config import Config
 from kgan.core.files import append_line
 from kgan.errors import RunError
 from kgan.training import distribute
 from kgan.training.callbacks import (EvaluationMonitor, NonFiniteError, NonFiniteGuard,
-                                     SampleGrid, TrainingMonitor)
-from kgan.training.gan import GAN
+                                     TrainingMonitor)
 
 # Sections of the config that a checkpoint's contents depend on: a run cannot
 # be resumed with different values here. (The precision policy changes the
 # optimizer's checkpointed state under float16, and is checked on restore.)
-_RUN_IDENTITY = ("model", "data.dataset", "data.attributes")
+_RUN_IDENTITY = ("task", "model", "data.dataset", "data.attributes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,8 +38,8 @@ class TrainResult:
         metrics: The last logged metrics (interval means).
         checkpoint: Path of the newest checkpoint.
         interrupted: True if training stopped early on Ctrl-C.
-        weights_digest: sha256 of the final weights of both networks (equal
-            on every worker of a multi-worker run).
+        weights_digest: sha256 of the final weights of the task's networks
+            (equal on every worker of a multi-worker run).
         train_step_traces: How many times this call traced the train step
             (1 unless something forced a retrace; it must not grow with steps).
     """
@@ -59,24 +56,22 @@ class TrainResult:
 
 
 def resolve(config: Config) -> Config:
-    """Fills in dataset-derived values and checks every registered name.
+    """Fills in data-derived values and checks every registered name, for the config's task.
 
     Raises:
-        ConfigError: for an unknown dataset, architecture or loss, or values
-            inconsistent with the dataset.
+        ConfigError: for an unknown task, dataset, architecture or loss, or
+            values inconsistent with the data.
     """
-    config = data.resolve(config)
-    models.get_architecture(config.model.architecture)
-    losses.get_loss_family(config.train.loss)
-    return config
+    return tasks.task_of(config).resolve(config)
 
 
 def total_steps(config: Config, num_examples: int) -> int:
-    """Training length in generator steps, from `train.steps` or `train.epochs`."""
+    """Training length in steps, from `train.steps` or `train.epochs`."""
     if config.train.steps is not None:
         return config.train.steps
-    per_epoch = data.steps_per_epoch(num_examples, config.train.batch_size * config.train.d_steps,
-                                     config.train.d_steps)
+    task_class = tasks.task_of(config)
+    per_epoch = data.steps_per_epoch(num_examples, task_class.examples_per_step(config),
+                                     task_class.min_examples_per_step(config))
     return max(1, math.ceil(config.train.epochs * per_epoch))
 
 
@@ -116,37 +111,16 @@ def prepare_workdir(workdir: str, config: Config, log=print) -> None:
     checkpoints.write_config(workdir, config)
 
 
-def build_gan(config: Config, strategy: tf.distribute.Strategy | None = None) -> GAN:
-    """The compiled GAN that `config` describes (fresh weights), with its
-    variables and optimizers created under `strategy` (default: one device)
-    and its layers under `train.mixed_precision`."""
+def build_task(config: Config, strategy: tf.distribute.Strategy | None = None) -> tasks.Task:
+    """The compiled task that `config` (resolved) describes, with fresh
+    weights, its variables and optimizers created under `strategy` (default:
+    one device) and its layers under `train.mixed_precision`."""
     t = config.train
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope(), distribute.precision_policy(t.mixed_precision):
-        generator = models.build_generator(config.model, t.sync_batch_norm)
-        discriminator = models.build_discriminator(config.model, t.sync_batch_norm)
-        gan = GAN(generator, discriminator, config.model.latent_dim, seed=t.seed)
-        family = losses.get_loss_family(t.loss)
-        g_optimizer = keras.optimizers.Adam(t.g_learning_rate, beta_1=t.g_beta1,
-                                            beta_2=t.g_beta2)
-        d_optimizer = keras.optimizers.Adam(t.d_learning_rate, beta_1=t.d_beta1,
-                                            beta_2=t.d_beta2)
-        if t.mixed_precision == "mixed_float16":
-            # float16 gradients underflow without loss scaling; bfloat16 has float32's range.
-            g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
-            d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
-        gan.compile(
-            g_optimizer=g_optimizer,
-            d_optimizer=d_optimizer,
-            generator_loss_fn=family.generator_loss,
-            discriminator_loss_fn=family.discriminator_loss,
-            d_steps=t.d_steps,
-            label_smoothing=t.label_smoothing,
-            reuse_fakes=t.reuse_fakes,
-            jit_compile=t.jit_compile,
-            steps_per_execution=t.steps_per_execution,
-        )
-    return gan
+        task = tasks.task_of(config).build(config, t.sync_batch_norm)
+        task.configure(config)
+    return task
 
 
 def train(config: Config, workdir: str, stream=None,
@@ -159,6 +133,7 @@ def train(config: Config, workdir: str, stream=None,
     holds checkpoints of a compatible run, training resumes from the newest
     one and reads exactly the data and noise an uninterrupted run would have.
     Ctrl-C saves a checkpoint at the last finished step before returning.
+    Every task trains through this one loop (`kgan.tasks`).
 
     Args:
         config: The run's configuration.
@@ -185,59 +160,59 @@ def train(config: Config, workdir: str, stream=None,
     chief = distribute.is_chief(strategy)
     if not chief:
         log = _prefixed(log, distribute.task_name(strategy))
-    dataset = data.load(config.data, "train")
+    task_class = tasks.task_of(config)
+    dataset = task_class.load_data(config, "train")
     if chief:
         prepare_workdir(workdir, config, log)
     if config.train.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.train.seed)
 
-    gan = build_gan(config, strategy)
-    checkpoint = checkpoints.make_checkpoint(gan.generator, gan.discriminator, gan.g_optimizer,
-                                             gan.d_optimizer, gan.step_counter)
+    task = build_task(config, strategy)
+    checkpoint = checkpoints.make_checkpoint(task.checkpoint_items())
     # Every worker restores the chief's newest checkpoint; non-chief workers
     # save into a private scratch folder (see kgan.training.distribute).
     save_dir = workdir if chief else os.path.join(workdir, f".{distribute.task_name(strategy)}")
     manager = checkpoints.checkpoint_manager(checkpoint, save_dir, config.train.keep_checkpoints)
     latest = checkpoints.restore_newest(checkpoint, workdir, log)
-    start_step = int(gan.step_counter.numpy())
+    start_step = int(task.step_counter.numpy())
     end_step = total_steps(config, dataset.num_examples)
     if start_step >= end_step:
         log(f"{workdir}: already trained to step {start_step} (target {end_step}); nothing to do.")
         return TrainResult(workdir, start_step, start_step, end_step, {}, latest, False,
-                           weights_digest(gan))
+                           weights_digest(task))
     log(f"{'Resuming from step ' + str(start_step) if start_step else 'Training'}: "
-        f"{'conditional ' if config.model.conditional else ''}{config.model.architecture} on "
-        f"{config.data.dataset} ({dataset.num_examples} images "
-        f"from {dataset.source}) to step {end_step} in {workdir}")
+        f"{task_class.describe(config)} ({dataset.num_examples} examples "
+        f"from {dataset.source}{'; ' + dataset.details if dataset.details else ''}) "
+        f"to step {end_step} in {workdir}")
 
     t = config.train
     rollbacks = RollbackLog(workdir)
-    set_learning_rates(gan, t, rollbacks.lr_scale)
+    task.set_learning_rate_scale(rollbacks.lr_scale)
     if t.on_nan == "rollback" and not latest:
         # A diverged first interval then has a state to roll back to.
         checkpoints.save(manager, start_step)
-    grid = SampleGrid(t.seed, t.num_samples, config.model)
     evaluation_setup = None
     if t.eval_every and chief:
-        split = data.get_dataset_spec(config.data.dataset).evaluation_split
+        split = task_class.evaluation_split(config)
         labels = evaluation.sample_labels(config.model, config.data, split, t.eval_samples)
         evaluation_setup = (
             evaluation.reference_frechet_metric(t.eval_metric, config.data, split,
                                                 t.eval_samples, t.inception_path, log),
             latent.standard_normal(t.seed, latent.Purpose.TRAINING_EVALUATION, t.eval_samples,
-                                   config.model.latent_dim),
+                                   task.serving_spec().latent_dim),
             None if labels is None else conditioning.label_vectors(
                 labels, config.model.label_kind, config.model.num_labels).numpy())
 
     stop = StopRequest()
     fit_start = start_step
     while True:
-        batches = data.training_batches(dataset, t.batch_size * t.d_steps, t.seed,
-                                        start_step=fit_start, min_batch_size=t.d_steps,
-                                        with_labels=config.model.conditional)
+        batches = data.seeded_batches(
+            dataset.arrays, dataset.num_examples, task_class.examples_per_step(config), t.seed,
+            start_step=fit_start, min_batch_size=task_class.min_examples_per_step(config),
+            transform=dataset.transform)
         monitor = TrainingMonitor(
-            workdir, manager, fit_start, end_step, t.batch_size * t.d_steps, grid,
+            workdir, manager, fit_start, end_step, task_class.examples_per_step(config),
             t.log_every, t.sample_every, t.checkpoint_every, stream, chief=chief,
             scratch_dir=None if chief else save_dir)
         # The guard comes first: it ends a diverged step before anything is written.
@@ -249,40 +224,29 @@ def train(config: Config, workdir: str, stream=None,
                                                t.eval_every, stream))
         try:
             with stop.on_sigint():
-                gan.fit(batches, epochs=1, steps_per_epoch=end_step - fit_start,
+                task.fit(batches, epochs=1, steps_per_epoch=end_step - fit_start,
                         callbacks=[*callbacks, stop], verbose=0, shuffle=False)
         except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
             stop.requested = True
         except NonFiniteError as e:
-            fit_start = _roll_back(e, gan, checkpoint, workdir, t, rollbacks, chief, log)
+            fit_start = _roll_back(e, task, checkpoint, workdir, t, rollbacks, chief, log)
             continue
         break
     interrupted = stop.requested
-    reached = int(gan.step_counter.numpy())
+    reached = int(task.step_counter.numpy())
     if not interrupted and reached < end_step:
         # Keras ends fit quietly on an OutOfRangeError from anywhere in its loop.
         raise RunError(f"training stopped at step {reached} of {end_step} without an error "
                        f"from TensorFlow; the newest checkpoint is "
                        f"{checkpoints.latest_checkpoint(workdir)}")
     if interrupted:
-        monitor.step = int(gan.step_counter.numpy())
+        monitor.step = int(task.step_counter.numpy())
         monitor.save_checkpoint()
         log(f"\nInterrupted: saved a checkpoint at step {monitor.step} in {workdir}; "
             "run the same command to resume.")
     return TrainResult(workdir, start_step, monitor.step, end_step, monitor.last_logs,
-                       checkpoints.latest_checkpoint(workdir), interrupted, weights_digest(gan),
-                       gan.train_step_traces)
-
-
-def set_learning_rates(gan: GAN, train_config, scale: float = 1.0) -> None:
-    """Sets both optimizers' learning rates to the config's times `scale`.
-
-    Learning rates are part of a checkpoint's optimizer state; after a
-    restore they are set again, so a resumed run trains with the rates its
-    config (and its rollbacks) say.
-    """
-    gan.g_optimizer.learning_rate = train_config.g_learning_rate * scale
-    gan.d_optimizer.learning_rate = train_config.d_learning_rate * scale
+                       checkpoints.latest_checkpoint(workdir), interrupted, weights_digest(task),
+                       task.train_step_traces)
 
 
 class RollbackLog:
@@ -317,7 +281,7 @@ class RollbackLog:
             append_line(self.path, json.dumps(entry, sort_keys=True))
 
 
-def _roll_back(error, gan, checkpoint, workdir, train_config, rollbacks, chief, log) -> int:
+def _roll_back(error, task, checkpoint, workdir, train_config, rollbacks, chief, log) -> int:
     """Handles a `NonFiniteError`: restores the newest checkpoint with lower
     learning rates and returns its step, or raises `RunError` if the run must stop."""
     t = train_config
@@ -336,15 +300,18 @@ def _roll_back(error, gan, checkpoint, workdir, train_config, rollbacks, chief, 
     except RunError as e:
         raise RunError(f"training diverged: {error}; rolling back failed: {e}") from None
     scale = rollbacks.lr_scale * t.rollback_lr_factor
-    set_learning_rates(gan, t, scale)
-    restored = int(gan.step_counter.numpy())
+    task.set_learning_rate_scale(scale)
+    restored = int(task.step_counter.numpy())
+    rates = {player: rate * scale for player, rate in task.learning_rates().items()}
     rollbacks.append({"diverged_at_step": error.step, "what": error.what,
                       "restored_step": restored, "lr_scale": scale,
-                      "g_learning_rate": t.g_learning_rate * scale,
-                      "d_learning_rate": t.d_learning_rate * scale}, write=chief)
-    gan.reset_metrics()
+                      **{f"{player}_learning_rate": rate for player, rate in rates.items()}},
+                     write=chief)
+    task.reset_metrics()
+    shown = ", ".join(f"{player.upper()} {rate:.3g}" for player, rate in sorted(
+        rates.items(), key=lambda kv: kv[0] != "g"))
     log(f"\nTraining diverged: {error}. Rolled back to step {restored} with learning rates "
-        f"x{scale:g} (G {t.g_learning_rate * scale:.3g}, D {t.d_learning_rate * scale:.3g}); "
+        f"x{scale:g} ({shown}); "
         f"rollback {len(rollbacks.entries)} of at most {t.max_rollbacks}, "
         f"recorded in {rollbacks.path}.")
     return restored
@@ -388,9 +355,6 @@ def _prefixed(log, prefix):
     return lambda message: log(f"[{prefix}] {message}")
 
 
-def weights_digest(gan: GAN) -> str:
-    """sha256 of both networks' weights, to compare runs and replicas at a glance."""
-    digest = hashlib.sha256()
-    for variable in gan.generator.weights + gan.discriminator.weights:
-        digest.update(np.asarray(variable.numpy()).tobytes())
-    return digest.hexdigest()
+def weights_digest(task: tasks.Task) -> str:
+    """sha256 of the task's network weights, to compare runs and replicas at a glance."""
+    return checkpoints.weights_digest(task.digest_weights())

@@ -17,7 +17,7 @@ def ids(batch):
 
 
 def take(stream, count):
-    return [np.asarray(b) for b in stream.take(count)]
+    return [np.asarray(b["image"]) for b in stream.take(count)]
 
 
 def test_values_are_scaled_to_unit_range():
@@ -63,7 +63,9 @@ def test_partial_batches_smaller_than_min_batch_size_are_dropped():
 def test_labels_follow_their_images():
     dataset = tiny_dataset(10)
     labels = np.array([int(l) for _, l in dataset.examples])
-    images, batch_labels = next(iter(data.training_batches(dataset, 10, seed=0, with_labels=True)))
+    batch = next(iter(data.training_batches(dataset, 10, seed=0, with_labels=True)))
+    images, batch_labels = batch["image"], batch["label"]
+    assert set(batch) == {"image", "label"}
     # Class ids arrive as the one-hot vectors conditional networks take.
     np.testing.assert_array_equal(batch_labels.numpy(), np.eye(10)[labels[ids(images)]])
 
@@ -89,3 +91,20 @@ def test_resolve_fills_and_checks_the_image_shape():
         data.resolve(wrong)
     with pytest.raises(ConfigError, match="unknown dataset 'cifar10'; choose one of: celeba, mnist"):
         data.get_dataset_spec("cifar10")
+
+
+def test_any_element_spec_streams_seeded_and_resumable():
+    arrays = {"points": np.arange(20, dtype=np.float32).reshape(10, 2),
+              "weight": np.arange(10, dtype=np.int64)}
+    full = [b for b in data.seeded_batches(arrays, 10, 4, seed=2, min_batch_size=2).take(9)]
+    resumed = [b for b in data.seeded_batches(arrays, 10, 4, seed=2, start_step=5,
+                                              min_batch_size=2).take(4)]
+    for a, b in zip(full[5:], resumed):
+        np.testing.assert_array_equal(a["points"], b["points"])
+    for batch in full:  # rows stay together across named arrays
+        np.testing.assert_array_equal(batch["points"][:, 0], 2 * batch["weight"])
+    epoch = np.concatenate([b["weight"] for b in full[:3]])
+    assert sorted(epoch.tolist()) == list(range(10))
+    doubled = next(iter(data.seeded_batches(arrays, 10, 4, seed=2,
+                                            transform=lambda rows: {"x": rows["weight"] * 2})))
+    assert set(doubled) == {"x"}

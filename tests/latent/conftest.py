@@ -20,7 +20,7 @@ def make_run(workdir, model: ModelConfig, step: int = 7, seed: int = 0,
     generator = models.build_generator(model)
     last_kernel = [v for v in generator.trainable_variables if v.path.endswith("kernel")][-1]
     last_kernel.assign(last_kernel * gain)
-    manager = checkpoints.checkpoint_manager(checkpoints.make_checkpoint(generator), str(workdir),
+    manager = checkpoints.checkpoint_manager(checkpoints.make_checkpoint({"generator": generator}), str(workdir),
                                              max_to_keep=1)
     checkpoints.save(manager, step)
     return config

@@ -28,7 +28,7 @@ EQUIVALENCE = textwrap.dedent("""
     import keras
     from kgan import data
     from kgan.config import Config, ModelConfig, TrainConfig
-    from kgan.training import build_gan
+    from kgan.training import build_task
     from tests.conftest import tiny_dataset
 
     architecture, sync, d_steps = sys.argv[1], sys.argv[2] == "sync", int(sys.argv[3])
@@ -37,7 +37,7 @@ EQUIVALENCE = textwrap.dedent("""
                           hidden_units=(32,)),
         train=TrainConfig(batch_size=8, d_steps=d_steps, sync_batch_norm=sync)))
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    gans = {"single": build_gan(config), "mirrored": build_gan(config, mirrored)}
+    gans = {"single": build_task(config), "mirrored": build_task(config, mirrored)}
     gans["mirrored"].generator.set_weights(gans["single"].generator.get_weights())
     gans["mirrored"].discriminator.set_weights(gans["single"].discriminator.get_weights())
     stream = data.training_batches(tiny_dataset(40), 8 * d_steps, seed=0)
@@ -128,7 +128,7 @@ def test_two_worker_processes_train_one_model(tmp_path, mnist_tfds_dir):
     assert sorted(p.name for p in workdir.iterdir() if not p.name.startswith("tensorboard")) == [
         "best", "checkpoints", "config.json", "samples"]
     assert json.loads((workdir / "best" / "best.json").read_text())["step"] in (3, 6)
-    loaded = checkpoints.load_generator(str(workdir))
+    loaded = checkpoints.load_task(str(workdir))
     assert loaded.step == 6
     images = loaded.generator(np.zeros((2, 16), np.float32), training=False)
     assert images.shape == (2, 28, 28, 1)

@@ -1,4 +1,4 @@
-"""The GAN model's update rules, on tiny networks and tiny data."""
+"""The noise-to-image task's update rules (kgan.tasks.gan), on tiny networks and tiny data."""
 
 import dataclasses
 
@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from kgan import data
 from kgan.config import Config, ModelConfig, TrainConfig
-from kgan.training import build_gan
+from kgan.training import build_task
 from tests.conftest import tiny_dataset
 
 TINY = Config(model=ModelConfig(latent_dim=8, base_filters=8, hidden_units=(32,),
@@ -17,7 +17,7 @@ TINY = Config(model=ModelConfig(latent_dim=8, base_filters=8, hidden_units=(32,)
 
 
 def tiny_gan(architecture="dcgan", **train_changes):
-    return build_gan(dataclasses.replace(
+    return build_task(dataclasses.replace(
         TINY, model=dataclasses.replace(TINY.model, architecture=architecture),
         train=dataclasses.replace(TINY.train, **train_changes)))
 
@@ -31,7 +31,7 @@ def changed(before, variables):
 
 
 def real_batch(size=4):
-    return next(iter(data.training_batches(tiny_dataset(10), size, seed=0)))
+    return next(iter(data.training_batches(tiny_dataset(10), size, seed=0)))["image"]
 
 
 @pytest.mark.parametrize("architecture", ["dcgan", "mlp"])
@@ -59,8 +59,8 @@ def test_generator_step_updates_only_the_generator(architecture):
 def test_discriminator_alone_learns_a_fixed_batch():
     gan = tiny_gan()
     real = real_batch(8)
-    step = tf.function(gan.discriminator_step)
-    losses = [float(step(real)[0]) for _ in range(40)]
+    step = tf.function(lambda images: gan.discriminator_step(images)[0])
+    losses = [float(step(real)) for _ in range(40)]
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
 
 
@@ -74,7 +74,7 @@ def test_fit_traces_the_step_once_including_partial_batches():
     assert gan.train_step_traces == traces
     assert int(gan.g_optimizer.iterations) == 28
     logs = {k: v[-1] for k, v in history.history.items()}
-    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake", "nonfinite_steps"}
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake", "d_gap", "nonfinite_steps"}
     assert 0.0 <= logs["d_real"] <= 1.0 and 0.0 <= logs["d_fake"] <= 1.0
     assert all(np.isfinite(v) for v in logs.values())
     assert logs["nonfinite_steps"] == 0.0
@@ -99,8 +99,8 @@ def test_k_discriminator_updates_per_generator_update():
 
 def test_batch_smaller_than_d_steps_is_refused():
     gan = tiny_gan(d_steps=3)
-    two_images = tf.data.Dataset.from_tensors(real_batch(2))
-    with pytest.raises(tf.errors.InvalidArgumentError, match="at least d_steps=3 images"):
+    two_images = tf.data.Dataset.from_tensors({"image": real_batch(2)})
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at least d_steps=3 examples"):
         gan.fit(two_images, epochs=1, verbose=0, shuffle=False)
 
 
@@ -114,7 +114,7 @@ def test_latents_are_seeded_and_fresh_for_every_update_and_step():
     draws += [a.sample_latents(4, update) for update in range(3)]
     assert len({d.numpy().tobytes() for d in draws}) == 6
     # A differently seeded GAN draws other latents.
-    other = build_gan(dataclasses.replace(TINY, train=dataclasses.replace(TINY.train, seed=1)))
+    other = build_task(dataclasses.replace(TINY, train=dataclasses.replace(TINY.train, seed=1)))
     assert not np.array_equal(other.sample_latents(4), first_a)
 
 
@@ -129,7 +129,7 @@ def tiny_conditional_gan(d_steps=1):
     config = data.resolve(dataclasses.replace(
         TINY, model=dataclasses.replace(TINY.model, conditional=True, label_embedding_dim=4),
         train=dataclasses.replace(TINY.train, d_steps=d_steps)))
-    return build_gan(config)
+    return build_task(config)
 
 
 @pytest.mark.parametrize("d_steps", [1, 2])
@@ -149,10 +149,11 @@ def test_conditional_train_step_uses_the_labels(d_steps):
 
 def test_conditional_step_refuses_labels_of_the_wrong_width():
     gan = tiny_conditional_gan()
-    images, labels = next(iter(data.training_batches(tiny_dataset(10), 4, seed=0,
-                                                     with_labels=True)))
-    _, real_logits, fake_logits = gan.discriminator_step(images, labels)
-    assert real_logits.shape == fake_logits.shape == (4, 1)
+    batch = next(iter(data.training_batches(tiny_dataset(10), 4, seed=0, with_labels=True)))
+    images, labels = batch["image"], batch["label"]
+    _, outputs = gan.discriminator_step(images, labels)
+    assert outputs.real_logits.shape == outputs.fake_logits.shape == (4, 1)
+    assert outputs.labels is labels and outputs.real_inputs is images
     with pytest.raises((ValueError, tf.errors.InvalidArgumentError)):
         gan.discriminator_step(images, labels[:, :3])
 

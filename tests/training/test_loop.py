@@ -114,7 +114,7 @@ def test_in_training_evaluation_keeps_the_best_checkpoint(tmp_path, mnist_tfds_d
     regular = checkpoint_values(str(workdir / "checkpoints" / f"ckpt-{best['step']}"))
     for name, value in checkpoint_values(best_path).items():
         np.testing.assert_array_equal(value, regular[name], err_msg=name)
-    assert checkpoints.load_generator(str(workdir), best_path).step == best["step"]
+    assert checkpoints.load_task(str(workdir), best_path).step == best["step"]
 
     values = []
     for path in (workdir / "tensorboard").glob("events.out.tfevents.*"):

@@ -79,7 +79,7 @@ def test_divergence_stops_the_cli_naming_the_step_and_keeps_the_checkpoints(tmp_
     assert checkpoints.checkpoint_step(checkpoints.latest_checkpoint(workdir)) == 4
     assert not any(name.startswith("step_00000005") for name in os.listdir(
         os.path.join(workdir, "samples")))
-    restored = checkpoints.load_generator(workdir)
+    restored = checkpoints.load_task(workdir)
     assert bool(all_finite(restored.generator.weights))
 
 
@@ -104,7 +104,7 @@ def test_rollback_restores_the_checkpoint_and_continues_with_lower_rates(tmp_pat
     latest = checkpoints.latest_checkpoint(workdir)
     assert checkpoints.checkpoint_step(latest) == 8
     assert optimizer_learning_rates(latest) == pytest.approx((1e-4, 1e-4))
-    assert bool(all_finite(checkpoints.load_generator(workdir).generator.weights))
+    assert bool(all_finite(checkpoints.load_task(workdir).generator.weights))
 
     # A resumed run keeps the rollback's scale on top of its config's rates.
     resumed = train(dataclasses.replace(rollback, train=dataclasses.replace(

@@ -1,0 +1,31 @@
+"""GAN tasks: each family is a `kgan.tasks.base.Task` (a `keras.Model` whose
+`train_step` plays its game), registered here by name (`--task=<name>`).
+
+A new family is new files (its task, and if needed its networks under
+`kgan/models/`, its data under `kgan/data/`, its metrics under
+`kgan/evaluation/`) plus one line in `TASKS`.
+"""
+
+from kgan.config import Config
+from kgan.errors import lookup
+from kgan.tasks.base import LatentServing, Phase, Preview, Task, TaskData
+from kgan.tasks.gan import ImageGAN
+from kgan.tasks.points import PointGAN
+
+TASKS = {
+    ImageGAN.NAME: ImageGAN,
+    PointGAN.NAME: PointGAN,
+}
+
+
+def get_task(name: str) -> type[Task]:
+    """The task class registered under `name` (ConfigError listing the choices otherwise)."""
+    return lookup(TASKS, name, "task")
+
+
+def task_of(config: Config) -> type[Task]:
+    return get_task(config.task)
+
+
+__all__ = ["LatentServing", "Phase", "Preview", "TASKS", "Task", "TaskData", "get_task",
+           "task_of"]

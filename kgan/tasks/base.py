@@ -1,0 +1,388 @@
+"""The base of every kgan task: a `keras.Model` whose `train_step` plays one game.
+
+A task (a GAN family) owns:
+
+* its networks and players: each player is a set of networks updated by one
+  optimizer (`players`); optimizers come in through `compile`;
+* its update phases, in order (`phases`): the players' updates, and
+  optional regularization phases run every N steps (StyleGAN2's lazy
+  regularization, Karras et al. 2020, Sec. 4: the penalty's weight is
+  multiplied by N);
+* its named, weighted loss terms per player (`player_loss`), each logged on
+  its own beside the player's total;
+* `checkpoint_items()`: whatever a checkpoint holds (any number of
+  networks, optimizers and averaged copies) and `serving_items()`, the part a
+  loader restores to sample;
+* what a preview shows (`preview`), its serving spec (`serving_spec`), the
+  evaluation metrics that apply (`EVALUATION_METRICS`) and its data
+  (`load_data`, whose batches are dicts with a declared element spec).
+
+The run loop (`kgan.training`), checkpoints, export, evaluation and
+`generate.py` speak only this interface. A family adds a subclass (usually
+one file under `kgan/tasks/`) and one line in `kgan.tasks.TASKS`.
+
+Shared mechanics live here once: the step counter that keys all noise
+(stateless Philox, so resume needs no random state), each replica's share of
+the global batch under a `tf.distribute` strategy (so R replicas compute the
+single-device update), loss scaling for float16, the non-finite guard's
+counter, and returning rank-1 values to MultiWorkerMirroredStrategy.
+"""
+
+import dataclasses
+from typing import Any, Callable, ClassVar, Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan.config import Config
+
+# The metric counting steps with non-finite losses or weights.
+NONFINITE_STEPS = "nonfinite_steps"
+
+
+def all_finite(tensors) -> tf.Tensor:
+    """Whether every element of every (floating-point) tensor is finite."""
+    checks = [tf.reduce_all(tf.math.is_finite(t)) for t in map(tf.convert_to_tensor, tensors)
+              if t.dtype.is_floating]
+    return tf.reduce_all(tf.stack(checks)) if checks else tf.constant(True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """One part of a training step.
+
+    Attributes:
+        name: For logs and errors (`D`, `G`, `Dreg`, ...).
+        run: `fn(batch) -> list of scalar losses`; makes its player's update
+            and tracks its metrics. The losses feed the non-finite guard.
+        every: Run on steps whose number is a multiple of this (1: every
+            step). A lazy phase is responsible for weighting its loss by
+            `every`, so its average contribution matches an eager one.
+    """
+
+    name: str
+    run: Callable[[dict], list]
+    every: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskData:
+    """One split of a task's data, held in memory.
+
+    Attributes:
+        arrays: Named arrays with the examples along the first axis (e.g.
+            uint8 `image` and int64 `label`, or float32 `points`).
+        num_examples: Rows in each array.
+        source: Where the examples came from, for logs.
+        element_spec: `{name: tf.TensorSpec}` of one batch as the task's
+            `train_step` reads it (batch dimension None).
+        transform: `fn(dict of gathered rows) -> batch dict` (scaling,
+            label encoding), run inside the tf.data pipeline.
+        details: Free-form facts for the start-up log line (e.g. skipped
+            files).
+    """
+
+    arrays: dict
+    num_examples: int
+    source: str
+    element_spec: dict
+    transform: Callable[[dict], dict]
+    details: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Preview:
+    """What a task shows of its progress: one RGB or grayscale uint8 picture,
+    and optional names of its rows (a conditional grid's labels)."""
+
+    image: np.ndarray
+    row_names: Optional[list] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LatentServing:
+    """A task served as `latent (+ labels) -> sample`: the noise-to-X families.
+
+    Export builds the SavedModel signatures (`serving_default`: latents;
+    `generate_from_seed`: int64 seeds), the TFLite models and their
+    verification from this; evaluation and `generate.py` sample through it.
+
+    Attributes:
+        network: Name (in `serving_items`) of the network that maps latents
+            (and label vectors) to samples.
+        latent_dim: Size of the standard-normal latent.
+        output_key: Name of the served output (`images`, `points`).
+        output_shape: Shape of one served sample.
+        output_dtype: Served dtype (`uint8` images, `float32` points).
+        to_output: Network output (float) -> served output, built from
+            TensorFlow ops (it runs inside the signatures and TFLite).
+        unit: What output differences are measured in, for verification.
+        tolerance: Largest difference a float32 TFLite conversion may show
+            against the SavedModel (in `unit`).
+        label_kind: `class` or `multi_hot` for a conditional network, else None.
+        label_names: The labels' names, in vector order.
+        kind: `image` when outputs are pictures (FID, grids apply), else a
+            family-specific word (`points`).
+    """
+
+    network: str
+    latent_dim: int
+    output_key: str
+    output_shape: tuple
+    output_dtype: str
+    to_output: Callable[[tf.Tensor], tf.Tensor]
+    unit: str
+    tolerance: float
+    label_kind: Optional[str] = None
+    label_names: Optional[tuple] = None
+    kind: str = "image"
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names) if self.label_kind else 0
+
+
+class Task(keras.Model):
+    """Base class of the GAN families (see the module docstring).
+
+    Subclasses set `NAME`, `PLAYERS` (player -> names of its networks, in
+    update order) and `METRICS` (names logged, in console order), build
+    their networks before calling `super().__init__`, and implement
+    `phases()`. The class methods describe the family without building it.
+
+    Args:
+        networks: `{name: keras.Model}`; each becomes an attribute of that name.
+        seed: Seed of all of the task's noise.
+        **kwargs: Standard `keras.Model` arguments.
+    """
+
+    NAME: ClassVar[str] = ""
+    PLAYERS: ClassVar[dict] = {}
+    METRICS: ClassVar[tuple] = ()
+    EVALUATION_METRICS: ClassVar[tuple] = ()
+    # Console labels of metrics whose logged name is not what users expect.
+    METRIC_LABELS: ClassVar[dict] = {}
+
+    def __init__(self, networks: dict, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.network_names = tuple(networks)
+        for name, network in networks.items():
+            setattr(self, name, network)
+        self.seed = int(seed)
+        # Steps so far: keys the noise and is the step a checkpoint is written
+        # at. Updated once per step, by the first replica.
+        self.step_counter = keras.Variable(0, dtype="int64", trainable=False,
+                                           aggregation="only_first_replica", name="step")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.METRICS}
+        # Steps since the last metrics reset whose losses or updated weights
+        # were not all finite (read by the training loop's guard).
+        self.nonfinite_tracker = keras.metrics.Sum(name=NONFINITE_STEPS)
+        self.optimizers = {}
+        self.loss_weights = {}
+        # Python runs `train_step` only while tracing it (unless run eagerly),
+        # so this counts traces: it must not grow with the number of steps.
+        self.train_step_traces = 0
+
+    # ----- the family, described without building it -----
+
+    @classmethod
+    def resolve(cls, config: Config) -> Config:
+        """Fills in what the data determines and checks the config fits the task.
+
+        Raises:
+            ConfigError: for settings the task cannot train.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def load_data(cls, config: Config, split: str = "train") -> TaskData:
+        """One split of the task's data (resolved config)."""
+        raise NotImplementedError
+
+    @classmethod
+    def evaluation_split(cls, config: Config) -> str:
+        """The held-out split samples are compared with by default."""
+        raise NotImplementedError
+
+    @classmethod
+    def build(cls, config: Config, synchronized_batch_norm: bool = False) -> "Task":
+        """The task with fresh networks (under the current strategy scope and
+        dtype policy), not yet compiled: loaders restore `serving_items` into it."""
+        raise NotImplementedError
+
+    @classmethod
+    def describe(cls, config: Config) -> str:
+        """What the run trains, for its start-up line."""
+        return f"task {cls.NAME} on {config.data.dataset}"
+
+    @classmethod
+    def examples_per_step(cls, config: Config) -> int:
+        """Examples one training step reads (the pipeline's batch size)."""
+        return config.train.batch_size
+
+    @classmethod
+    def min_examples_per_step(cls, config: Config) -> int:
+        """The smallest final partial batch a step can use."""
+        return 1
+
+    # ----- training -----
+
+    def compile(self, optimizers: dict, loss_weights: Optional[dict] = None, **kwargs):
+        """Configures training.
+
+        Args:
+            optimizers: `{player: optimizer}` for every player in `PLAYERS`.
+            loss_weights: `{(player, term): weight}`; terms not named weigh 1.
+            **kwargs: Passed to `keras.Model.compile` (`jit_compile`,
+                `steps_per_execution`).
+        """
+        super().compile(**kwargs)
+        missing = sorted(set(self.PLAYERS) - set(optimizers))
+        if missing:
+            raise ValueError(f"no optimizer for player(s) {', '.join(missing)}")
+        self.optimizers = dict(optimizers)
+        self.loss_weights = dict(loss_weights or {})
+        # Optimizer slots are created now, eagerly: created lazily inside the
+        # traced step they break under tf.distribute, and they must exist
+        # before a checkpoint can be restored into them.
+        for player, optimizer in self.optimizers.items():
+            optimizer.build(self.player_variables(player))
+        # The networks are built; without this, `fit` under a strategy
+        # would trace `call` on a data batch to build the model.
+        self.built = True
+
+    def player_variables(self, player: str) -> list:
+        return [v for name in self.PLAYERS[player]
+                for v in getattr(self, name).trainable_variables]
+
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    def learning_rates(self) -> dict:
+        """`{player: learning rate}` from the config, before any rollback scaling."""
+        raise NotImplementedError
+
+    def set_learning_rate_scale(self, scale: float) -> None:
+        """Sets every optimizer's learning rate to its configured rate x `scale`.
+
+        Learning rates are part of a checkpoint's optimizer state; after a
+        restore they are set again, so a resumed run trains with the rates
+        its config (and its rollbacks) say.
+        """
+        for player, rate in self.learning_rates().items():
+            self.optimizers[player].learning_rate = rate * scale
+
+    @property
+    def metrics(self):
+        return [*self.trackers.values(), self.nonfinite_tracker]
+
+    def track(self, name: str, value) -> None:
+        self.trackers[name].update_state(value)
+
+    def replica_share(self, batch_size):
+        """(this replica's first row in the global batch, global batch size)."""
+        context = tf.distribute.get_replica_context()
+        batch_size = tf.cast(batch_size, tf.int64)
+        if context is None or context.num_replicas_in_sync == 1:
+            return tf.constant(0, tf.int64), batch_size
+        sizes = context.all_gather(tf.reshape(batch_size, [1]), axis=0)
+        return tf.reduce_sum(sizes[:context.replica_id_in_sync_group]), tf.reduce_sum(sizes)
+
+    def noise(self, batch_size, shape: tuple, key) -> tf.Tensor:
+        """Standard-normal `[batch_size, *shape]` noise keyed by (`seed`, `key`);
+        under a strategy, this replica's rows of the global batch's noise."""
+        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(key, tf.int64)])
+        offset, total = self.replica_share(batch_size)
+        values = tf.random.stateless_normal(tf.concat([[total], tf.constant(shape, tf.int64)], 0),
+                                            seed=seed, alg="philox")
+        return values[offset:offset + tf.cast(batch_size, tf.int64)]
+
+    def player_loss(self, player: str, terms: dict, batch_size):
+        """A player's total loss and what to differentiate; call inside the tape.
+
+        The total is the weighted sum of the named terms. What is
+        differentiated is the total weighted by this replica's share of the
+        global batch (gradients are summed across replicas, so the sum is the
+        global mean) and scaled by the optimizer (loss scaling under float16).
+        The total and, when there are several, each term are tracked as
+        `<player>_loss` and `<player>_<term>`.
+
+        Returns:
+            (total, differentiated).
+        """
+        total = None
+        for name, value in terms.items():
+            weight = self.loss_weights.get((player, name), 1.0)
+            weighted = value if weight == 1.0 else value * weight
+            total = weighted if total is None else total + weighted
+        _, global_size = self.replica_share(batch_size)
+        share = tf.cast(batch_size, tf.float32) / tf.cast(global_size, tf.float32)
+        differentiated = self.optimizers[player].scale_loss(total * share)
+        self.track(f"{player}_loss", total)
+        if len(terms) > 1:
+            for name, value in terms.items():
+                self.track(f"{player}_{name}", value)
+        return total, differentiated
+
+    def apply_update(self, player: str, tape: tf.GradientTape, differentiated) -> None:
+        variables = self.player_variables(player)
+        gradients = tape.gradient(differentiated, variables)
+        self.optimizers[player].apply_gradients(zip(gradients, variables))
+
+    def train_step(self, data):
+        self.train_step_traces += 1
+        step_losses = []
+        for phase in self.phases():
+            if phase.every == 1:
+                step_losses.extend(phase.run(data))
+                continue
+
+            def run_phase(phase=phase):
+                losses = phase.run(data)
+                return tf.add_n([tf.cast(loss, tf.float32) for loss in losses])
+
+            step_losses.append(tf.cond(tf.equal(self.step_counter % phase.every, 0), run_phase,
+                                       lambda: tf.constant(0.0)))
+        self.step_counter.assign_add(1)
+        weights = [w for name in self.network_names for w in getattr(self, name).weights]
+        finite = tf.logical_and(all_finite(step_losses), all_finite(weights))
+        self.nonfinite_tracker.update_state(1.0 - tf.cast(finite, "float32"))
+        results = {m.name: m.result() for m in self.metrics}
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages each returned value across workers along axis 0,
+            # which a scalar lacks; callbacks still receive plain numbers.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
+
+    # ----- what is saved, shown and served -----
+
+    def checkpoint_items(self) -> dict:
+        """Everything a checkpoint holds, by name: networks, optimizers
+        (`<player>_optimizer`) and the step. Names are part of the checkpoint
+        format: a family must keep them to read its older checkpoints."""
+        items = {name: getattr(self, name) for name in self.network_names}
+        items.update({f"{player}_optimizer": optimizer
+                      for player, optimizer in self.optimizers.items()})
+        items["step"] = self.step_counter
+        return items
+
+    def serving_items(self) -> dict:
+        """The part of a checkpoint a loader needs to sample."""
+        raise NotImplementedError
+
+    def serving_spec(self) -> Any:
+        """How the trained task is served (e.g. a `LatentServing`)."""
+        raise NotImplementedError
+
+    def preview(self) -> Preview:
+        """The run's progress picture, from inputs fixed by the seed."""
+        raise NotImplementedError
+
+    def digest_weights(self) -> list:
+        """The variables a run's weights digest covers."""
+        return [w for name in self.network_names for w in getattr(self, name).weights]
+
+    def call(self, inputs, training=None):
+        spec = self.serving_spec()
+        return getattr(self, spec.network)(inputs, training=training)

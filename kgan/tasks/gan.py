@@ -1,0 +1,101 @@
+"""`gan`: the noise-to-image GAN (MNIST, CelebA; unconditional or conditional)."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan import conditioning, data, images, latent, losses, models
+from kgan.config import Config
+from kgan.tasks.adversarial import LatentGAN
+from kgan.tasks.base import LatentServing, Preview, TaskData
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class ImageGAN(LatentGAN):
+    """Latent z (and labels) -> image, judged by an image discriminator.
+
+    The architectures are `kgan.models.ARCHITECTURES` (DCGAN, MLP); the data
+    are the image datasets of `kgan.data.DATASETS`. Evaluation: FID, KID and,
+    for MNIST, mode coverage by kgan's digit classifier.
+    """
+
+    NAME = "gan"
+    SAMPLE_KEY = "image"
+    EVALUATION_METRICS = ("fid", "kid", "classifier")
+
+    @classmethod
+    def resolve(cls, config: Config) -> Config:
+        config = data.resolve(config)
+        models.get_architecture(config.model.architecture)
+        losses.get_loss_family(config.train.loss)
+        return config
+
+    @classmethod
+    def describe(cls, config: Config) -> str:
+        return (f"{'conditional ' if config.model.conditional else ''}"
+                f"{config.model.architecture} on {config.data.dataset}")
+
+    @classmethod
+    def load_data(cls, config: Config, split: str = "train") -> TaskData:
+        dataset = data.load(config.data, split)
+        image_array, label_array = data.materialize(dataset)
+        conditional = config.model.conditional
+        element_spec = {"image": tf.TensorSpec([None, *dataset.image_shape], tf.float32)}
+        arrays = {"image": image_array}
+        if conditional:
+            element_spec["label"] = tf.TensorSpec([None, dataset.num_labels], tf.float32)
+            arrays["label"] = label_array
+
+        skipped = ", ".join(f"{count} {reason}" for reason, count in dataset.skipped.items()
+                            if count)
+        return TaskData(arrays, dataset.num_examples, dataset.source, element_spec,
+                        data.image_batch_transform(dataset, conditional),
+                        details=f"skipped {skipped}" if skipped else "")
+
+    @classmethod
+    def evaluation_split(cls, config: Config) -> str:
+        return data.get_dataset_spec(config.data.dataset).evaluation_split
+
+    @classmethod
+    def build(cls, config: Config, synchronized_batch_norm: bool = False) -> "ImageGAN":
+        t = config.train
+        return cls(models.build_generator(config.model, synchronized_batch_norm),
+                   models.build_discriminator(config.model, synchronized_batch_norm),
+                   config.model.latent_dim, seed=t.seed, d_steps=t.d_steps, loss=t.loss,
+                   label_smoothing=t.label_smoothing, reuse_fakes=t.reuse_fakes,
+                   label_kind=config.model.label_kind, label_names=config.model.label_names,
+                   preview_samples=t.num_samples)
+
+    def serving_spec(self) -> LatentServing:
+        return LatentServing(
+            network="generator", latent_dim=self.latent_dim, output_key="images",
+            output_shape=tuple(self.generator.image_shape), output_dtype="uint8",
+            to_output=images.to_uint8, unit="uint8 pixel levels (0..255)", tolerance=1,
+            label_kind=self.label_kind, label_names=self.label_names, kind="image")
+
+    def preview(self) -> Preview:
+        """A grid from latents fixed by the seed; a conditional grid has a row
+        per class or attribute combination (`kgan.conditioning.grid_rows`),
+        each column one latent under every row's label."""
+        if not hasattr(self, "_preview_inputs"):
+            self._preview_inputs = preview_inputs(self.seed, self.preview_samples,
+                                                  self.latent_dim, self.label_kind,
+                                                  self.label_names)
+        latents, labels, columns, row_names = self._preview_inputs
+        generated = self.generate(latents, labels, training=False)
+        return Preview(images.make_grid(np.asarray(generated), columns=columns), row_names)
+
+
+def preview_inputs(seed: int, count: int, latent_dim: int, label_kind, label_names):
+    """(latents, label vectors or None, columns or None, row names or None) of a
+    run's sample grids; they depend only on the seed, so grids of different
+    steps (and of a resumed run) show the same latents evolving."""
+    if not label_kind:
+        return (latent.standard_normal(seed, latent.Purpose.SAMPLE_GRID, count, latent_dim),
+                None, None, None)
+    row_labels, row_names = conditioning.grid_rows(label_kind, label_names)
+    columns = max(1, count // len(row_labels))
+    column_latents = latent.standard_normal(seed, latent.Purpose.SAMPLE_GRID, columns,
+                                            latent_dim)
+    return (np.tile(column_latents, (len(row_labels), 1)),
+            np.repeat(row_labels, columns, axis=0), columns, row_names)

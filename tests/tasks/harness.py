@@ -1,0 +1,165 @@
+"""The contract every task meets, as one test class a family's tests subclass.
+
+In the spirit of keras-hub's shared model tests: a family's test module
+declares `class TestMyTask(TaskContract)` with a tiny `config()` and gets a
+build test, a few real training steps, bitwise resume, a checkpoint round
+trip, an export reloaded in a fresh process without kgan, TFLite parity and
+hostile serving requests. One tiny run and one export per family are shared
+by its tests (class-scoped fixtures).
+"""
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgan import checkpoints, tasks
+from kgan import export as kgan_export
+from kgan.config import Config, ExportConfig
+from kgan.training import train
+
+# Loads an export with TensorFlow alone and runs serving_default on saved latents.
+_FRESH_PROCESS = """
+import sys, numpy as np, tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+z = np.load(sys.argv[2])
+outputs = model.signatures["serving_default"](z=tf.constant(z))
+assert not [m for m in sys.modules if m == "kgan" or m.startswith("kgan.")], "kgan was imported"
+(key,) = outputs
+np.save(sys.argv[3], outputs[key].numpy())
+print(key)
+"""
+
+
+def _quiet(message):
+    pass
+
+
+class TaskContract:
+    """Subclass with `config(self, shared)` returning a tiny `Config` of the
+    task (`shared` is the pytest `request` for fixtures such as data dirs),
+    and optionally `EXPORT_VARIANTS`."""
+
+    EXPORT_VARIANTS = ("float32",)
+    STEPS = 4
+
+    def config(self, request) -> Config:
+        raise NotImplementedError
+
+    def _config(self, request, **train_changes) -> Config:
+        config = self.config(request)
+        return dataclasses.replace(config, train=dataclasses.replace(
+            config.train, steps=self.STEPS, checkpoint_every=self.STEPS, sample_every=self.STEPS,
+            log_every=self.STEPS, deterministic=True, **train_changes))
+
+    @pytest.fixture(scope="class")
+    def run(self, request, tmp_path_factory):
+        workdir = str(tmp_path_factory.mktemp("task-run") / "run")
+        result = train(self._config(request), workdir, stream=open(os.devnull, "w"))
+        return workdir, result
+
+    @pytest.fixture(scope="class")
+    def exported(self, run, tmp_path_factory):
+        workdir, _ = run
+        return kgan_export.export(ExportConfig(
+            workdir=workdir, export_dir=str(tmp_path_factory.mktemp("task-exports")),
+            tflite_variants=self.EXPORT_VARIANTS, calibration_samples=100, max_batch_size=64),
+            log=_quiet)
+
+    def test_builds_with_its_declared_parts(self, request):
+        config = self.config(request)
+        task_class = tasks.task_of(config)
+        config = task_class.resolve(config)
+        task = task_class.build(config)
+        spec = task.serving_spec()
+        items = task.checkpoint_items()
+        assert spec.network in task.serving_items() and "step" in items
+        assert set(task.PLAYERS) and all(
+            name in items for names in task.PLAYERS.values() for name in names)
+        data = task_class.load_data(config, "train")
+        assert data.num_examples >= 1 and set(data.element_spec) <= set(data.arrays) | {"label"}
+        z = np.zeros([3, spec.latent_dim], np.float32)
+        inputs = z if not spec.num_labels else [z, np.eye(spec.num_labels, dtype=np.float32)[
+            np.arange(3) % spec.num_labels]]
+        out = getattr(task, spec.network)(inputs, training=False)
+        assert tuple(out.shape) == (3, *spec.output_shape)
+        preview = task.preview()
+        assert preview.image.dtype == np.uint8 and preview.image.ndim == 3
+
+    def test_trains_a_few_finite_steps(self, run):
+        workdir, result = run
+        assert (result.start_step, result.step) == (0, self.STEPS)
+        assert result.train_step_traces == 1
+        assert result.metrics and all(np.isfinite(v) for v in result.metrics.values())
+        assert os.listdir(os.path.join(workdir, "samples"))
+
+    def test_resume_is_bitwise(self, request, tmp_path):
+        half = self.STEPS // 2
+        resumed = str(tmp_path / "resumed")
+        train(self._config(request, steps=half), resumed, stream=open(os.devnull, "w"))
+        second = train(self._config(request), resumed, stream=open(os.devnull, "w"))
+        straight = train(self._config(request), str(tmp_path / "straight"),
+                         stream=open(os.devnull, "w"))
+        assert second.start_step == half
+        assert second.weights_digest == straight.weights_digest
+
+    def test_checkpoint_round_trip(self, run):
+        workdir, result = run
+        loaded = checkpoints.load_task(workdir)
+        assert loaded.step == self.STEPS
+        spec = loaded.task.serving_spec()
+        z = np.random.default_rng(0).standard_normal([5, spec.latent_dim]).astype(np.float32)
+        inputs = z if not spec.num_labels else [z, np.eye(spec.num_labels, dtype=np.float32)[
+            np.arange(5) % spec.num_labels]]
+        again = checkpoints.load_task(workdir)
+        network = getattr(loaded.task, spec.network)
+        np.testing.assert_array_equal(network(inputs, training=False),
+                                      getattr(again.task, spec.network)(inputs, training=False))
+        assert checkpoints.weights_digest_of(workdir) == result.weights_digest
+
+    def test_export_reloads_in_a_fresh_process_with_equal_outputs(self, run, exported, tmp_path):
+        workdir, _ = run
+        loaded = checkpoints.load_task(workdir)
+        spec = loaded.task.serving_spec()
+        if spec.num_labels:
+            pytest.skip("fresh-process check of conditional exports: tests/export")
+        z = np.random.default_rng(1).standard_normal([6, spec.latent_dim]).astype(np.float32)
+        np.save(tmp_path / "z.npy", z)
+        result = subprocess.run([sys.executable, "-c", _FRESH_PROCESS, exported.path,
+                                 str(tmp_path / "z.npy"), str(tmp_path / "out.npy")],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip() == spec.output_key
+        expected = spec.to_output(getattr(loaded.task, spec.network)(z, training=False))
+        np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), np.asarray(expected))
+        verification = exported.metadata["verification"]
+        assert verification["saved_model"]["loaded_without_kgan"]
+        assert verification["saved_model"]["seed_repeats_exactly"]
+
+    def test_tflite_matches_the_saved_model(self, exported):
+        report = exported.metadata["verification"]["tflite"]
+        for variant in self.EXPORT_VARIANTS:
+            assert report[variant]["builtin_ops_only"]
+            assert report[variant]["max_abs_diff"] <= report[variant]["tolerance"]
+
+    def test_hostile_requests_are_refused(self, exported):
+        model = tf.saved_model.load(exported.path)
+        serve = model.signatures["serving_default"]
+        inputs = serve.structured_input_signature[1]
+        if "labels" in inputs:
+            pytest.skip("hostile requests of conditional exports: tests/export")
+        latent_dim = inputs["z"].shape[1]
+        bad_z = np.zeros([2, latent_dim], np.float32)
+        bad_z[1, 0] = np.nan
+        with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite"):
+            serve(z=tf.constant(bad_z))
+        with pytest.raises((tf.errors.InvalidArgumentError, TypeError, ValueError)):
+            serve(z=tf.zeros([2, latent_dim + 1]))
+        with pytest.raises(tf.errors.InvalidArgumentError, match="at most 64"):
+            serve(z=tf.zeros([65, latent_dim]))
+        (key, empty), = serve(z=tf.zeros([0, latent_dim])).items()
+        assert empty.shape[0] == 0
