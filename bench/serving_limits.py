@@ -145,7 +145,7 @@ def export_workdir(workdir, folder) -> str:
     from kgan import checkpoints
     from kgan.export import signatures
 
-    loaded = checkpoints.load_generator(workdir)
+    loaded = checkpoints.load_task(workdir)
     limits = {}
     if FLAGS.max_batch_size:
         limits["max_batch_size"] = FLAGS.max_batch_size

@@ -1,4 +1,4 @@
-"""Imports go one way: config <- data, models, losses <- checkpoints <- training.
+"""Imports go one way: config <- data, models, losses <- tasks <- checkpoints <- training.
 
 `kgan.core` (atomic file writes, one-line error text, scratch folders) sits
 at the bottom beside `errors`: it imports only `errors`, and any layer that
@@ -29,13 +29,16 @@ ALLOWED = {
     "losses": {"errors"},
     "data": {"config", "errors", "core", "conditioning"},
     "models": {"config", "errors"},
-    "checkpoints": {"config", "errors", "core", "models"},
+    # A task is a game: networks, data, losses; it never sees the run loop.
+    "tasks": {"config", "errors", "core", "data", "models", "losses", "images", "latent",
+              "conditioning"},
+    "checkpoints": {"config", "errors", "core", "models", "tasks"},
     "export": {"config", "errors", "core", "models", "images", "checkpoints", "latent",
-               "conditioning"},
+               "conditioning", "tasks"},
     "evaluation": {"config", "errors", "core", "data", "models", "images", "checkpoints",
-                   "latent", "conditioning"},
+                   "latent", "conditioning", "tasks"},
     "training": {"config", "errors", "core", "data", "models", "losses", "images", "checkpoints",
-                 "evaluation", "latent", "conditioning"},
+                 "evaluation", "latent", "conditioning", "tasks"},
 }
 
 
@@ -89,5 +92,9 @@ def test_imports_only_go_down_the_layers():
 def test_the_latent_tools_sit_above_evaluation_and_its_core_below():
     assert layer("latent") == layer("latent.seeds") == "latent"
     assert layer("latent.projection") == "latent.tools"
-    for lower in ("evaluation", "export", "training"):
+    for lower in ("evaluation", "export", "training", "tasks"):
         assert "latent.tools" not in ALLOWED[lower]
+
+
+def test_nothing_below_training_imports_it():
+    assert all("training" not in allowed for allowed in ALLOWED.values())

@@ -26,7 +26,9 @@ import numpy as np
 from kgan import data
 from kgan.config import MIN_FID_SAMPLES, DataConfig, EvalConfig, ModelConfig
 from kgan.core.files import write_json_atomically
+from kgan.data import points as point_data
 from kgan.evaluation import mnist_classifier, reference, sampling
+from kgan.evaluation import points as point_metrics
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
 from kgan.evaluation.modes import mode_coverage
@@ -177,6 +179,8 @@ def evaluate(config: EvalConfig, log=print) -> dict:
         source = sampling.from_workdir(config.workdir, config.checkpoint)
     else:
         source = sampling.from_saved_model(config.saved_model)
+    if source.spec.kind == "points":
+        return _finish(evaluate_points(source, config, log), config, source)
     data_config = source.run_config.data
     if config.data_dir is not None:
         data_config = dataclasses.replace(data_config, data_dir=config.data_dir)
@@ -198,6 +202,25 @@ def evaluate(config: EvalConfig, log=print) -> dict:
         "seed": config.seed,
         **evaluate_images(images, data_config, config, labels, model, log),
     }
+    return _finish(report, config, source)
+
+
+def evaluate_points(source, config: EvalConfig, log=print) -> dict:
+    """The mode metrics of a `points` generator (PacGAN's protocol, Lin et al.
+    2018, Sec. 5: modes recovered, high-quality share, reverse KL of the mode
+    histogram; `kgan.evaluation.points`) on `config.num_samples` samples.
+    Image metrics (FID, KID, the digit classifier) do not apply and are not
+    computed."""
+    mixture = point_data.get_mixture(source.run_config.data.dataset)
+    log(f"Evaluating {source.description}, step {source.step}: {config.num_samples} samples "
+        f"against the {mixture.name} mixture's {mixture.num_modes} modes")
+    samples = sampling.sample(source, config.num_samples, config.seed)
+    return {"source": source.description, "step": source.step, "task": "points",
+            "num_samples": config.num_samples, "seed": config.seed,
+            "mixture": mixture.name, "modes": point_metrics.mode_metrics(samples, mixture)}
+
+
+def _finish(report: dict, config: EvalConfig, source) -> dict:
     output = config.output or _default_output(config, source)
     write_json_atomically(output, report, indent=2)
     report["output"] = output
@@ -212,4 +235,4 @@ def _default_output(config: EvalConfig, source) -> str:
     return os.path.join("eval", f"{model}_v{version}.json")
 
 
-__all__ = ["evaluate", "evaluate_images", "reference_frechet_metric", "sample_labels"]
+__all__ = ["evaluate", "evaluate_images", "evaluate_points", "reference_frechet_metric", "sample_labels"]

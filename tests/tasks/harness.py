@@ -52,9 +52,10 @@ class TaskContract:
 
     def _config(self, request, **train_changes) -> Config:
         config = self.config(request)
-        return dataclasses.replace(config, train=dataclasses.replace(
-            config.train, steps=self.STEPS, checkpoint_every=self.STEPS, sample_every=self.STEPS,
-            log_every=self.STEPS, deterministic=True, **train_changes))
+        changes = dict(steps=self.STEPS, checkpoint_every=self.STEPS, sample_every=self.STEPS,
+                       log_every=self.STEPS, deterministic=True)
+        changes.update(train_changes)
+        return dataclasses.replace(config, train=dataclasses.replace(config.train, **changes))
 
     @pytest.fixture(scope="class")
     def run(self, request, tmp_path_factory):
