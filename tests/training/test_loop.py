@@ -69,6 +69,29 @@ def test_incompatible_workdir_is_refused_and_left_untouched(tmp_path, mnist_tfds
     assert (tmp_path / "run" / "config.json").read_text() == before
 
 
+def test_a_run_written_before_tasks_existed_resumes_as_a_gan(tmp_path, mnist_tfds_dir):
+    workdir = tmp_path / "old"
+    first = train(small_config(mnist_tfds_dir, steps=3), str(workdir))
+    saved = json.loads((workdir / "config.json").read_text())
+    del saved["task"]  # as written before kgan.tasks
+    (workdir / "config.json").write_text(json.dumps(saved))
+    assert checkpoints.read_config(str(workdir)).task == "gan"
+    resumed = train(small_config(mnist_tfds_dir), str(workdir))
+    assert (resumed.start_step, resumed.step) == (3, 6)
+    assert first.weights_digest != resumed.weights_digest
+
+
+def test_a_points_run_cannot_resume_a_gan_workdir(tmp_path, mnist_tfds_dir):
+    workdir = str(tmp_path / "run")
+    checkpoints.write_config(workdir, small_config(mnist_tfds_dir))
+    points = Config(task="points", data=DataConfig(dataset="ring8"),
+                    model=ModelConfig(architecture="mlp", latent_dim=2, hidden_units=(8,)),
+                    train=TrainConfig(steps=2))
+    with pytest.raises(RunError, match=r"incompatible config \(.*task: 'gan' in the run vs "
+                                       r"'points'"):
+        train(points, workdir)
+
+
 def test_unreadable_workdir_config_is_refused(tmp_path, mnist_tfds_dir):
     (tmp_path / "config.json").write_text('{"train": {"batch_size": "big"}}')
     with pytest.raises(RunError, match="config.json is not a usable kgan config"):
