@@ -12,36 +12,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 from absl import app, flags
 
 from kgan import cli
-from kgan.config import EVAL_METRICS, EvalConfig
+from kgan.config import EvalConfig
+from kgan.config import flags as config_flags
 
-_DEFAULT = EvalConfig(workdir="")
-
-flags.DEFINE_string("workdir", None, "Training run to evaluate (its newest checkpoint).")
-flags.DEFINE_string("saved_model", None, "An export version folder to evaluate instead.")
-flags.DEFINE_string("checkpoint", None, "A specific checkpoint of --workdir.")
-flags.DEFINE_integer("num_samples", _DEFAULT.num_samples,
-                     "Generated images (>= 2048 with FID).")
-flags.DEFINE_string("reference_split", None, "Real split to compare with; default the "
-                    "dataset's held-out split (MNIST test, CelebA heldout).")
-flags.DEFINE_integer("reference_samples", None,
-                     "Real images from that split; default all of it, at most 10,000 (features "
-                     "cached after the first run).")
-flags.DEFINE_list("metrics", list(EVAL_METRICS), f"Metrics, from: {', '.join(EVAL_METRICS)}.")
-flags.DEFINE_string("data_dir", None, "Reference data folder; default the run's data_dir.")
-flags.DEFINE_string("inception_path", None, "The TTUR FID graph inception-2015-12-05-pool3.pb; "
-                    "default $KGAN_INCEPTION_PATH.")
-flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed of the generated samples.")
-flags.DEFINE_string("output", None, "JSON report path.")
+# Every EvalConfig field is a flag (see kgan.config.flags).
+config_flags.define_flags(EvalConfig)
 FLAGS = flags.FLAGS
 
 
 def evaluate_from_flags():
-    config = EvalConfig(
-        workdir=FLAGS.workdir, saved_model=FLAGS.saved_model, checkpoint=FLAGS.checkpoint,
-        num_samples=FLAGS.num_samples, reference_split=FLAGS.reference_split,
-        reference_samples=FLAGS.reference_samples, metrics=tuple(FLAGS.metrics),
-        data_dir=FLAGS.data_dir, inception_path=FLAGS.inception_path, seed=FLAGS.seed,
-        output=FLAGS.output)
+    config = config_flags.config_from_flags(EvalConfig, FLAGS)
     from kgan import evaluation  # imports TensorFlow: after the flags are known to be valid
 
     print_report(evaluation.evaluate(config))

@@ -24,64 +24,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 from absl import app, flags
 
 from kgan import cli
-from kgan.config import GENERATE_MODES, INTERPOLATIONS, GenerateConfig, ProjectionConfig
+from kgan.config import GenerateConfig
+from kgan.config import flags as config_flags
 from kgan.errors import ConfigError
 
-_DEFAULT = GenerateConfig(mode="grid", source="-")
-_PROJECTION = ProjectionConfig()
-
-flags.DEFINE_enum("mode", None, GENERATE_MODES, "What to make.")
 flags.DEFINE_string("workdir", None, "A training run (its newest checkpoint, or --checkpoint).")
 flags.DEFINE_string("saved_model", None, "An export version folder, or an export model folder "
                     "(its newest version), instead of --workdir.")
-flags.DEFINE_string("checkpoint", None, "A specific checkpoint of --workdir.")
-flags.DEFINE_string("output_dir", None, "Where files go; default <workdir>/generated, or "
-                    "generated/<model>_v<version> for an export.")
-flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed of every latent drawn.")
-flags.DEFINE_integer("num_samples", _DEFAULT.num_samples,
-                     "Images in a grid; most columns of the arithmetic figure.")
-flags.DEFINE_float("truncation", None, "Redraw latent components beyond this absolute value "
-                   "(truncation trick; e.g. 1.0). Default: none.")
-flags.DEFINE_string("labels", None, "Conditional generators: a class name (7) or the attributes "
-                    "present (Smiling,Male). Default: every class / attribute combination.")
-flags.DEFINE_enum("interpolation", _DEFAULT.interpolation, INTERPOLATIONS, "Interpolation path.")
-flags.DEFINE_integer("keyframes", _DEFAULT.keyframes, "Latents each interpolation passes through.")
-flags.DEFINE_integer("frames_per_keyframe", _DEFAULT.frames_per_keyframe,
-                     "GIF frames from one keyframe to the next.")
-flags.DEFINE_integer("paths", _DEFAULT.paths, "Interpolation paths side by side.")
-flags.DEFINE_integer("frame_ms", _DEFAULT.frame_ms, "GIF frame time (ms).")
-flags.DEFINE_integer("scale", _DEFAULT.scale, "Enlarge pictures this many times (e.g. 3 for "
-                     "MNIST).")
-flags.DEFINE_string("attribute", None, "Arithmetic/projection edits: the concept (a CelebA "
-                    "attribute such as Smiling, or a digit).")
-flags.DEFINE_string("measure_on", _DEFAULT.measure_on, "Group the concept is measured within "
-                    "(-Male: women); digits: the class it starts from. Default: everyone.")
-flags.DEFINE_string("apply_to", _DEFAULT.apply_to, "Group it is added to (Male: men without "
-                    "the attribute). Default: every sample without it.")
-flags.DEFINE_float("strength", _DEFAULT.strength, "Multiple of the concept vector added.")
-flags.DEFINE_integer("concept_samples", _DEFAULT.concept_samples,
-                     "Samples the concept vector is measured on.")
-flags.DEFINE_integer("transfer_samples", _DEFAULT.transfer_samples,
-                     "Fresh samples it is tested on.")
-flags.DEFINE_list("classifier_data_dirs", [], "CelebA folders the attribute classifier learns "
-                  "from (once, cached). Default: the run's data_dir.")
-flags.DEFINE_string("classifier_heldout_dir", None, "CelebA folder whose held-out faces measure "
-                    "the classifier. Default: the first of --classifier_data_dirs.")
-flags.DEFINE_list("images", [], "Image files to project (PNG/JPEG).")
-flags.DEFINE_string("project_split", None, "Or project images of this split of the run's "
-                    "dataset (heldout, test, ...).")
-flags.DEFINE_integer("project_count", _DEFAULT.project_count, "Images from --project_split.")
-flags.DEFINE_integer("project_steps", _PROJECTION.steps, "Projection: Adam steps.")
-flags.DEFINE_float("project_learning_rate", _PROJECTION.learning_rate,
-                   "Projection: initial learning rate.")
-flags.DEFINE_float("feature_weight", _PROJECTION.feature_weight, "Projection: weight of the "
-                   "classifier-feature loss (0: pixels only).")
-flags.DEFINE_float("latent_weight", _PROJECTION.latent_weight, "Projection: weight of the "
-                   "penalty keeping |z| near sqrt(latent_dim).")
-flags.DEFINE_integer("candidates", _PROJECTION.candidates,
-                     "Projection: random starting latents tried.")
 flags.DEFINE_bool("dry_run", False, "Print the resolved options as JSON and exit.")
-flags.mark_flag_as_required("mode")
+# Every GenerateConfig field is a flag but `source` (from --workdir or --saved_model); the
+# projection section's are --project_steps, --project_learning_rate, --feature_weight,
+# --latent_weight and --candidates (see kgan.config.flags).
+config_flags.define_flags(GenerateConfig)
 FLAGS = flags.FLAGS
 
 
@@ -91,22 +45,8 @@ def config_from_flags() -> GenerateConfig:
                           f"workdir={FLAGS.workdir!r}, saved_model={FLAGS.saved_model!r})")
     if FLAGS.mode == "progress" and FLAGS.saved_model:
         raise ConfigError("progress animates a training run's sample grids: give --workdir")
-    projection = ProjectionConfig(
-        steps=FLAGS.project_steps, learning_rate=FLAGS.project_learning_rate,
-        feature_weight=FLAGS.feature_weight, latent_weight=FLAGS.latent_weight,
-        candidates=FLAGS.candidates)
-    return GenerateConfig(
-        mode=FLAGS.mode, source=FLAGS.workdir or FLAGS.saved_model, checkpoint=FLAGS.checkpoint,
-        output_dir=FLAGS.output_dir, seed=FLAGS.seed, num_samples=FLAGS.num_samples,
-        truncation=FLAGS.truncation, labels=FLAGS.labels, interpolation=FLAGS.interpolation,
-        keyframes=FLAGS.keyframes, frames_per_keyframe=FLAGS.frames_per_keyframe,
-        paths=FLAGS.paths, frame_ms=FLAGS.frame_ms, scale=FLAGS.scale, attribute=FLAGS.attribute,
-        measure_on=FLAGS.measure_on, apply_to=FLAGS.apply_to, strength=FLAGS.strength,
-        concept_samples=FLAGS.concept_samples, transfer_samples=FLAGS.transfer_samples,
-        classifier_data_dirs=tuple(d for d in FLAGS.classifier_data_dirs if d),
-        classifier_heldout_dir=FLAGS.classifier_heldout_dir,
-        images=tuple(p for p in FLAGS.images if p), project_split=FLAGS.project_split,
-        project_count=FLAGS.project_count, projection=projection)
+    return config_flags.config_from_flags(
+        GenerateConfig, FLAGS, base={"source": FLAGS.workdir or FLAGS.saved_model})
 
 
 def generate_from_flags():

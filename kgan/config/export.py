@@ -1,0 +1,89 @@
+"""Settings of `export.py`: how a trained generator is exported for serving."""
+
+import dataclasses
+from dataclasses import field
+from typing import Optional
+
+from kgan.config.base import _require
+
+TFLITE_VARIANTS = ("float32", "float16", "dynamic_int8", "full_int8")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportConfig:
+    """How a trained generator is exported for serving.
+
+    Attributes:
+        workdir: The training run to export.
+        export_dir: Root of the exports; the SavedModel goes to
+            `<export_dir>/<model_name>/<version>/` (TF Serving's layout).
+        model_name: Name under `export_dir`; default the workdir's base name.
+        version: Integer version to write; default one above the highest
+            existing version. An existing version is never overwritten.
+        checkpoint: Checkpoint path to export; default the run's newest.
+        tflite_variants: TFLite files to write, any of `TFLITE_VARIANTS`.
+        tflite_batch_size: Fixed batch size of the TFLite models, or 0 for a
+            dynamic batch. A fixed batch (default 1, for on-device generation)
+            gives TRANSPOSE_CONV constant shapes, so LiteRT's XNNPACK delegate
+            runs it: every variant is faster here, `dynamic_int8` over 500x
+            (BUILD_NOTES.md); the model then takes exactly that many latents
+            per call.
+        calibration_samples: Latent samples calibrating full-int8 quantization.
+        seed: Seed of the calibration and verification latents.
+        verify: Check the artifacts before publishing them (fresh-process
+            SavedModel load, saved_model_cli, LiteRT parity).
+        max_batch_size: The most images one serving request may ask for;
+            larger requests are refused with InvalidArgument (requests are
+            generated in fixed-size chunks, so memory does not grow with it,
+            but time and the response do).
+    """
+
+    workdir: str = field(metadata={
+        "help": "Training run directory to export (holds config.json and checkpoints/)."})
+    export_dir: str = field(default="exports", metadata={"help": "Root folder of the exports."})
+    model_name: Optional[str] = field(default=None, metadata={"help": (
+        "Model name (folder under --export_dir, TF Serving's --model_name). Default: the "
+        "workdir's base name.")})
+    version: Optional[int] = field(default=None, metadata={"help": (
+        "Version number to write. Default: one above the highest existing version. An existing "
+        "version is an error, never overwritten.")})
+    checkpoint: Optional[str] = field(default=None, metadata={"help": (
+        "Checkpoint to export (a path like runs/mnist/checkpoints/ckpt-5000). Default: the "
+        "newest.")})
+    tflite_variants: tuple[str, ...] = field(default=TFLITE_VARIANTS, metadata={
+        "flag": "tflite", "help": (
+            f"TFLite variants to write, comma-separated, from: {', '.join(TFLITE_VARIANTS)}. "
+            "Empty for none.")})
+    tflite_batch_size: int = field(default=1, metadata={"help": (
+        "Fixed batch size of the TFLite models (1: one image per call, the fastest on-device; "
+        "see BUILD_NOTES.md), or 0 for a dynamic batch.")})
+    calibration_samples: int = field(default=500, metadata={
+        "help": "Latent samples that calibrate full_int8 quantization (>= 100)."})
+    seed: int = field(default=0, metadata={
+        "help": "Seed of the calibration and verification latents."})
+    verify: bool = field(default=True, metadata={"help": (
+        "Verify the artifacts before publishing them: fresh-process SavedModel load, "
+        "saved_model_cli, LiteRT parity.")})
+    max_batch_size: int = field(default=10_000, metadata={"help": (
+        "The most images one serving request may ask for; larger requests get "
+        "InvalidArgument.")})
+
+    def __post_init__(self):
+        _require(self.max_batch_size >= 1, "export.max_batch_size", self.max_batch_size,
+                 "must be >= 1")
+        if self.model_name is not None:
+            _require(bool(self.model_name) and "/" not in self.model_name
+                     and not self.model_name.startswith("."), "export.model_name",
+                     self.model_name, "must be a plain folder name")
+        if self.version is not None:
+            _require(self.version >= 1, "export.version", self.version, "must be >= 1")
+        unknown = [v for v in self.tflite_variants if v not in TFLITE_VARIANTS]
+        _require(not unknown, "export.tflite_variants", ",".join(unknown),
+                 f"has unknown variant(s); choose from {', '.join(TFLITE_VARIANTS)}")
+        _require(self.tflite_batch_size >= 0, "export.tflite_batch_size", self.tflite_batch_size,
+                 "must be >= 0 (0 for a dynamic batch)")
+        # Fewer samples left TRANSPOSE_CONV calibration producing NaN (shared/KNOWN_PITFALLS.md).
+        _require(self.calibration_samples >= 100, "export.calibration_samples",
+                 self.calibration_samples, "must be >= 100")
+        _require(0 <= self.seed < 2**31, "export.seed", self.seed, "must be in [0, 2**31)")
+
