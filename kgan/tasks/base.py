@@ -79,8 +79,7 @@ class TaskData:
             `train_step` reads it (batch dimension None).
         transform: `fn(dict of gathered rows) -> batch dict` (scaling,
             label encoding), run inside the tf.data pipeline.
-        details: Free-form facts for the start-up log line (e.g. skipped
-            files).
+        noun: What one example is called in logs (`images`, `points`).
     """
 
     arrays: dict
@@ -88,7 +87,7 @@ class TaskData:
     source: str
     element_spec: dict
     transform: Callable[[dict], dict]
-    details: str = ""
+    noun: str = "examples"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -46,11 +46,8 @@ class ImageGAN(LatentGAN):
             element_spec["label"] = tf.TensorSpec([None, dataset.num_labels], tf.float32)
             arrays["label"] = label_array
 
-        skipped = ", ".join(f"{count} {reason}" for reason, count in dataset.skipped.items()
-                            if count)
         return TaskData(arrays, dataset.num_examples, dataset.source, element_spec,
-                        data.image_batch_transform(dataset, conditional),
-                        details=f"skipped {skipped}" if skipped else "")
+                        data.image_batch_transform(dataset, conditional), noun="images")
 
     @classmethod
     def evaluation_split(cls, config: Config) -> str:

@@ -75,7 +75,8 @@ class PointGAN(LatentGAN):
         values = point_data.points_split(mixture, split, count, config.train.seed)
         return TaskData({"points": values}, count,
                         f"{mixture.name} mixture, {split} split of seed {config.train.seed}",
-                        {"points": tf.TensorSpec([None, 2], tf.float32)}, lambda rows: rows)
+                        {"points": tf.TensorSpec([None, 2], tf.float32)}, lambda rows: rows,
+                        noun="points")
 
     @classmethod
     def evaluation_split(cls, config: Config) -> str:

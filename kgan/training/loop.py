@@ -182,9 +182,8 @@ def train(config: Config, workdir: str, stream=None,
         return TrainResult(workdir, start_step, start_step, end_step, {}, latest, False,
                            weights_digest(task))
     log(f"{'Resuming from step ' + str(start_step) if start_step else 'Training'}: "
-        f"{task_class.describe(config)} ({dataset.num_examples} examples "
-        f"from {dataset.source}{'; ' + dataset.details if dataset.details else ''}) "
-        f"to step {end_step} in {workdir}")
+        f"{task_class.describe(config)} ({dataset.num_examples} {dataset.noun} "
+        f"from {dataset.source}) to step {end_step} in {workdir}")
 
     t = config.train
     rollbacks = RollbackLog(workdir)
