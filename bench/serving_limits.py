@@ -73,7 +73,7 @@ times = [[] for _ in fns]
 for _ in range(calls):
     for fn, request, spent in zip(fns, requests, times):
         began = time.perf_counter()
-        fn(**request)["images"].numpy()
+        next(iter(fn(**request).values())).numpy()  # the one output: images, points
         spent.append(time.perf_counter() - began)
 print(json.dumps([statistics.median(t) * 1e3 for t in times]))
 """
@@ -111,7 +111,8 @@ request = inputs(batch)
 before = rss_mb()
 began = time.perf_counter()
 try:
-    outcome = "images " + "x".join(str(d) for d in fn(**request)["images"].shape)
+    key, output = next(iter(fn(**request).items()))  # the one output: images, points
+    outcome = key + " " + "x".join(str(d) for d in output.shape)
 except tf.errors.OpError as e:
     lines = [l for l in str(e).splitlines() if l.strip() and "stack trace" not in l
              and not l.startswith(("Graph execution", "Detected at"))]
@@ -153,7 +154,7 @@ def export_workdir(workdir, folder) -> str:
         limits["chunk_size"] = FLAGS.chunk_size
     archive = keras.export.ExportArchive()
     archive.track(loaded.generator)
-    for name, endpoint in signatures.endpoints(loaded.generator, loaded.config.model,
+    for name, endpoint in signatures.endpoints(loaded.generator, loaded.spec,
                                                **limits).items():
         archive.add_endpoint(name, endpoint.fn, input_signature=endpoint.input_signature)
     path = os.path.join(folder, "1")

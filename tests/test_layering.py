@@ -32,7 +32,7 @@ ALLOWED = {
     # A task is a game: networks, data, losses; it never sees the run loop.
     "tasks": {"config", "errors", "core", "data", "models", "losses", "images", "latent",
               "conditioning"},
-    "checkpoints": {"config", "errors", "core", "models", "tasks"},
+    "checkpoints": {"config", "errors", "core", "tasks"},
     "export": {"config", "errors", "core", "models", "images", "checkpoints", "latent",
                "conditioning", "tasks"},
     "evaluation": {"config", "errors", "core", "data", "models", "images", "checkpoints",

@@ -1,8 +1,10 @@
-"""Generated images from a saved generator: a training run or an exported SavedModel.
+"""Samples from a saved generator: a training run or an exported SavedModel.
 
 This is kgan's one loader for a trained generator outside training:
 evaluation and the latent tools (`generate.py`) both read generators through
-`load` (or `from_workdir` / `from_saved_model`).
+`load` (or `from_workdir` / `from_saved_model`). It serves whatever the
+task's serving spec (`kgan.tasks.LatentServing`) says: uint8 images for the
+image GAN, float32 points for the points task.
 """
 
 import dataclasses
@@ -14,11 +16,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import checkpoints, conditioning, latent, models
+from kgan import checkpoints, conditioning, latent, models, tasks
 from kgan.config import Config
 from kgan.core.messages import one_line
 from kgan.errors import ConfigError, RunError
-from kgan.images import to_uint8
 
 EXPORT_FILE = "export.json"  # kgan.export.EXPORT_FILE (evaluation does not import export)
 
@@ -28,19 +29,21 @@ class GeneratorSource:
     """A generator to sample, whatever form it was saved in.
 
     Attributes:
-        generate: uint8 images `[n, h, w, c]` from float32 latents `[n,
+        generate: The served output (`spec.output_key`: uint8 images `[n, h,
+            w, c]`, float32 points `[n, 2]`) from float32 latents `[n,
             latent_dim]` (and, for a conditional generator, labels `[n, ...]`
             as its dataset encodes them: class ids, or attribute vectors).
         latent_dim: Latent size.
-        run_config: The training run's config (dataset, data_dir, model).
+        run_config: The training run's config (task, dataset, data_dir, model).
         step: Training step of the weights.
         description: What was loaded, for reports.
-        generator: The Keras generator (float images in [-1, 1]), for
-            gradients with respect to the latents (projection). For an
-            export it is rebuilt from the run config and given the
-            SavedModel's own weights.
+        generator: The Keras network the spec serves (for images, float
+            images in [-1, 1]), for gradients with respect to the latents
+            (projection). For an export it is rebuilt from the run config and
+            given the SavedModel's own weights.
         path: The run directory, or the export version folder.
         is_export: Whether `path` is an export.
+        spec: The task's serving spec.
     """
 
     generate: Callable[[np.ndarray], np.ndarray]
@@ -51,13 +54,21 @@ class GeneratorSource:
     generator: keras.Model | None = None
     path: str = ""
     is_export: bool = False
+    spec: tasks.LatentServing | None = None
+
+    def network_output(self, z, labels=None) -> tf.Tensor:
+        """The Keras network's float output for `z` (and labels as the dataset
+        encodes them), before `spec.to_output`; differentiable in `z`."""
+        spec = self.spec
+        if spec.num_labels:
+            z = [z, conditioning.label_vectors(labels, spec.label_kind, spec.num_labels)]
+        return self.generator(z, training=False)
 
     def images(self, z, labels=None) -> tf.Tensor:
         """Float images in [-1, 1] from the Keras generator (differentiable in `z`)."""
-        model = self.run_config.model
-        if model.num_labels:
-            z = [z, conditioning.label_vectors(labels, model.label_kind, model.num_labels)]
-        return self.generator(z, training=False)
+        if self.spec.kind != "image":
+            raise ConfigError(f"{self.description} makes {self.spec.output_key}, not images")
+        return self.network_output(z, labels)
 
 
 def load(path: str, checkpoint: str | None = None) -> GeneratorSource:
@@ -90,26 +101,36 @@ def load(path: str, checkpoint: str | None = None) -> GeneratorSource:
     raise RunError(f"{path!r} {what}")
 
 
+def _latent_spec(spec, what: str):
+    if not isinstance(spec, tasks.LatentServing):
+        raise RunError(f"{what} is not served as latents -> samples; it cannot be sampled here")
+    return spec
+
+
 def from_workdir(workdir: str, checkpoint: str | None = None) -> GeneratorSource:
-    loaded = checkpoints.load_generator(workdir, checkpoint)
-    generator, model = loaded.generator, loaded.config.model
+    loaded = checkpoints.load_task(workdir, checkpoint)
+    spec = _latent_spec(loaded.spec, workdir)
+    generator = loaded.generator
 
     def generate(z, labels=None):
-        if model.num_labels:
-            z = [z, conditioning.label_vectors(labels, model.label_kind, model.num_labels)]
-        return np.asarray(to_uint8(generator(z, training=False)))
+        inputs = z
+        if spec.num_labels:
+            inputs = [z, conditioning.label_vectors(labels, spec.label_kind, spec.num_labels)]
+        return np.asarray(spec.to_output(generator(inputs, training=False)))
 
     return GeneratorSource(
-        generate=generate,
-        latent_dim=loaded.config.model.latent_dim, run_config=loaded.config, step=loaded.step,
-        description=f"{workdir} ({os.path.basename(loaded.checkpoint)})", generator=generator,
-        path=workdir)
+        generate=generate, latent_dim=spec.latent_dim, run_config=loaded.config,
+        step=loaded.step, description=f"{workdir} ({os.path.basename(loaded.checkpoint)})",
+        generator=generator, path=workdir, spec=spec)
 
 
-def _keras_generator(saved_model, run_config: Config, path: str) -> keras.Model:
-    """The run's Keras generator holding the weights of a loaded export."""
+def _keras_network(saved_model, run_config: Config, path: str):
+    """(the run's serving network holding the weights of a loaded export, its spec)."""
+    task = tasks.task_of(run_config).build(run_config)
+    spec = _latent_spec(task.serving_spec(), path)
     try:
-        return models.generator_with_weights(run_config.model, saved_model.variables)
+        return models.generator_with_weights(getattr(task, spec.network),
+                                             saved_model.variables), spec
     except ValueError as e:
         raise RunError(f"the export at {path!r} does not hold the generator its config "
                        f"describes ({e}); was it written by another kgan version?") from None
@@ -126,6 +147,7 @@ def from_saved_model(path: str) -> GeneratorSource:
         run_config = Config.from_dict(metadata["source"]["config"])
         latent_dim, step = metadata["generator"]["latent_dim"], metadata["source"]["step"]
         description = f"{metadata['model_name']} version {metadata['version']} ({path})"
+        tasks.task_of(run_config)
     except (ValueError, KeyError, TypeError) as e:  # ConfigError and JSONDecodeError included
         raise RunError(f"{metadata_path} is not a usable kgan export description: "
                        f"{type(e).__name__}: {one_line(e)}") from None
@@ -134,24 +156,30 @@ def from_saved_model(path: str) -> GeneratorSource:
     except (OSError, ValueError, tf.errors.OpError) as e:
         raise RunError(f"cannot load the SavedModel in {path!r}: "
                        f"{one_line(e)}") from None
+    generator, spec = _keras_network(saved_model, run_config, path)
+    if spec.latent_dim != latent_dim:
+        raise RunError(f"{metadata_path} says latent_dim {latent_dim}, its config "
+                       f"{spec.latent_dim}")
     serve = saved_model.signatures["serving_default"]
     labels_spec = serve.structured_input_signature[1].get("labels")
+    # Exports written before tasks name no output in export.json: theirs is the spec's.
+    output_key = metadata["generator"].get("output", {}).get("key", spec.output_key)
 
     def generate(z, labels=None):
         inputs = {"z": tf.constant(z, tf.float32)}
         if labels_spec is not None:
             inputs["labels"] = tf.constant(labels, labels_spec.dtype)
-        return serve(**inputs)["images"].numpy()
+        return serve(**inputs)[output_key].numpy()
 
     return GeneratorSource(
         generate=generate, latent_dim=latent_dim, run_config=run_config, step=step,
-        description=description, generator=_keras_generator(saved_model, run_config, path),
-        path=path, is_export=True)
+        description=description, generator=generator, path=path, is_export=True, spec=spec)
 
 
 def sample(source: GeneratorSource, count: int, seed: int,
            labels: np.ndarray | None = None) -> np.ndarray:
-    """`count` uint8 images from standard-normal latents drawn with `seed`
-    (under `labels`, one per image, for a conditional generator)."""
+    """`count` samples (uint8 images, float32 points: the served output) from
+    standard-normal latents drawn with `seed` (under `labels`, one per
+    sample, for a conditional generator)."""
     return latent.generate_in_batches(source.generate, latent.standard_normal(
         seed, latent.Purpose.EVALUATION, count, source.latent_dim), labels)

@@ -1,5 +1,9 @@
 """Export a trained generator for TF Serving (SavedModel) and devices (TFLite).
 
+Everything follows the task's serving spec (`kgan.tasks.LatentServing`):
+the latent size, the served output (`images` uint8 for the image GAN,
+`points` float32 for the points task), its unit and tolerance.
+
 `export(ExportConfig(workdir=...))` writes one new version,
 `<export_dir>/<model_name>/<version>/`, holding:
 
@@ -32,14 +36,14 @@ import numpy as np
 import tensorflow as tf
 
 import kgan
-from kgan import checkpoints, conditioning, latent
-from kgan.config import ExportConfig, ModelConfig
+from kgan import checkpoints, conditioning, latent, tasks
+from kgan.config import ExportConfig
 from kgan.core import scratch
 from kgan.core.messages import failure_reason
 from kgan.errors import ExportError
 from kgan.export import signatures, tflite
-from kgan.export.verify import verify
-from kgan.images import to_uint8
+from kgan.export.verify import tflite_tolerance, verify
+from kgan.tasks import LatentServing
 
 EXPORT_FILE = "export.json"
 REQUEST_FILE = "serving_request.json"
@@ -73,21 +77,21 @@ def existing_versions(model_dir: str) -> list[int]:
                   if name.isdigit() and os.path.isdir(os.path.join(model_dir, name)))
 
 
-def write_saved_model(generator, model: ModelConfig, path: str,
+def write_saved_model(network, spec: LatentServing, path: str,
                       max_batch_size: int = signatures.MAX_BATCH_SIZE,
                       chunk_size: int = signatures.CHUNK_SIZE) -> None:
-    """Writes `generator`'s (built from `model`) serving signatures as a SavedModel at `path`.
+    """Writes `network`'s serving signatures (as `spec` says) as a SavedModel at `path`.
 
     Args:
-        generator: The Keras generator.
-        model: Its config.
+        network: The Keras network the spec serves (the generator).
+        spec: The task's serving spec.
         path: The SavedModel folder to write.
-        max_batch_size: The most images one request may ask for.
-        chunk_size: The most images generated at once within a request.
+        max_batch_size: The most samples one request may ask for.
+        chunk_size: The most samples generated at once within a request.
     """
     archive = keras.export.ExportArchive()
-    archive.track(generator)
-    for name, endpoint in signatures.endpoints(generator, model, max_batch_size,
+    archive.track(network)
+    for name, endpoint in signatures.endpoints(network, spec, max_batch_size,
                                                chunk_size).items():
         archive.add_endpoint(name, endpoint.fn, input_signature=endpoint.input_signature)
     archive.write_out(path, verbose=False)
@@ -97,22 +101,27 @@ def _spec(spec: tf.TensorSpec) -> dict:
     return {"dtype": spec.dtype.name, "shape": [None if d is None else int(d) for d in spec.shape]}
 
 
-def _signature_table(generator, model: ModelConfig) -> dict:
-    output = {signatures.OUTPUT_KEY: {"dtype": "uint8", "shape": [None, *model.image_shape]}}
+def _signature_table(network, spec: LatentServing) -> dict:
+    output = {spec.output_key: _spec(signatures.output_spec(spec))}
     return {name: {"inputs": {s.name: _spec(s) for s in endpoint.input_signature},
                    "outputs": output}
-            for name, endpoint in signatures.endpoints(generator, model).items()}
+            for name, endpoint in signatures.endpoints(network, spec).items()}
 
 
-def verification_labels(model: ModelConfig, count: int) -> np.ndarray | None:
+def verification_labels(spec: LatentServing, count: int) -> np.ndarray | None:
     """Labels checked with the verification latents: every class in turn, or
     every sample-grid attribute combination in turn (None if unconditional)."""
-    if not model.num_labels:
+    if not spec.num_labels:
         return None
-    if model.label_kind == "class":
-        return np.arange(count, dtype=np.int32) % model.num_labels
-    rows, _ = conditioning.grid_rows(model.label_kind, model.label_names)
-    return np.resize(rows, (count, model.num_labels)).astype(np.float32)
+    if spec.label_kind == "class":
+        return np.arange(count, dtype=np.int32) % spec.num_labels
+    rows, _ = conditioning.grid_rows(spec.label_kind, spec.label_names)
+    return np.resize(rows, (count, spec.num_labels)).astype(np.float32)
+
+
+def fresh_network(config, spec: LatentServing):
+    """The serving network of a freshly built task of `config` (initial weights)."""
+    return getattr(tasks.task_of(config).build(config), spec.network)
 
 
 def remove_abandoned_staging(model_dir: str) -> list[str]:
@@ -156,8 +165,11 @@ def export(config: ExportConfig, log=print) -> ExportResult:
             writable, or the artifacts fail verification. Nothing is
             published then, and existing versions are untouched.
     """
-    loaded = checkpoints.load_generator(config.workdir, config.checkpoint, log=log)
-    generator, model = loaded.generator, loaded.config.model
+    loaded = checkpoints.load_task(config.workdir, config.checkpoint, log=log)
+    generator, spec = loaded.generator, loaded.spec
+    if not isinstance(spec, LatentServing):
+        raise ExportError(f"task {getattr(loaded.config, 'task', 'gan')} is not served as "
+                          "latents -> samples; export supports LatentServing tasks only")
     model_name = config.model_name or os.path.basename(os.path.normpath(config.workdir))
     model_dir = os.path.join(config.export_dir, model_name)
     _make_model_dir(model_dir)
@@ -179,15 +191,16 @@ def export(config: ExportConfig, log=print) -> ExportResult:
     try:
         log(f"Exporting {config.workdir} (step {loaded.step}) as {model_name} version {version}")
         log("  writing the SavedModel")
-        write_saved_model(generator, model, staging, config.max_batch_size)
+        write_saved_model(generator, spec, staging, config.max_batch_size)
         tflite_files = {}
         if config.tflite_variants:
             os.makedirs(os.path.join(staging, "tflite"))
         for variant in config.tflite_variants:
             log(f"  converting to TFLite {variant}")
             path = os.path.join(staging, "tflite", f"{model_name}_{variant}.tflite")
-            converted = tflite.convert(staging, variant, model, config.calibration_samples,
-                                       config.seed, config.tflite_batch_size)
+            converted = tflite.convert(staging, variant, fresh_network(loaded.config, spec), spec,
+                                       config.calibration_samples, config.seed,
+                                       config.tflite_batch_size)
             with open(path, "wb") as f:
                 f.write(converted)
             tflite_files[variant] = path
@@ -196,25 +209,23 @@ def export(config: ExportConfig, log=print) -> ExportResult:
         if config.verify:
             log("Verifying")
             z = latent.standard_normal(config.seed, latent.Purpose.EXPORT_VERIFICATION,
-                                       _VERIFY_LATENTS, model.latent_dim)
+                                       _VERIFY_LATENTS, spec.latent_dim)
             seeds = np.array(_VERIFY_SEEDS, np.int64)
-            labels = verification_labels(model, len(z))
+            labels = verification_labels(spec, len(z))
             seed_labels = None if labels is None else labels[:len(seeds)]
+            served = signatures.output_function(generator, spec)
 
-            def keras_images(latents, batch_labels):
-                inputs = latents
-                if batch_labels is not None:
-                    inputs = [latents, conditioning.label_vectors(
-                        batch_labels, model.label_kind, model.num_labels)]
-                return np.asarray(to_uint8(generator(inputs, training=False)))
+            def keras_output(latents, batch_labels):
+                args = () if batch_labels is None else (batch_labels,)
+                return np.asarray(served(tf.constant(latents, tf.float32), *args))
 
-            report = verify(staging, tflite_files, keras_images(z, labels),
-                            keras_images(signatures.latents_from_seeds(seeds, model.latent_dim),
+            report = verify(staging, spec, tflite_files, keras_output(z, labels),
+                            keras_output(signatures.latents_from_seeds(seeds, spec.latent_dim),
                                          seed_labels),
                             z, seeds, labels, seed_labels, log=log)
 
         metadata = _metadata(config, loaded, model_name, version, model_dir,
-                             _signature_table(generator, model), tflite_files, staging, report)
+                             _signature_table(generator, spec), tflite_files, staging, report)
         with open(os.path.join(staging, EXPORT_FILE), "w") as f:
             json.dump(metadata, f, indent=2)
         with open(os.path.join(staging, REQUEST_FILE), "w") as f:
@@ -239,47 +250,62 @@ def export(config: ExportConfig, log=print) -> ExportResult:
     return ExportResult(final_dir, model_name, version, metadata)
 
 
-def _labels_metadata(model: ModelConfig) -> dict | None:
-    if not model.num_labels:
+def _labels_metadata(spec: LatentServing) -> dict | None:
+    if not spec.num_labels:
         return None
-    if model.label_kind == "class":
-        return {"kind": "class", "names": list(model.label_names), "input": "int32 class ids "
-                f"[batch], 0..{model.num_labels - 1}, in the order of names"}
-    return {"kind": "multi_hot", "names": list(model.label_names),
-            "input": f"float32 [batch, {model.num_labels}]: 1 = attribute present, 0 = absent, "
+    if spec.label_kind == "class":
+        return {"kind": "class", "names": list(spec.label_names), "input": "int32 class ids "
+                f"[batch], 0..{spec.num_labels - 1}, in the order of names"}
+    return {"kind": "multi_hot", "names": list(spec.label_names),
+            "input": f"float32 [batch, {spec.num_labels}]: 1 = attribute present, 0 = absent, "
                      "in the order of names"}
 
 
-def _request_body(model: ModelConfig) -> dict:
+def _request_body(spec: LatentServing) -> dict:
     seeds = [0, 1, 2, 3]
-    if not model.num_labels:
+    if not spec.num_labels:
         return {"signature_name": signatures.SEED_SIGNATURE, "instances": seeds}
-    labels = verification_labels(model, len(seeds)).tolist()
+    labels = verification_labels(spec, len(seeds)).tolist()
     return {"signature_name": signatures.SEED_SIGNATURE,
             "inputs": {"seed": seeds, "labels": labels}}
 
 
+def _generator_metadata(loaded, spec: LatentServing) -> dict:
+    """What the served network is: the same keys for every task, plus the
+    image fields (shape, pixel mapping, value range) for an image task."""
+    output = _spec(signatures.output_spec(spec))
+    generator = {
+        "architecture": loaded.config.model.architecture,
+        "latent_dim": spec.latent_dim,
+        "latent_distribution": "standard normal",
+        "kind": spec.kind,
+        "output": {"key": spec.output_key, **output},
+        "labels": _labels_metadata(spec),
+        "dtype": spec.output_dtype,
+        "unit": spec.unit,
+    }
+    if spec.kind == "image":
+        generator.update({
+            "image_shape": list(spec.output_shape),
+            "value_range": [0, 255],
+            "pixel_mapping": "round((x + 1) * 127.5), clipped to 0..255, for generator "
+                             "output x in [-1, 1]",
+        })
+    return generator
+
+
 def _metadata(config, loaded, model_name, version, model_dir, signature_table, tflite_files,
               staging, report) -> dict:
-    model = loaded.config.model
+    spec = loaded.spec
     version_dir = os.path.abspath(os.path.join(model_dir, str(version)))
-    request_body = _request_body(model)
+    request_body = _request_body(spec)
     return {
         "format": "kgan-export/1",
         "model_name": model_name,
         "version": version,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "generator": {
-            "architecture": loaded.config.model.architecture,
-            "latent_dim": loaded.config.model.latent_dim,
-            "latent_distribution": "standard normal",
-            "image_shape": list(model.image_shape),
-            "labels": _labels_metadata(model),
-            "dtype": "uint8",
-            "value_range": [0, 255],
-            "pixel_mapping": "round((x + 1) * 127.5), clipped to 0..255, for generator "
-                             "output x in [-1, 1]",
-        },
+        "task": getattr(loaded.config, "task", "gan"),
+        "generator": _generator_metadata(loaded, spec),
         "signatures": signature_table,
         "tflite": {
             variant: {
@@ -287,6 +313,7 @@ def _metadata(config, loaded, model_name, version, model_dir, signature_table, t
                 "bytes": os.path.getsize(path),
                 "signature": signatures.SERVING_SIGNATURE,
                 "batch_size": config.tflite_batch_size or None,
+                "tolerance": tflite_tolerance(spec, variant),
             } for variant, path in tflite_files.items()},
         "source": {
             "workdir": os.path.abspath(config.workdir),
@@ -315,4 +342,4 @@ def _metadata(config, loaded, model_name, version, model_dir, signature_table, t
 
 
 __all__ = ["EXPORT_FILE", "REQUEST_FILE", "ExportResult", "existing_versions", "export",
-           "remove_abandoned_staging", "write_saved_model"]
+           "fresh_network", "remove_abandoned_staging", "write_saved_model"]

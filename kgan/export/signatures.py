@@ -1,14 +1,18 @@
 """The serving signatures of an exported generator, and how they treat bad requests.
 
-Every signature returns `{"images": uint8 [batch, height, width, channels]}`
-in 0..255, computed with BatchNorm in inference mode, so a client can encode
-the images as PNG directly:
+The signatures follow the task's serving spec (`kgan.tasks.LatentServing`):
+every signature returns `{spec.output_key: spec.output_dtype [batch,
+*spec.output_shape]}`, computed with BatchNorm in inference mode and mapped
+by `spec.to_output`. For the image GAN that is `{"images": uint8 [batch,
+height, width, channels]}` in 0..255, so a client can encode the images as PNG
+directly; for the points task `{"points": float32 [batch, 2]}`. Below,
+"images" stands for whatever samples the task serves.
 
 * `serving_default`: `z` float32 `[batch, latent_dim]`, standard-normal latents.
-* `generate_from_seed`: `seed` int64 `[batch]`, one image per seed. The latent
+* `generate_from_seed`: `seed` int64 `[batch]`, one sample per seed. The latent
   of seed s is `stateless_normal([latent_dim], seed=[s, 0], alg="philox")`:
   Philox is counter-based and specified bit for bit, so a seed gives the same
-  image on every call, every machine and every device type. Every int64 is a
+  sample on every call, every machine and every device type. Every int64 is a
   valid seed, -2**63 and 2**63 - 1 included.
 
 A conditional generator takes a `labels` input in both signatures, one row
@@ -44,7 +48,8 @@ verification before publishing checks a NaN latent and an empty batch):
   have one row per z row; rows of labels, z: [3] [2]".
 * More than `max_batch_size` images (default `MAX_BATCH_SIZE`) in one
   request: "a request may ask for at most 10000 images (the limit of this
-  export; split the request); rows of seed: [100000]", in milliseconds and
+  export; split the request); rows of seed: [100000]" (`points` for the
+  points task: the message names `spec.output_key`), in milliseconds and
   without memory growth. Up to the cap, a batch is generated in chunks of at
   most `chunk_size` images, one after the other, so the activations in
   memory are one chunk's whatever the batch size; only the uint8 output
@@ -52,9 +57,9 @@ verification before publishing checks a NaN latent and an empty batch):
   that fits in one chunk runs the plain graph.
 
 An empty batch (`[0, latent_dim]` latents, `[0]` seeds) is valid and returns
-`[0, height, width, channels]` images.
+`[0, *output_shape]` samples (`[0, height, width, channels]` images).
 
-The TFLite models are converted from the bare generator (`image_function`),
+The TFLite models are converted from the bare generator (`output_function`),
 without these checks or the chunking (TFLite has no Assert op, and its
 runner chunks by itself); `kgan.export.tflite.generate` checks its inputs
 in Python instead.
@@ -66,12 +71,11 @@ from typing import Callable
 import tensorflow as tf
 
 from kgan.conditioning import label_vectors
-from kgan.config import ExportConfig, ModelConfig
-from kgan.images import to_uint8
+from kgan.config import ExportConfig
+from kgan.tasks import LatentServing
 
 SERVING_SIGNATURE = "serving_default"
 SEED_SIGNATURE = "generate_from_seed"
-OUTPUT_KEY = "images"
 # A request asking for more images than this is refused (`ExportConfig`'s
 # default): 10,000 is enough for an FID sample in one call, and the uint8
 # output alone is then 7.8 MB for MNIST and 123 MB for 64x64 CelebA.
@@ -99,22 +103,28 @@ def latents_from_seeds(seeds, latent_dim: int) -> tf.Tensor:
         seeds, fn_output_signature=tf.TensorSpec([latent_dim], tf.float32))
 
 
-def labels_spec(model: ModelConfig) -> tf.TensorSpec | None:
+def labels_spec(spec: LatentServing) -> tf.TensorSpec | None:
     """The `labels` input of a conditional generator's signatures (None if unconditional)."""
-    if not model.num_labels:
+    if not spec.num_labels:
         return None
-    if model.label_kind == "class":
+    if spec.label_kind == "class":
         return tf.TensorSpec([None], tf.int32, name="labels")
-    return tf.TensorSpec([None, model.num_labels], tf.float32, name="labels")
+    return tf.TensorSpec([None, spec.num_labels], tf.float32, name="labels")
 
 
-def image_function(generator, model: ModelConfig) -> Callable:
+def output_spec(spec: LatentServing) -> tf.TensorSpec:
+    """The served output of every signature: `[batch, *output_shape]` of `output_dtype`."""
+    return tf.TensorSpec([None, *spec.output_shape], tf.as_dtype(spec.output_dtype),
+                         name=spec.output_key)
+
+
+def output_function(network, spec: LatentServing) -> Callable:
     """The bare computation, unchecked: `fn(z)`, or `fn(z, labels)` for a
-    conditional generator (labels as users give them), -> uint8 images."""
-    if not model.num_labels:
-        return lambda z: to_uint8(generator(z, training=False))
-    return lambda z, labels: to_uint8(generator(
-        [z, label_vectors(labels, model.label_kind, model.num_labels)], training=False))
+    conditional generator (labels as users give them), -> served samples."""
+    if not spec.num_labels:
+        return lambda z: spec.to_output(network(z, training=False))
+    return lambda z, labels: spec.to_output(network(
+        [z, label_vectors(labels, spec.label_kind, spec.num_labels)], training=False))
 
 
 def _require(condition, message: str, *data) -> tf.Operation:
@@ -128,7 +138,7 @@ def _finite_check(values, name: str) -> tf.Operation:
                     tf.cast(tf.where(tf.logical_not(finite_rows))[:, 0], tf.int32))
 
 
-def _checked(inputs: dict, specs: dict, model: ModelConfig, max_batch_size: int) -> list:
+def _checked(inputs: dict, specs: dict, spec: LatentServing, max_batch_size: int) -> list:
     """`inputs` (by name, the batch-defining one first) in order, once every check passed."""
     names = list(inputs)
     # A model server feeds whatever shape it was sent: the declared one is not enforced.
@@ -136,8 +146,8 @@ def _checked(inputs: dict, specs: dict, model: ModelConfig, max_batch_size: int)
               for name in names}
     count = tf.shape(values[names[0]])[0]
     checks = [_require(count <= max_batch_size,
-                       f"a request may ask for at most {max_batch_size} images (the limit of "
-                       f"this export; split the request); rows of {names[0]}:", count)]
+                       f"a request may ask for at most {max_batch_size} {spec.output_key} (the "
+                       f"limit of this export; split the request); rows of {names[0]}:", count)]
     if "z" in values:
         checks.append(_finite_check(values["z"], "z"))
     if "labels" in values:
@@ -145,11 +155,11 @@ def _checked(inputs: dict, specs: dict, model: ModelConfig, max_batch_size: int)
         rows = tf.shape(labels)[0]
         checks.append(_require(tf.equal(rows, count), f"labels must have one row per "
                                f"{names[0]} row; rows of labels, {names[0]}:", rows, count))
-        if model.label_kind == "class":
+        if spec.label_kind == "class":
             checks.append(_require(tf.reduce_all(labels >= 0),
                                    "labels must be class ids >= 0, got:", labels))
-            checks.append(_require(tf.reduce_all(labels < model.num_labels),
-                                   f"labels must be class ids < {model.num_labels}, got:", labels))
+            checks.append(_require(tf.reduce_all(labels < spec.num_labels),
+                                   f"labels must be class ids < {spec.num_labels}, got:", labels))
         else:
             checks.append(_finite_check(labels, "labels"))
     # Generation waits for the checks: nothing runs on a refused request
@@ -158,55 +168,57 @@ def _checked(inputs: dict, specs: dict, model: ModelConfig, max_batch_size: int)
         return [tf.identity(values[name]) for name in names]
 
 
-def _in_chunks(generate: Callable, inputs: list, chunk_size: int, image_shape) -> tf.Tensor:
+def _in_chunks(generate: Callable, inputs: list, chunk_size: int,
+               output: tf.TensorSpec) -> tf.Tensor:
     """`generate(*inputs)` on consecutive row chunks of at most `chunk_size`, concatenated."""
     count = tf.shape(inputs[0])[0]
 
     def chunked():
         chunks = (count + chunk_size - 1) // chunk_size
-        images = tf.TensorArray(tf.uint8, size=chunks, infer_shape=False,
-                                element_shape=tf.TensorShape([None, *image_shape]))
+        samples = tf.TensorArray(output.dtype, size=chunks, infer_shape=False,
+                                 element_shape=output.shape)
 
-        def body(i, images):
+        def body(i, samples):
             rows = slice(i * chunk_size, (i + 1) * chunk_size)
-            return i + 1, images.write(i, generate(*[x[rows] for x in inputs]))
+            return i + 1, samples.write(i, generate(*[x[rows] for x in inputs]))
 
         # One chunk at a time: parallel iterations would hold several chunks' activations.
-        _, images = tf.while_loop(lambda i, _: i < chunks, body, [0, images],
-                                  parallel_iterations=1)
-        return images.concat()
+        _, samples = tf.while_loop(lambda i, _: i < chunks, body, [0, samples],
+                                   parallel_iterations=1)
+        return samples.concat()
 
     return tf.cond(count <= chunk_size, lambda: generate(*inputs), chunked)
 
 
-def endpoints(generator, model: ModelConfig, max_batch_size: int = MAX_BATCH_SIZE,
+def endpoints(network, spec: LatentServing, max_batch_size: int = MAX_BATCH_SIZE,
               chunk_size: int = CHUNK_SIZE) -> dict[str, Endpoint]:
-    """The signatures of `generator` (built from `model`), by signature name.
+    """The signatures of `network`, served as `spec` says, by signature name.
 
     Args:
-        generator: The Keras generator.
-        model: Its config.
-        max_batch_size: The most images one request may ask for.
-        chunk_size: The most images generated at once within a request.
+        network: The Keras network named by `spec.network` (the generator).
+        spec: The task's serving spec.
+        max_batch_size: The most samples one request may ask for.
+        chunk_size: The most samples generated at once within a request.
     """
-    latent_dim = model.latent_dim
+    latent_dim = spec.latent_dim
     specs = {"z": tf.TensorSpec([None, latent_dim], tf.float32, name="z"),
              "seed": tf.TensorSpec([None], tf.int64, name="seed")}
-    label_spec = labels_spec(model)
+    label_spec = labels_spec(spec)
     if label_spec is not None:
         specs["labels"] = label_spec
-    images = image_function(generator, model)
+    output = output_spec(spec)
+    samples = output_function(network, spec)
 
     def from_seeds(seed, *labels):
-        return images(latents_from_seeds(seed, latent_dim), *labels)
+        return samples(latents_from_seeds(seed, latent_dim), *labels)
 
     def serve(generate, **inputs):
-        checked = _checked(inputs, specs, model, max_batch_size)
-        return {OUTPUT_KEY: _in_chunks(generate, checked, chunk_size, model.image_shape)}
+        checked = _checked(inputs, specs, spec, max_batch_size)
+        return {spec.output_key: _in_chunks(generate, checked, chunk_size, output)}
 
     if label_spec is None:
         def from_latents_endpoint(z):
-            return serve(images, z=z)
+            return serve(samples, z=z)
 
         def from_seeds_endpoint(seed):
             return serve(from_seeds, seed=seed)
@@ -215,7 +227,7 @@ def endpoints(generator, model: ModelConfig, max_batch_size: int = MAX_BATCH_SIZ
                 SEED_SIGNATURE: Endpoint(from_seeds_endpoint, [specs["seed"]])}
 
     def from_latents_and_labels(z, labels):
-        return serve(images, z=z, labels=labels)
+        return serve(samples, z=z, labels=labels)
 
     def from_seeds_and_labels(seed, labels):
         return serve(from_seeds, seed=seed, labels=labels)

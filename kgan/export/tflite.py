@@ -1,21 +1,29 @@
 """TFLite conversion of an exported generator, and running it with LiteRT.
 
 Every variant has one signature, `serving_default`: float32 latents `z`
-(and the SavedModel's `labels` input for a conditional generator) in, uint8
-`images` out. `generate_from_seed` stays SavedModel-only, because TFLite
-has no builtin stateless random op and Flex ops are not allowed here.
+(and the SavedModel's `labels` input for a conditional generator) in, the
+task's served output out (`spec.output_key`: uint8 `images` for the image
+GAN, float32 `points` for the points task). `generate_from_seed` stays
+SavedModel-only, because TFLite has no builtin stateless random op and Flex
+ops are not allowed here.
+
+Every variant applies to every task. For a float output (points), `full_int8`
+quantizes the activations and the output too (its float32 output is
+dequantized from int8 at a scale calibrated on standard-normal latents), so
+its samples are on a grid of that scale: usable on an int8-only device, and
+verified without a tolerance (`kgan.export.verify` reports its difference).
 
 The SavedModel's serving signatures check every request with Assert ops and
 generate large batches in a loop (`kgan.export.signatures`); TFLite's
 builtin ops cannot express that loop for a dynamic batch, and drop Asserts.
 The TFLite model is therefore converted from the bare generator: the
-network that the export's config describes, holding the SavedModel's
-weights, written as a temporary SavedModel. `generate` checks inputs in
+network that the export's config describes (built fresh by the caller),
+given the SavedModel's weights, written as a temporary SavedModel. `generate` checks inputs in
 Python instead, each bad input giving a one-line `ValueError` that names it:
 latents of the wrong shape or with NaN/Inf, non-numeric latents, missing or
 unexpected labels, labels of the wrong shape or row count, class ids that are
 not integers or outside the model's classes, non-finite attribute values. An
-empty batch returns `[0, height, width, channels]` images.
+empty batch returns `[0, *output_shape]` samples.
 """
 
 import os
@@ -26,47 +34,49 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import conditioning, latent
-from kgan.config import TFLITE_VARIANTS, ModelConfig
+from kgan.config import TFLITE_VARIANTS
 from kgan.errors import ExportError
-from kgan.export.signatures import (CHUNK_SIZE, OUTPUT_KEY, SERVING_SIGNATURE, image_function,
-                                    labels_spec)
+from kgan.export.signatures import CHUNK_SIZE, SERVING_SIGNATURE, labels_spec, output_function
 from kgan.models import generator_with_weights
+from kgan.tasks import LatentServing
 
 
-def _input_specs(model: ModelConfig, batch_size: int) -> dict[str, tf.TensorSpec]:
+def _input_specs(spec: LatentServing, batch_size: int) -> dict[str, tf.TensorSpec]:
     batch = batch_size or None
-    specs = {"z": tf.TensorSpec([batch, model.latent_dim], tf.float32, name="z")}
-    label_spec = labels_spec(model)
+    specs = {"z": tf.TensorSpec([batch, spec.latent_dim], tf.float32, name="z")}
+    label_spec = labels_spec(spec)
     if label_spec is not None:
         specs["labels"] = tf.TensorSpec([batch, *label_spec.shape[1:]], label_spec.dtype,
                                         name="labels")
     return specs
 
 
-def _generator_from_saved_model(saved_model_dir: str, model: ModelConfig):
-    """The Keras generator that `model` describes, holding the SavedModel's weights."""
+def _network_from_saved_model(saved_model_dir: str, network):
+    """`network` (freshly built), holding the SavedModel's weights."""
     try:
-        return generator_with_weights(model, tf.saved_model.load(saved_model_dir).variables)
+        return generator_with_weights(network, tf.saved_model.load(saved_model_dir).variables)
     except ValueError as e:
         raise ExportError(f"{saved_model_dir!r} does not hold the weights of the "
-                          f"{model.architecture} generator its config describes ({e})") from None
+                          f"{type(network).__name__} its config describes ({e})") from None
 
 
-def _write_bare_saved_model(saved_model_dir: str, model: ModelConfig, path: str) -> None:
-    generator = _generator_from_saved_model(saved_model_dir, model)
-    images = image_function(generator, model)
-    specs = _input_specs(model, 0)
+def _write_bare_saved_model(saved_model_dir: str, network, spec: LatentServing,
+                            path: str) -> None:
+    network = _network_from_saved_model(saved_model_dir, network)
+    samples = output_function(network, spec)
+    specs = _input_specs(spec, 0)
+    key = spec.output_key
     archive = keras.export.ExportArchive()
-    archive.track(generator)
+    archive.track(network)
     if "labels" in specs:
-        fn = lambda z, labels: {OUTPUT_KEY: images(z, labels)}  # noqa: E731
+        fn = lambda z, labels: {key: samples(z, labels)}  # noqa: E731
     else:
-        fn = lambda z: {OUTPUT_KEY: images(z)}  # noqa: E731
+        fn = lambda z: {key: samples(z)}  # noqa: E731
     archive.add_endpoint(SERVING_SIGNATURE, fn, input_signature=list(specs.values()))
     archive.write_out(path, verbose=False)
 
 
-def _converter(bare_dir: str, model: ModelConfig, batch_size: int):
+def _converter(bare_dir: str, spec: LatentServing, batch_size: int):
     if batch_size == 0:
         return tf.lite.TFLiteConverter.from_saved_model(bare_dir,
                                                         signature_keys=[SERVING_SIGNATURE])
@@ -74,7 +84,7 @@ def _converter(bare_dir: str, model: ModelConfig, batch_size: int):
     # constant output shapes instead of Shape/Pack ops.
     saved_model = tf.saved_model.load(bare_dir)
     serve = saved_model.signatures[SERVING_SIGNATURE]
-    specs = _input_specs(model, batch_size)
+    specs = _input_specs(spec, batch_size)
     if "labels" in specs:
         fixed = tf.function(lambda z, labels: serve(z=z, labels=labels)).get_concrete_function(
             specs["z"], specs["labels"])
@@ -83,20 +93,20 @@ def _converter(bare_dir: str, model: ModelConfig, batch_size: int):
     return tf.lite.TFLiteConverter.from_concrete_functions([fixed], saved_model)
 
 
-def calibration_inputs(model: ModelConfig, samples: int, seed: int, batch_size: int):
+def calibration_inputs(spec: LatentServing, samples: int, seed: int, batch_size: int):
     """Representative inputs for full-int8 calibration, by input name:
     standard-normal latents (and labels cycling through every class or grid
     attribute combination)."""
     batch = batch_size or 1
     latents = latent.standard_normal(seed, latent.Purpose.CALIBRATION, samples * batch,
-                                     model.latent_dim)
+                                     spec.latent_dim)
     labels = None
-    if model.num_labels:
-        if model.label_kind == "class":
-            labels = np.arange(samples * batch, dtype=np.int32) % model.num_labels
+    if spec.num_labels:
+        if spec.label_kind == "class":
+            labels = np.arange(samples * batch, dtype=np.int32) % spec.num_labels
         else:
-            rows, _ = conditioning.grid_rows(model.label_kind, model.label_names)
-            labels = np.resize(rows, (samples * batch, model.num_labels)).astype(np.float32)
+            rows, _ = conditioning.grid_rows(spec.label_kind, spec.label_names)
+            labels = np.resize(rows, (samples * batch, spec.num_labels)).astype(np.float32)
     for i in range(samples):
         chunk = slice(i * batch, (i + 1) * batch)
         inputs = {"z": latents[chunk]}
@@ -105,26 +115,33 @@ def calibration_inputs(model: ModelConfig, samples: int, seed: int, batch_size: 
         yield inputs
 
 
-def convert(saved_model_dir: str, variant: str, model: ModelConfig, calibration_samples: int,
-            seed: int, batch_size: int = 0) -> bytes:
+def convert(saved_model_dir: str, variant: str, network, spec: LatentServing,
+            calibration_samples: int, seed: int, batch_size: int = 0) -> bytes:
     """Converts the exported generator into one TFLite variant.
 
-    Variants: `float32`; `float16` (weights stored as float16); `dynamic_int8`
-    (int8 weights, activations quantized on the fly); `full_int8` (int8
-    weights and activations, calibrated on `calibration_samples`
-    standard-normal latents from `seed`). `batch_size` fixes the model's
-    batch (0: dynamic).
+    Args:
+        saved_model_dir: The export's SavedModel.
+        variant: `float32`; `float16` (weights stored as float16);
+            `dynamic_int8` (int8 weights, activations quantized on the fly);
+            `full_int8` (int8 weights and activations, calibrated on
+            `calibration_samples` standard-normal latents from `seed`).
+        network: A freshly built network of the kind the SavedModel serves
+            (`spec.network` of `kgan.tasks.task_of(config).build(config)`);
+            it is given the SavedModel's weights (ExportError if they do not fit).
+        spec: The task's serving spec.
+        calibration_samples, seed: Full-int8 calibration.
+        batch_size: Fixes the model's batch (0: dynamic).
     """
     if variant not in TFLITE_VARIANTS:
         raise ValueError(f"unknown TFLite variant {variant!r}")
     with tempfile.TemporaryDirectory(prefix="kgan-tflite-") as scratch:
         bare_dir = os.path.join(scratch, "bare")
-        _write_bare_saved_model(saved_model_dir, model, bare_dir)
-        return _convert(_converter(bare_dir, model, batch_size), variant, model,
+        _write_bare_saved_model(saved_model_dir, network, spec, bare_dir)
+        return _convert(_converter(bare_dir, spec, batch_size), variant, spec,
                         calibration_samples, seed, batch_size)
 
 
-def _convert(converter, variant, model, calibration_samples, seed, batch_size) -> bytes:
+def _convert(converter, variant, spec, calibration_samples, seed, batch_size) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if variant == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -134,7 +151,7 @@ def _convert(converter, variant, model, calibration_samples, seed, batch_size) -
     elif variant == "full_int8":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: calibration_inputs(
-            model, calibration_samples, seed, batch_size)
+            spec, calibration_samples, seed, batch_size)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     return converter.convert()
 
@@ -205,13 +222,22 @@ def _checked_inputs(interp, details: dict, model_path: str, z, labels) -> dict:
     return {"z": z, "labels": labels}
 
 
+def output_key(runner) -> str:
+    """The name of a kgan `.tflite` signature's one output (`images`, `points`)."""
+    outputs = runner.get_output_details()
+    if len(outputs) != 1:
+        raise ExportError(f"a kgan TFLite model has one output, this one {sorted(outputs)}")
+    return next(iter(outputs))
+
+
 def generate(model_path: str, z: np.ndarray, labels: np.ndarray | None = None,
              num_threads: int = 1) -> np.ndarray:
     """Runs a kgan `.tflite` file's serving signature on latents `z` (and
-    `labels`, one per latent, for a conditional generator).
+    `labels`, one per latent, for a conditional generator); returns its one
+    output (uint8 images, float32 points).
 
     Inputs are checked first (see the module docstring); an empty batch gives
-    `[0, height, width, channels]` images. A model with a fixed batch size is
+    `[0, *output_shape]` samples of the output's dtype. A model with a fixed batch size is
     called on consecutive chunks of that size (the last one padded), a
     dynamic-batch model on chunks of at most `CHUNK_SIZE`, so memory does not
     grow with the batch beyond the output.
@@ -224,9 +250,10 @@ def generate(model_path: str, z: np.ndarray, labels: np.ndarray | None = None,
     details = runner.get_input_details()
     inputs = _checked_inputs(interp, details, model_path, z, labels)
     count = len(inputs["z"])
+    key = output_key(runner)
     if count == 0:
-        image_shape = runner.get_output_details()[OUTPUT_KEY]["shape_signature"][1:]
-        return np.zeros((0, *(int(d) for d in image_shape)), np.uint8)
+        output = runner.get_output_details()[key]
+        return np.zeros((0, *(int(d) for d in output["shape_signature"][1:])), output["dtype"])
     batch = int(details["z"]["shape_signature"][0])
     fixed = batch != -1
     step = batch if fixed else CHUNK_SIZE
@@ -238,7 +265,7 @@ def generate(model_path: str, z: np.ndarray, labels: np.ndarray | None = None,
             chunk = {name: np.concatenate([value, np.zeros((batch - rows, *value.shape[1:]),
                                                            value.dtype)])
                      for name, value in chunk.items()}
-        chunks.append(runner(**chunk)[OUTPUT_KEY][:rows])
+        chunks.append(runner(**chunk)[key][:rows])
     return np.concatenate(chunks)
 
 

@@ -5,12 +5,20 @@
   generator, and the seed signature is called twice to check it repeats.
   Two hostile requests must behave as documented in
   `kgan.export.signatures`: a NaN latent is refused with InvalidArgument,
-  and an empty batch returns `[0, height, width, channels]` images.
+  and an empty batch returns `[0, *output_shape]` samples.
 * TensorFlow's `saved_model_cli` shows the signatures and runs both.
 * Each `.tflite` file runs through the LiteRT interpreter's signature runner
   and is compared with the SavedModel; its operators must all be builtins.
 
-Differences are in uint8 pixel levels (0..255).
+Differences are in the serving spec's unit (`spec.unit`): integer levels for
+uint8 outputs (images: pixel levels 0..255), float max/mean absolute
+differences for float outputs (points: coordinate units). Tolerances: the
+SavedModel may differ from the Keras generator by one level (uint8) or by
+`spec.tolerance` (float). A float32 TFLite model may differ from the
+SavedModel by one level (float16: two) for uint8 outputs, by
+`spec.tolerance` for float outputs; quantized variants (and float16 of a
+float output, whose error grows with the weights' magnitudes) have no
+tolerance: their differences are reported, not enforced.
 """
 
 import os
@@ -19,26 +27,29 @@ import sys
 import tempfile
 
 import numpy as np
+import tensorflow as tf
+from tensorflow.core.framework import types_pb2
 
 from kgan.errors import ExportError
 from kgan.export import tflite
-from kgan.export.signatures import OUTPUT_KEY, SEED_SIGNATURE, SERVING_SIGNATURE
+from kgan.export.signatures import SEED_SIGNATURE, SERVING_SIGNATURE
+from kgan.tasks import LatentServing
 
 _FRESH_PROCESS_SCRIPT = f"""
 import sys
 import numpy as np
 import tensorflow as tf
 
-saved_model_dir, inputs_path, outputs_path = sys.argv[1:4]
+saved_model_dir, inputs_path, outputs_path, OUTPUT_KEY = sys.argv[1:5]
 inputs = np.load(inputs_path, allow_pickle=False)
 model = tf.saved_model.load(saved_model_dir)
 serve = model.signatures["{SERVING_SIGNATURE}"]
 seeded = model.signatures["{SEED_SIGNATURE}"]
 labels = {{"labels": tf.constant(inputs["labels"])}} if "labels" in inputs else {{}}
 seed_labels = {{"labels": tf.constant(inputs["seed_labels"])}} if "labels" in inputs else {{}}
-from_z = serve(z=tf.constant(inputs["z"]), **labels)["{OUTPUT_KEY}"].numpy()
-from_seed = seeded(seed=tf.constant(inputs["seeds"]), **seed_labels)["{OUTPUT_KEY}"].numpy()
-from_seed_again = seeded(seed=tf.constant(inputs["seeds"]), **seed_labels)["{OUTPUT_KEY}"].numpy()
+from_z = serve(z=tf.constant(inputs["z"]), **labels)[OUTPUT_KEY].numpy()
+from_seed = seeded(seed=tf.constant(inputs["seeds"]), **seed_labels)[OUTPUT_KEY].numpy()
+from_seed_again = seeded(seed=tf.constant(inputs["seeds"]), **seed_labels)[OUTPUT_KEY].numpy()
 nan_z = inputs["z"][:2].copy()
 nan_z[1, 0] = np.nan
 try:
@@ -49,12 +60,29 @@ except tf.errors.InvalidArgumentError as e:
 empty = serve(z=tf.constant(inputs["z"][:0]), **{{name: value[:0] for name, value in labels.items()}})
 kgan_modules = [name for name in sys.modules if name == "kgan" or name.startswith("kgan.")]
 np.savez(outputs_path, from_z=from_z, from_seed=from_seed, from_seed_again=from_seed_again,
-         nan_refusal=np.array(nan_refusal), empty_shape=np.array(empty["{OUTPUT_KEY}"].shape),
+         nan_refusal=np.array(nan_refusal), empty_shape=np.array(empty[OUTPUT_KEY].shape),
          kgan_modules=np.array(kgan_modules, dtype=str))
 """
 
 # A converted float32 model may flip a rounding by one level; anything more is a broken export.
-_FLOAT_TOLERANCE = {"float32": 1, "float16": 2}
+_LEVEL_TOLERANCE = {"float32": 1, "float16": 2}
+
+
+def tflite_tolerance(spec: LatentServing, variant: str):
+    """The largest difference a TFLite variant may show against the
+    SavedModel, in `spec.unit`; None if only reported."""
+    if spec.output_dtype == "uint8":
+        return _LEVEL_TOLERANCE.get(variant)
+    return spec.tolerance if variant == "float32" else None
+
+
+def _saved_model_tolerance(spec: LatentServing):
+    return 1 if spec.output_dtype == "uint8" else spec.tolerance
+
+
+def _proto_dtype(dtype: str) -> str:
+    """`DT_UINT8`, `DT_FLOAT`: how saved_model_cli names a dtype."""
+    return types_pb2.DataType.Name(tf.dtypes.as_dtype(dtype).as_datatype_enum)
 
 
 def _run(args, what, cwd):
@@ -66,12 +94,16 @@ def _run(args, what, cwd):
     return result.stdout
 
 
-def _diff(a, b) -> dict:
-    difference = np.abs(np.asarray(a, np.int32) - np.asarray(b, np.int32))
-    return {"max_abs_diff": int(difference.max()), "mean_abs_diff": float(difference.mean())}
+def _diff(a, b, spec: LatentServing) -> dict:
+    if spec.output_dtype == "uint8":
+        difference = np.abs(np.asarray(a, np.int32) - np.asarray(b, np.int32))
+        return {"max_abs_diff": int(difference.max()), "mean_abs_diff": float(difference.mean())}
+    difference = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))
+    return {"max_abs_diff": float(difference.max()), "mean_abs_diff": float(difference.mean())}
 
 
-def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: np.ndarray,
+def verify(saved_model_dir: str, spec: LatentServing, tflite_files: dict[str, str],
+           expected_from_z: np.ndarray,
            expected_from_seed: np.ndarray, z: np.ndarray, seeds: np.ndarray,
            labels: np.ndarray | None = None, seed_labels: np.ndarray | None = None,
            log=print) -> dict:
@@ -79,16 +111,18 @@ def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: 
 
     Args:
         saved_model_dir: The SavedModel to check.
+        spec: The task's serving spec (output key, dtype, unit, tolerance).
         tflite_files: `{variant: path}` of the converted models.
-        expected_from_z: The Keras generator's uint8 images for `z`.
-        expected_from_seed: The Keras generator's uint8 images for `seeds`.
+        expected_from_z: The Keras generator's served output for `z`.
+        expected_from_seed: The Keras generator's served output for `seeds`.
         z: float32 latents `[n, latent_dim]`.
         seeds: int64 seeds `[m]`.
         labels, seed_labels: The labels given with `z` and with `seeds`, for
             a conditional generator.
         log: Progress output.
     """
-    report = {"units": "uint8 pixel levels (0..255)",
+    key = spec.output_key
+    report = {"units": spec.unit,
               "tflite_compared_with": f"SavedModel {SERVING_SIGNATURE}"}
     with tempfile.TemporaryDirectory(prefix="kgan-verify-") as scratch:
         inputs = os.path.join(scratch, "inputs.npz")
@@ -102,38 +136,40 @@ def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: 
 
         log("  loading the SavedModel in a fresh process without kgan")
         _run([sys.executable, "-c", _FRESH_PROCESS_SCRIPT, os.path.abspath(saved_model_dir),
-              inputs, outputs], "loading the SavedModel in a fresh process", scratch)
+              inputs, outputs, key], "loading the SavedModel in a fresh process", scratch)
         fresh = np.load(outputs, allow_pickle=False)  # arrays only: never unpickle
         if fresh["kgan_modules"].size:
             raise ExportError(f"the SavedModel imported kgan when loaded: {fresh['kgan_modules']}")
         report["saved_model"] = {
-            SERVING_SIGNATURE: _diff(fresh["from_z"], expected_from_z),
-            SEED_SIGNATURE: _diff(fresh["from_seed"], expected_from_seed),
+            SERVING_SIGNATURE: _diff(fresh["from_z"], expected_from_z, spec),
+            SEED_SIGNATURE: _diff(fresh["from_seed"], expected_from_seed, spec),
             "seed_repeats_exactly": bool(np.array_equal(fresh["from_seed"],
                                                         fresh["from_seed_again"])),
             "loaded_without_kgan": True,
-            "images_checked": int(len(z) + len(seeds)),
+            f"{key}_checked": int(len(z) + len(seeds)),
             "refuses_nan_latents": "z must be finite" in str(fresh["nan_refusal"]),
             "empty_batch_shape": [int(d) for d in fresh["empty_shape"]],
         }
         if not report["saved_model"]["seed_repeats_exactly"]:
-            raise ExportError(f"{SEED_SIGNATURE} gave different images for the same seeds")
+            raise ExportError(f"{SEED_SIGNATURE} gave different {key} for the same seeds")
         if not report["saved_model"]["refuses_nan_latents"]:
             raise ExportError(f"{SERVING_SIGNATURE} accepted a NaN latent")
         if report["saved_model"]["empty_batch_shape"] != [0, *expected_from_z.shape[1:]]:
             raise ExportError(f"{SERVING_SIGNATURE} returned shape "
                               f"{report['saved_model']['empty_batch_shape']} for an empty batch")
+        tolerance = _saved_model_tolerance(spec)
         for name in (SERVING_SIGNATURE, SEED_SIGNATURE):
-            if report["saved_model"][name]["max_abs_diff"] > 1:
+            if report["saved_model"][name]["max_abs_diff"] > tolerance:
                 raise ExportError(f"the SavedModel's {name} differs from the Keras generator by "
-                                  f"{report['saved_model'][name]['max_abs_diff']} levels")
+                                  f"{report['saved_model'][name]['max_abs_diff']} {spec.unit} "
+                                  f"(tolerance {tolerance})")
 
         log("  inspecting and running it with saved_model_cli")
         cli = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
         shown = _run([*cli, "show", "--dir", saved_model_dir, "--all"], "saved_model_cli show",
                      scratch)
         for needed in (f"signature_def['{SERVING_SIGNATURE}']", f"signature_def['{SEED_SIGNATURE}']",
-                       f"outputs['{OUTPUT_KEY}']", "DT_UINT8"):
+                       f"outputs['{key}']", _proto_dtype(spec.output_dtype)):
             if needed not in shown:
                 raise ExportError(f"saved_model_cli show does not list {needed}")
         z_inputs = f"z={os.path.join(scratch, 'z.npy')}"
@@ -143,12 +179,12 @@ def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: 
             seed_exprs += f";labels={seed_labels.tolist()}"
         runs = {SERVING_SIGNATURE: (["--inputs", z_inputs], fresh["from_z"]),
                 SEED_SIGNATURE: (["--input_exprs", seed_exprs], fresh["from_seed"])}
-        for name, (input_args, fresh_images) in runs.items():
+        for name, (input_args, fresh_output) in runs.items():
             outdir = os.path.join(scratch, name)
             _run([*cli, "run", "--dir", saved_model_dir, "--tag_set", "serve", "--signature_def",
                   name, *input_args, "--outdir", outdir], f"saved_model_cli run {name}", scratch)
-            if not np.array_equal(np.load(os.path.join(outdir, f"{OUTPUT_KEY}.npy"),
-                                          allow_pickle=False), fresh_images):
+            if not np.array_equal(np.load(os.path.join(outdir, f"{key}.npy"),
+                                          allow_pickle=False), fresh_output):
                 raise ExportError(f"saved_model_cli run {name} disagrees with tf.saved_model.load")
         report["saved_model_cli"] = {"show": "ok", "run": sorted(runs)}
 
@@ -159,10 +195,11 @@ def verify(saved_model_dir: str, tflite_files: dict[str, str], expected_from_z: 
                              if op.startswith("Flex") or op == "CUSTOM")
         if not_builtin:
             raise ExportError(f"{variant} TFLite model uses non-builtin ops: {not_builtin}")
-        result = _diff(tflite.generate(path, z, labels), fresh["from_z"])
+        tolerance = tflite_tolerance(spec, variant)
+        result = {**_diff(tflite.generate(path, z, labels), fresh["from_z"], spec),
+                  "builtin_ops_only": True, "tolerance": tolerance}
         report["tflite"][variant] = result
-        tolerance = _FLOAT_TOLERANCE.get(variant)
         if tolerance is not None and result["max_abs_diff"] > tolerance:
             raise ExportError(f"the {variant} TFLite model differs from the SavedModel by "
-                              f"{result['max_abs_diff']} levels (tolerance {tolerance})")
+                              f"{result['max_abs_diff']} {spec.unit} (tolerance {tolerance})")
     return report

@@ -93,19 +93,22 @@ def _layer_path(variable_path: str) -> str:
     return re.sub(r"_\d+(?=/|$)", "", variable_path.removesuffix(":0"))
 
 
-def generator_with_weights(config: ModelConfig, variables) -> keras.Model:
-    """The generator `config` describes, holding `variables` (a loaded
-    export's, which tracks exactly the generator's variables in its order).
+def generator_with_weights(network: keras.Model, variables) -> keras.Model:
+    """`network`, built and freshly initialized (e.g. the serving network of
+    `kgan.tasks.task_of(config).build(config)`), given `variables` (a loaded
+    export's, which tracks exactly that network's variables in its order).
 
     Pairs are matched by position and must agree in path (up to the numeric
     suffixes Keras adds to names already used in a process) and shape, so
-    weights of a differently built generator are refused, never half-loaded.
+    weights of a differently built network are refused, never half-loaded.
+
+    Returns:
+        `network`, holding the weights.
 
     Raises:
         ValueError: naming the first mismatch.
     """
-    generator = build_generator(config)
-    saved, wanted = list(variables), list(generator.variables)
+    saved, wanted = list(variables), list(network.variables)
     if len(saved) != len(wanted):
         raise ValueError(f"{len(saved)} variables where the generator has {len(wanted)}")
     for source, target in zip(saved, wanted):
@@ -115,7 +118,7 @@ def generator_with_weights(config: ModelConfig, variables) -> keras.Model:
                              f"{target.shape.as_list()}")
     for source, target in zip(saved, wanted):
         target.assign(source)
-    return generator
+    return network
 
 
 __all__ = [

@@ -10,7 +10,8 @@ import pytest
 import tensorflow as tf
 
 from kgan import export as kgan_export
-from kgan.config import ModelConfig
+from kgan import tasks
+from kgan.config import Config, ModelConfig
 from kgan.errors import ExportError
 from kgan.export import signatures, tflite
 from kgan.models import build_generator
@@ -29,9 +30,14 @@ def generator_for(model: ModelConfig, seed: int):
     return generator
 
 
+def spec_of(model: ModelConfig):
+    """The serving spec of the image GAN task whose generator `model` describes."""
+    return tasks.get_task("gan").build(Config(model=model)).serving_spec()
+
+
 def write_saved_model(generator, model, path, **limits):
     """`kgan.export.write_saved_model`, with other request limits."""
-    kgan_export.write_saved_model(generator, model, str(path), **limits)
+    kgan_export.write_saved_model(generator, spec_of(model), str(path), **limits)
 
 
 class Export:
@@ -44,7 +50,8 @@ class Export:
 
     def tflite(self, tmp_path_factory, batch_size):
         path = tmp_path_factory.mktemp("tflite") / f"b{batch_size}.tflite"
-        path.write_bytes(tflite.convert(self.path, "float32", self.model, 100, 0, batch_size))
+        path.write_bytes(tflite.convert(self.path, "float32", build_generator(self.model),
+                                        spec_of(self.model), 100, 0, batch_size))
         return str(path)
 
 
@@ -52,7 +59,7 @@ class Export:
 def plain(tmp_path_factory):
     model = ModelConfig(latent_dim=LATENT_DIM, base_filters=8, image_shape=(28, 28, 1))
     path = tmp_path_factory.mktemp("plain") / "1"
-    kgan_export.write_saved_model(generator_for(model, 0), model, str(path))
+    write_saved_model(generator_for(model, 0), model, path)
     export = Export(path, model)
     export.fixed, export.dynamic = (export.tflite(tmp_path_factory, b) for b in (1, 0))
     return export
@@ -65,7 +72,7 @@ def digits(tmp_path_factory):
                         conditional=True, label_kind="class", label_names=tuple("0123456789"))
     generator = generator_for(model, 1)
     path = tmp_path_factory.mktemp("digits") / "1"
-    kgan_export.write_saved_model(generator, model, str(path))
+    write_saved_model(generator, model, path)
     export = Export(path, model)
     small = tmp_path_factory.mktemp("digits-small") / "1"
     write_saved_model(generator, model, small, max_batch_size=SMALL_CAP, chunk_size=SMALL_CHUNK)
@@ -80,7 +87,7 @@ def faces(tmp_path_factory):
     model = ModelConfig(latent_dim=LATENT_DIM, base_filters=8, image_shape=(28, 28, 1),
                         conditional=True, label_kind="multi_hot", label_names=("a", "b", "c"))
     path = tmp_path_factory.mktemp("faces") / "1"
-    kgan_export.write_saved_model(generator_for(model, 2), model, str(path))
+    write_saved_model(generator_for(model, 2), model, path)
     export = Export(path, model)
     export.dynamic = export.tflite(tmp_path_factory, 0)
     return export
@@ -351,5 +358,5 @@ def test_tflite_models_hold_only_the_generator(plain, digits):
 
 def test_tflite_conversion_refuses_weights_of_another_network(plain):
     other = ModelConfig(latent_dim=LATENT_DIM, base_filters=16, image_shape=(28, 28, 1))
-    with pytest.raises(ExportError, match="does not hold the weights of the dcgan generator"):
-        tflite.convert(plain.path, "float32", other, 100, 0, 1)
+    with pytest.raises(ExportError, match="does not hold the weights of the DCGANGenerator"):
+        tflite.convert(plain.path, "float32", build_generator(other), spec_of(other), 100, 0, 1)
