@@ -39,6 +39,13 @@ def per_class_text(values: dict, decimals: int) -> str:
 
 def print_report(report):
     lines = [f"\n{report['source']}, step {report['step']}: {report['num_samples']} samples"]
+    if "modes" in report:
+        m = report["modes"]
+        kl = "undefined (no high-quality sample)" if m["reverse_kl"] is None else \
+            f"{m['reverse_kl']:.4f}"
+        lines.append(f"  {report['mixture']}: {m['modes_recovered']}/{m['num_modes']} modes "
+                     f"recovered (>= {m['recovery_threshold']:g} high-quality samples each), "
+                     f"high-quality share {m['high_quality_share']:.3f}, reverse KL {kl}")
     if "fid" in report:
         lines.append(f"  FID  {report['fid']:.3f}")
     if "kid" in report:

@@ -25,8 +25,10 @@ from kgan.config import DataConfig, GenerateConfig
 from kgan.core.files import write_atomically, write_json_atomically
 from kgan.core.messages import one_line
 from kgan.data import mnist
+from kgan.data import points as point_data
 from kgan.errors import ConfigError, DataError, RunError
 from kgan.evaluation import attribute_classifier, mnist_classifier, reference, sampling
+from kgan.evaluation.points import mode_metrics
 from kgan.latent import animation, concepts, projection
 from kgan.latent.interpolation import interpolate
 from kgan.latent.seeds import Purpose, generate_in_batches, truncated_normal
@@ -155,6 +157,29 @@ def grid(config: GenerateConfig, source, log=print) -> GenerateResult:
     report = {"source": source.description, "step": source.step, "images": len(tiles),
               "truncation": config.truncation, "seed": config.seed}
     return GenerateResult((path,), report, tuple(lines))
+
+
+def scatter(config: GenerateConfig, source, log=print) -> GenerateResult:
+    """`--mode=grid` of a points generator: a scatter plot of `num_samples`
+    samples over the true modes (circles of 3 standard deviations), the
+    points as `.npz`, and their mode metrics in the report."""
+    folder = output_dir(config, source)
+    mixture = point_data.get_mixture(source.run_config.data.dataset)
+    z = _latents(config, Purpose.GENERATE, config.num_samples, source.latent_dim)
+    samples = _generate(source, z)
+    stem = _stem(config, source, "scatter")
+    path = os.path.join(folder, stem + ".png")
+    picture = images.scatter_plot(samples, mixture.centers, std=mixture.std)
+    images.write_png(path, animation.upscale(picture, config.scale))
+    points_path = os.path.join(folder, stem + ".npz")
+    _write_npz(points_path, points=samples, z=z)
+    metrics = mode_metrics(samples, mixture)
+    report = {"source": source.description, "step": source.step, "points": len(samples),
+              "truncation": config.truncation, "seed": config.seed, "mixture": mixture.name,
+              "modes": metrics}
+    line = (f"{metrics['modes_recovered']}/{metrics['num_modes']} modes recovered, "
+            f"high-quality share {metrics['high_quality_share']:.3f}")
+    return GenerateResult((path, points_path), report, (line,))
 
 
 def interpolate_mode(config: GenerateConfig, source, log=print) -> GenerateResult:
@@ -430,4 +455,13 @@ def run(config: GenerateConfig, log=print) -> GenerateResult:
             raise ConfigError("progress reads a run's sample grids; --checkpoint does not apply")
         return progress(config, log)
     source = sampling.load(config.source, config.checkpoint)
+    if source.spec.kind == "points":
+        if config.mode != "grid":
+            raise ConfigError(f"--mode={config.mode} works on images; a points generator "
+                              f"({source.description}) supports --mode=grid (a scatter plot) "
+                              "and --mode=progress")
+        return scatter(config, source, log)
+    if source.spec.kind != "image":
+        raise ConfigError(f"generate.py does not know {source.spec.kind} generators yet "
+                          f"({source.description})")
     return MODES[config.mode](config, source, log)
