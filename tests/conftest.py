@@ -1,8 +1,10 @@
 """Shared fixtures: where the real data lives, and tiny synthetic data."""
 
+import contextlib
 import hashlib
 import os
 import pathlib
+import resource
 import subprocess
 import sys
 
@@ -48,6 +50,18 @@ def tiny_dataset(num_examples=10, image_shape=(28, 28, 1), seed=0) -> ImageDatas
     examples = tf.data.Dataset.from_tensor_slices((images, labels))
     return ImageDataset(examples, num_examples, image_shape, "class",
                         tuple(str(c) for c in range(10)), "memory")
+
+
+@contextlib.contextmanager
+def file_size_limit(limit):
+    """Lowers this process's soft RLIMIT_FSIZE for the block (Python ignores SIGXFSZ,
+    so an over-long write fails with EFBIG instead of killing the process)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
 def tree_digest(folder) -> str:

@@ -8,7 +8,6 @@ ignores SIGXFSZ, so an over-long write fails with EFBIG instead of killing
 the process.
 """
 
-import contextlib
 import os
 import pathlib
 import resource
@@ -27,24 +26,13 @@ from kgan.config import Config, ExportConfig, ModelConfig, TrainConfig
 from kgan.errors import ExportError, RunError
 from kgan.training import build_task
 from kgan.training.callbacks import TrainingMonitor
-from tests.conftest import REPO, tree_digest
+from tests.conftest import REPO, file_size_limit, tree_digest
 
 CONFIG = Config(model=ModelConfig(latent_dim=8, base_filters=8, image_shape=(28, 28, 1)),
                 train=TrainConfig(steps=10))
 # Below one checkpoint's data file (~170 kB here), above config.json, a sample grid
 # and the TensorBoard events of a few steps.
 LIMIT = 100_000
-
-
-@contextlib.contextmanager
-def file_size_limit(limit):
-    """Lowers this process's soft RLIMIT_FSIZE for the block (the soft limit can be raised back)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
 def run_limited(script, *args, limit=None, timeout=300):

@@ -1,27 +1,14 @@
 """Atomic writes: the new content in one rename, or the old file and no partial one."""
 
-import contextlib
 import json
 import os
-import resource
 
 import numpy as np
 import pytest
 
 from kgan.core import files
 from kgan.errors import RunError
-
-
-@contextlib.contextmanager
-def file_size_limit(limit):
-    """Lowers this process's soft RLIMIT_FSIZE for the block (Python ignores SIGXFSZ,
-    so an over-long write fails with EFBIG instead of killing the process)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+from tests.conftest import file_size_limit
 
 
 def test_each_writer_replaces_the_content_and_leaves_no_partial_file(tmp_path):
