@@ -35,36 +35,14 @@ config_flags.define_flags(Config)
 FLAGS = flags.FLAGS
 
 
-def one_training_length(layer: dict, epochs_wins: bool = False) -> dict:
-    """Keeps exactly one of train.steps and train.epochs in a layer of settings.
-
-    A layer (preset, config file, command line) that sets `epochs` but not
-    `steps` clears the `steps` underneath it, and the reverse; on the command
-    line `--epochs` wins over `--steps` (`epochs_wins`).
-    """
-    train = layer.get("train")
-    if not isinstance(train, dict):
-        return layer
-    if train.get("epochs") is not None and (epochs_wins or "steps" not in train):
-        train["steps"] = None
-    elif train.get("steps") is not None and "epochs" not in train:
-        train["epochs"] = None
-    return layer
-
-
 def config_from_flags() -> Config:
     """Dataclass defaults < --preset < --config < flags given on the command line."""
-    layers = []
-    if FLAGS.preset is not None:
-        layers.append(one_training_length(presets.load_preset(FLAGS.preset, Config)))
-    if FLAGS.config is not None:
-        layers.append(one_training_length(presets.load_config_file(FLAGS.config, Config)))
-    layers.append(one_training_length(config_flags.explicit_values(Config, FLAGS),
-                                      epochs_wins=True))
-    values = {}
-    for layer in layers:
-        values = presets.merge(values, layer)
-    return Config.from_dict(values)
+    return presets.layered_config(
+        Config,
+        preset=presets.load_preset(FLAGS.preset, Config) if FLAGS.preset is not None else None,
+        config_file=(presets.load_config_file(FLAGS.config, Config)
+                     if FLAGS.config is not None else None),
+        explicit=config_flags.explicit_values(Config, FLAGS))
 
 
 def train_from_flags():

@@ -20,7 +20,8 @@ from typing import Any, Optional
 from kgan.config.base import check_partial, decode_json, merge
 from kgan.errors import ConfigError
 
-__all__ = ["load_config_file", "load_preset", "merge", "preset_names", "presets_folder"]
+__all__ = ["layered_config", "load_config_file", "load_preset", "merge", "one_training_length",
+           "preset_names", "presets_folder"]
 
 
 def presets_folder():
@@ -79,3 +80,31 @@ def _checked(values: Any, source: str, config_cls: Optional[Any]) -> dict:
     if config_cls is not None:
         check_partial(config_cls, values, source)
     return values
+
+
+def one_training_length(layer: dict, epochs_wins: bool = False) -> dict:
+    """Keeps exactly one of train.steps and train.epochs in a layer of settings.
+
+    A layer (preset, config file, command line) that sets `epochs` but not
+    `steps` clears the `steps` underneath it, and the reverse; on the command
+    line `--epochs` wins over `--steps` (`epochs_wins`).
+    """
+    train = layer.get("train")
+    if not isinstance(train, dict):
+        return layer
+    if train.get("epochs") is not None and (epochs_wins or "steps" not in train):
+        train["steps"] = None
+    elif train.get("steps") is not None and "epochs" not in train:
+        train["epochs"] = None
+    return layer
+
+
+def layered_config(config_cls: Any, preset: Optional[dict] = None,
+                   config_file: Optional[dict] = None, explicit: Optional[dict] = None):
+    """The run config of `train.py`: defaults < `preset` < `config_file` <
+    `explicit` (flags given on the command line), built strictly."""
+    values = {}
+    for layer, epochs_wins in ((preset, False), (config_file, False), (explicit, True)):
+        if layer is not None:
+            values = merge(values, one_training_length(layer, epochs_wins))
+    return config_cls.from_dict(values)
