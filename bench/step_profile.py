@@ -20,9 +20,10 @@ import keras
 import tensorflow as tf
 from absl import app, flags, logging
 
-from kgan import data, losses, models
+from kgan import data, models
 from kgan.config import Config, DataConfig, ModelConfig
-from kgan.training import GAN, distribute
+from kgan.tasks.gan import ImageGAN
+from kgan.training import distribute
 
 flags.DEFINE_string("data_dir", None, "TFDS data_dir with MNIST (default $KGAN_DATA_DIR).")
 flags.DEFINE_enum("networks", "tutorial", ["tutorial", "kgan"], "Which networks to profile.")
@@ -48,17 +49,14 @@ def make_gan(options):
               "mixed_float16" if "fp16" in options else "float32")
     with distribute.precision_policy(policy):
         generator, discriminator, batch = build_networks()
-        gan = GAN(generator, discriminator, 100, seed=0)
-        family = losses.get_loss_family("non_saturating")
+        gan = ImageGAN(generator, discriminator, 100, seed=0, loss="non_saturating",
+                       reuse_fakes="reuse" in options)
         g_opt, d_opt = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
         if policy == "mixed_float16":
             g_opt = keras.optimizers.LossScaleOptimizer(g_opt)
             d_opt = keras.optimizers.LossScaleOptimizer(d_opt)
         spe = [int(o[3:]) for o in options if o.startswith("spe")]
-        gan.compile(g_optimizer=g_opt, d_optimizer=d_opt,
-                    generator_loss_fn=family.generator_loss,
-                    discriminator_loss_fn=family.discriminator_loss,
-                    reuse_fakes="reuse" in options, jit_compile="jit" in options,
+        gan.compile({"g": g_opt, "d": d_opt}, jit_compile="jit" in options,
                     steps_per_execution=spe[0] if spe else 1)
     return gan, batch
 
@@ -77,7 +75,7 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     dataset = data.load(DataConfig(data_dir=FLAGS.data_dir), "train")
     gan, batch = make_gan(())
-    real = next(iter(data.training_batches(dataset, batch, seed=0)))
+    real = next(iter(data.training_batches(dataset, batch, seed=0)))["image"]
     z = tf.random.normal([batch, 100])
     parts = {
         "generator forward": tf.function(lambda: gan.generator(z, training=True)),

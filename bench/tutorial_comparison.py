@@ -9,7 +9,7 @@ step that updates both players from one generator pass, fed by
 `from_tensor_slices(images).shuffle(60000).batch(256)`.
 
 kgan trains exactly those two networks (the same Keras models) through
-`kgan.training.GAN.fit` with its own data stream and train step: its default
+`kgan.tasks.gan.ImageGAN.fit` with its own data stream and train step: its default
 options, or the variants `--kgan_variants` names. Printed: images/s of each
 (median of several windows, interleaved so all contenders see the same
 machine load), the ratio to the tutorial, the data pipeline alone, this
@@ -32,9 +32,10 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-from kgan import data, losses
+from kgan import data
 from kgan.config import DataConfig, TrainConfig
-from kgan.training import GAN, distribute
+from kgan.tasks.gan import ImageGAN
+from kgan.training import distribute
 from tutorial_networks import LATENT_DIM, tutorial_discriminator, tutorial_generator
 
 flags.DEFINE_string("data_dir", None, "TFDS data_dir with MNIST (default $KGAN_DATA_DIR).")
@@ -115,12 +116,9 @@ class Kgan:
         self.bfloat16 = "bf16" in options
         with distribute.precision_policy("mixed_bfloat16" if self.bfloat16 else
                                          defaults.mixed_precision):
-            self.gan = GAN(tutorial_generator(), tutorial_discriminator(), LATENT_DIM, seed=0)
-        family = losses.get_loss_family("non_saturating")
-        self.gan.compile(g_optimizer=keras.optimizers.Adam(1e-4),
-                         d_optimizer=keras.optimizers.Adam(1e-4),
-                         generator_loss_fn=family.generator_loss,
-                         discriminator_loss_fn=family.discriminator_loss, reuse_fakes=reuse,
+            self.gan = ImageGAN(tutorial_generator(), tutorial_discriminator(), LATENT_DIM,
+                                seed=0, loss="non_saturating", reuse_fakes=reuse)
+        self.gan.compile({"g": keras.optimizers.Adam(1e-4), "d": keras.optimizers.Adam(1e-4)},
                          jit_compile="jit" in options or defaults.jit_compile,
                          steps_per_execution=spe[0] if spe else defaults.steps_per_execution)
         self.stream = data.training_batches(dataset, batch_size, seed=0)

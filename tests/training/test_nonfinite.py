@@ -12,7 +12,7 @@ from kgan import checkpoints
 from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
 from kgan.errors import RunError
 from kgan.training import train
-from kgan.training.gan import all_finite
+from kgan.tasks.base import all_finite
 from tests.conftest import run_script
 
 # Adam moves every weight by about the learning rate on its first update, so
