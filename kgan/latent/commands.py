@@ -77,18 +77,18 @@ def generator_labels(source: sampling.GeneratorSource, count: int, text: str | N
             `""` for none). None cycles through the rows of a training
             sample grid (every class, or attribute combinations).
     """
-    model = source.run_config.model
-    if not model.num_labels:
+    spec = source.spec
+    if not spec.num_labels:
         if text is not None:
             raise ConfigError(f"labels {text!r} given, but {source.description} is not a "
                               "conditional generator")
         return None
-    names = tuple(model.label_names)
+    names = tuple(spec.label_names)
     if text is None:
-        rows, _ = conditioning.grid_rows(model.label_kind, names)
+        rows, _ = conditioning.grid_rows(spec.label_kind, names)
         rows = np.resize(rows, (count, len(names)))
-        return rows.argmax(axis=1).astype(np.int32) if model.label_kind == "class" else rows
-    if model.label_kind == "class":
+        return rows.argmax(axis=1).astype(np.int32) if spec.label_kind == "class" else rows
+    if spec.label_kind == "class":
         if text not in names:
             raise ConfigError(f"labels {text!r} is not a class of this generator; choose one "
                               f"of {', '.join(names)}")
@@ -138,10 +138,10 @@ def grid(config: GenerateConfig, source, log=print) -> GenerateResult:
     """A grid of samples (conditional: a row per class or attribute combination,
     each column one latent, unless `labels` fixes one label)."""
     folder = output_dir(config, source)
-    model = source.run_config.model
+    spec = source.spec
     lines = []
-    if model.num_labels and config.labels is None:
-        rows, names = conditioning.grid_rows(model.label_kind, tuple(model.label_names))
+    if spec.num_labels and config.labels is None:
+        rows, names = conditioning.grid_rows(spec.label_kind, tuple(spec.label_names))
         columns = max(1, config.num_samples // len(rows))
         z = np.tile(_latents(config, Purpose.GENERATE, columns, source.latent_dim), (len(rows), 1))
         labels = generator_labels(source, len(z), None)
@@ -348,7 +348,7 @@ def read_image(path: str, image_shape, crop_fraction: float = 1.0) -> np.ndarray
 
 def projection_targets(config: GenerateConfig, source) -> tuple[np.ndarray, list[str]]:
     """The images to project, uint8, and a name for each."""
-    shape = tuple(source.run_config.model.image_shape)
+    shape = tuple(source.spec.output_shape)
     data = source.run_config.data
     if config.images:
         crop = data.crop_fraction if data.dataset == "celeba" else 1.0
@@ -361,12 +361,12 @@ def projection_targets(config: GenerateConfig, source) -> tuple[np.ndarray, list
 
 def judged_labels(source, judge: concepts.Judge, targets) -> np.ndarray | None:
     """A conditional generator's labels for real images: what the classifier sees in them."""
-    model = source.run_config.model
-    if not model.num_labels:
+    spec = source.spec
+    if not spec.num_labels:
         return None
     seen = judge.labels(targets)
-    columns = [judge.index(name) for name in model.label_names]
-    if model.label_kind == "class":
+    columns = [judge.index(name) for name in spec.label_names]
+    if spec.label_kind == "class":
         return seen[:, columns].argmax(axis=1).astype(np.int32)
     return seen[:, columns].astype(np.float32)
 
