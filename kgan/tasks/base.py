@@ -251,6 +251,16 @@ class Task(keras.Model):
         # would trace `call` on a data batch to build the model.
         self.built = True
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a strategy, Keras's `fit` first reduces one distributed batch
+        # to build the model symbolically; its reduce takes one tensor, not a
+        # dict of them (MultiWorkerMirroredStrategy fails on a batch dict).
+        # `compile` has built every network and optimizer slot: nothing is
+        # left to build, so the batch is not needed.
+        if self.built:
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def player_variables(self, player: str) -> list:
         return [v for name in self.PLAYERS[player]
                 for v in getattr(self, name).trainable_variables]

@@ -98,13 +98,12 @@ class TaskContract:
         assert result.metrics and all(np.isfinite(v) for v in result.metrics.values())
         assert os.listdir(os.path.join(workdir, "samples"))
 
-    def test_resume_is_bitwise(self, request, tmp_path):
+    def test_resume_is_bitwise(self, request, run, tmp_path):
         half = self.STEPS // 2
         resumed = str(tmp_path / "resumed")
         train(self._config(request, steps=half), resumed, stream=open(os.devnull, "w"))
         second = train(self._config(request), resumed, stream=open(os.devnull, "w"))
-        straight = train(self._config(request), str(tmp_path / "straight"),
-                         stream=open(os.devnull, "w"))
+        _, straight = run  # the shared run: the same config, trained straight through
         assert second.start_step == half
         assert second.weights_digest == straight.weights_digest
 
