@@ -26,8 +26,8 @@ from kgan.training import train
 _FRESH_PROCESS = """
 import sys, numpy as np, tensorflow as tf
 model = tf.saved_model.load(sys.argv[1])
-z = np.load(sys.argv[2])
-outputs = model.signatures["serving_default"](z=tf.constant(z))
+inputs = np.load(sys.argv[2])
+outputs = model.signatures["serving_default"](**{k: tf.constant(inputs[k]) for k in inputs.files})
 assert not [m for m in sys.modules if m == "kgan" or m.startswith("kgan.")], "kgan was imported"
 (key,) = outputs
 np.save(sys.argv[3], outputs[key].numpy())
@@ -37,6 +37,18 @@ print(key)
 
 def _quiet(message):
     pass
+
+
+def _requests(spec, rows: int, seed: int = 0):
+    """(what the serving signature takes, what the Keras network takes) for
+    `rows` latents, with labels as each side encodes them if conditional."""
+    z = np.random.default_rng(seed).standard_normal([rows, spec.latent_dim]).astype(np.float32)
+    if not spec.num_labels:
+        return {"z": z}, z
+    served = kgan_export.verification_labels(spec, rows)
+    vectors = (np.eye(spec.num_labels, dtype=np.float32)[served]
+               if spec.label_kind == "class" else served)
+    return {"z": z, "labels": served}, [z, vectors]
 
 
 class TaskContract:
@@ -112,9 +124,7 @@ class TaskContract:
         loaded = checkpoints.load_task(workdir)
         assert loaded.step == self.STEPS
         spec = loaded.task.serving_spec()
-        z = np.random.default_rng(0).standard_normal([5, spec.latent_dim]).astype(np.float32)
-        inputs = z if not spec.num_labels else [z, np.eye(spec.num_labels, dtype=np.float32)[
-            np.arange(5) % spec.num_labels]]
+        _, inputs = _requests(spec, 5)
         again = checkpoints.load_task(workdir)
         network = getattr(loaded.task, spec.network)
         np.testing.assert_array_equal(network(inputs, training=False),
@@ -125,16 +135,14 @@ class TaskContract:
         workdir, _ = run
         loaded = checkpoints.load_task(workdir)
         spec = loaded.task.serving_spec()
-        if spec.num_labels:
-            pytest.skip("fresh-process check of conditional exports: tests/export")
-        z = np.random.default_rng(1).standard_normal([6, spec.latent_dim]).astype(np.float32)
-        np.save(tmp_path / "z.npy", z)
+        served, inputs = _requests(spec, 6, seed=1)
+        np.savez(tmp_path / "inputs.npz", **served)
         result = subprocess.run([sys.executable, "-c", _FRESH_PROCESS, exported.path,
-                                 str(tmp_path / "z.npy"), str(tmp_path / "out.npy")],
+                                 str(tmp_path / "inputs.npz"), str(tmp_path / "out.npy")],
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr[-2000:]
         assert result.stdout.strip() == spec.output_key
-        expected = spec.to_output(getattr(loaded.task, spec.network)(z, training=False))
+        expected = spec.to_output(getattr(loaded.task, spec.network)(inputs, training=False))
         np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), np.asarray(expected))
         verification = exported.metadata["verification"]
         assert verification["saved_model"]["loaded_without_kgan"]
@@ -146,20 +154,23 @@ class TaskContract:
             assert report[variant]["builtin_ops_only"]
             assert report[variant]["max_abs_diff"] <= report[variant]["tolerance"]
 
-    def test_hostile_requests_are_refused(self, exported):
-        model = tf.saved_model.load(exported.path)
-        serve = model.signatures["serving_default"]
-        inputs = serve.structured_input_signature[1]
-        if "labels" in inputs:
-            pytest.skip("hostile requests of conditional exports: tests/export")
-        latent_dim = inputs["z"].shape[1]
-        bad_z = np.zeros([2, latent_dim], np.float32)
+    def test_hostile_requests_are_refused(self, run, exported):
+        spec = checkpoints.load_task(run[0]).spec
+        serve = tf.saved_model.load(exported.path).signatures["serving_default"]
+
+        def request(rows, z=None):
+            served, _ = _requests(spec, rows)
+            if z is not None:
+                served["z"] = z
+            return serve(**{name: tf.constant(value) for name, value in served.items()})
+
+        bad_z = np.zeros([2, spec.latent_dim], np.float32)
         bad_z[1, 0] = np.nan
         with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite"):
-            serve(z=tf.constant(bad_z))
+            request(2, bad_z)
         with pytest.raises((tf.errors.InvalidArgumentError, TypeError, ValueError)):
-            serve(z=tf.zeros([2, latent_dim + 1]))
+            request(2, np.zeros([2, spec.latent_dim + 1], np.float32))
         with pytest.raises(tf.errors.InvalidArgumentError, match="at most 64"):
-            serve(z=tf.zeros([65, latent_dim]))
-        (key, empty), = serve(z=tf.zeros([0, latent_dim])).items()
-        assert empty.shape[0] == 0
+            request(65)
+        (key, empty), = request(0).items()
+        assert key == spec.output_key and tuple(empty.shape) == (0, *spec.output_shape)
