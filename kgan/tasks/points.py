@@ -8,8 +8,6 @@ recovered, the share of high-quality samples and the reverse KL of the mode
 histogram (`kgan.evaluation.points`), and the export serves z -> points.
 """
 
-import dataclasses
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -66,7 +64,8 @@ class PointGAN(LatentGAN):
     @classmethod
     def describe(cls, config: Config) -> str:
         widths = "x".join(str(u) for u in config.model.hidden_units)
-        return f"points GAN (MLP {widths}, latent {config.model.latent_dim}) on {config.data.dataset}"
+        return (f"points GAN (MLP {widths}, latent {config.model.latent_dim}) on "
+                f"{config.data.dataset}")
 
     @classmethod
     def load_data(cls, config: Config, split: str = "train") -> TaskData:
