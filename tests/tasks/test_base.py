@@ -40,12 +40,12 @@ class CountingTask(Task):
 
 def test_terms_are_weighted_summed_and_logged_each():
     task = CountingTask()
-    task.compile({"p": keras.optimizers.SGD(0.0)}, loss_weights={("p", "pull"): 0.5})
+    task.compile({"p": keras.optimizers.SGD(0.0)}, loss_weights={("p", "fit"): 0.5})
     batch = {"x": tf.ones([4, 1])}
     logs = task.train_step(batch)
-    # y = 0: fit = 9, pull = 0, total = 9 + 0.5 * 0.
+    # y = 0: fit = 9 and pull = 0, logged unweighted; total = 0.5 * 9 + 0.
     assert float(logs["p_fit"]) == 9.0 and float(logs["p_pull"]) == 0.0
-    assert float(logs["p_loss"]) == 9.0
+    assert float(logs["p_loss"]) == 4.5
 
 
 def test_a_lazy_phase_runs_every_n_steps_under_fit():
