@@ -60,8 +60,8 @@ def example_inputs(network, config, rng):
 
 
 def test_the_network_list_covers_every_architecture_and_label_kind():
-    assert set(models.ARCHITECTURES) == {"dcgan", "mlp"}
-    assert len(all_networks()) == 2 * 3 * 2 + 1
+    assert set(models.ARCHITECTURES) == {"dcgan", "mlp", "resnet"}
+    assert len(all_networks()) == 3 * 3 * 2 + 1
 
 
 def test_no_network_has_a_lambda_layer():
@@ -76,7 +76,7 @@ def test_no_network_has_a_lambda_layer():
         assert not [layer for layer in layers if isinstance(layer, keras.layers.Lambda)], name
 
 
-@pytest.mark.parametrize("index", range(2 * 3 * 2 + 1))
+@pytest.mark.parametrize("index", range(3 * 3 * 2 + 1))
 def test_every_network_round_trips_a_keras_file_under_safe_mode(tmp_path, index):
     name, network, config = all_networks()[index]
     rng = np.random.default_rng(index)

@@ -10,7 +10,10 @@ from kgan.config import ModelConfig
 from kgan.errors import ConfigError, lookup
 from kgan.models.body import DiscriminatorBase, GeneratorBase
 from kgan.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_stages
+from kgan.models.layers import MinibatchStddev, SpectralNorm
 from kgan.models.mlp import MLPDiscriminator, MLPGenerator
+from kgan.models.resnet import (DiscriminatorBlock, GeneratorBlock, GlobalSumPooling2D,
+                                NearestUpsampling2D, ResNetDiscriminator, ResNetGenerator)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,12 +34,33 @@ def _discriminator_labels(c: ModelConfig) -> dict:
     return {"num_labels": c.num_labels, "name": "discriminator"}
 
 
+def _discriminator_options(c: ModelConfig) -> dict:
+    """The discriminator options every architecture takes, plus the labels."""
+    return {"spectral_norm": c.spectral_norm, "minibatch_std": c.minibatch_std,
+            **_discriminator_labels(c)}
+
+
+def _without_normalization(build):
+    """`build`, refusing `d_normalization="layer"` for a discriminator that
+    has no normalization layers to replace (the default "batch" is accepted
+    and means the architecture's own choice)."""
+
+    def checked(c: ModelConfig, sync: bool) -> keras.Model:
+        if c.d_normalization == "layer":
+            raise ConfigError(f"model.d_normalization 'layer' applies to the dcgan "
+                              f"discriminator; the {c.architecture} discriminator has no "
+                              "normalization layers")
+        return build(c, sync)
+
+    return checked
+
+
 ARCHITECTURES = {
     "mlp": Architecture(
         generator=lambda c, sync: MLPGenerator(c.latent_dim, c.image_shape, c.hidden_units,
                                                **_generator_labels(c)),
-        discriminator=lambda c, sync: MLPDiscriminator(
-            c.image_shape, tuple(reversed(c.hidden_units)), **_discriminator_labels(c)),
+        discriminator=_without_normalization(lambda c, sync: MLPDiscriminator(
+            c.image_shape, tuple(reversed(c.hidden_units)), **_discriminator_options(c))),
     ),
     "dcgan": Architecture(
         generator=lambda c, sync: DCGANGenerator(c.latent_dim, c.image_shape, c.base_filters,
@@ -44,7 +68,15 @@ ARCHITECTURES = {
                                                  **_generator_labels(c)),
         discriminator=lambda c, sync: DCGANDiscriminator(
             c.image_shape, c.base_filters, c.kernel_size, synchronized_batch_norm=sync,
-            **_discriminator_labels(c)),
+            normalization=c.d_normalization, **_discriminator_options(c)),
+    ),
+    # 3x3 convolutions throughout: `kernel_size` is DCGAN's only.
+    "resnet": Architecture(
+        generator=lambda c, sync: ResNetGenerator(c.latent_dim, c.image_shape, c.base_filters,
+                                                  synchronized_batch_norm=sync,
+                                                  **_generator_labels(c)),
+        discriminator=_without_normalization(lambda c, sync: ResNetDiscriminator(
+            c.image_shape, c.base_filters, **_discriminator_options(c))),
     ),
 }
 
@@ -123,7 +155,8 @@ def generator_with_weights(network: keras.Model, variables) -> keras.Model:
 
 __all__ = [
     "ARCHITECTURES", "Architecture", "DCGANDiscriminator", "DCGANGenerator", "DiscriminatorBase",
-    "GeneratorBase", "MLPDiscriminator",
-    "MLPGenerator", "build_discriminator", "build_generator", "dcgan_stages",
-    "generator_with_weights", "get_architecture",
+    "DiscriminatorBlock", "GeneratorBase", "GeneratorBlock", "GlobalSumPooling2D",
+    "MLPDiscriminator", "MLPGenerator", "MinibatchStddev", "NearestUpsampling2D",
+    "ResNetDiscriminator", "ResNetGenerator", "SpectralNorm", "build_discriminator",
+    "build_generator", "dcgan_stages", "generator_with_weights", "get_architecture",
 ]

@@ -13,6 +13,8 @@ vectors (e.g. half an attribute) stay meaningful.
 
 import keras
 
+from kgan.models.layers import SpectralNorm
+
 
 def _split_shapes(input_shape, conditional):
     if not conditional:
@@ -91,16 +93,28 @@ class DiscriminatorBase(keras.Model):
 
     Args:
         num_labels: Size of the label vectors; 0 for an unconditional discriminator.
+        spectral_norm: Wrap the logit layer (and the label projection) in
+            `SpectralNorm` (Miyato et al. 2018; Miyato & Koyama 2018
+            normalize the projection's embedding too). Subclasses normalize
+            their body's weight layers.
         **kwargs: Standard `keras.Model` arguments.
     """
 
-    def __init__(self, num_labels=0, **kwargs):
+    def __init__(self, num_labels=0, spectral_norm=False, **kwargs):
         super().__init__(**kwargs)
         self.num_labels = int(num_labels)
+        self.spectral_norm = bool(spectral_norm)
         # float32 logits keep the losses exact under a mixed-precision policy.
-        self.logit = keras.layers.Dense(
+        self.logit = self._maybe_normalized(keras.layers.Dense(
             1, kernel_initializer=keras.initializers.RandomNormal(stddev=0.02), dtype="float32",
-            name="logit")
+            name="logit"))
+
+    def _maybe_normalized(self, layer):
+        """`layer`, wrapped in `SpectralNorm` (under the same name) if the
+        discriminator is spectrally normalized."""
+        if not self.spectral_norm:
+            return layer
+        return SpectralNorm(layer, name=layer.name)
 
     def build(self, input_shape):
         if self.built:
@@ -110,10 +124,10 @@ class DiscriminatorBase(keras.Model):
         feature_shape = self.body.compute_output_shape(image_shape)
         self.logit.build(feature_shape)
         if label_shape is not None:
-            self.label_projection = keras.layers.Dense(
+            self.label_projection = self._maybe_normalized(keras.layers.Dense(
                 int(feature_shape[-1]), use_bias=False,
                 kernel_initializer=keras.initializers.RandomNormal(stddev=0.02), dtype="float32",
-                name="label_projection")
+                name="label_projection"))
             self.label_projection.build(label_shape)
         self.built = True
 
@@ -128,5 +142,5 @@ class DiscriminatorBase(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_labels=self.num_labels)
+        config.update(num_labels=self.num_labels, spectral_norm=self.spectral_norm)
         return config

@@ -10,8 +10,12 @@ import keras
 
 from kgan.errors import ConfigError
 from kgan.models.body import DiscriminatorBase, GeneratorBase
+from kgan.models.layers import MinibatchStddev
 
 _MIN_SIDE = 4
+
+# Discriminator normalizations (`DCGANDiscriminator(normalization=...)`).
+NORMALIZATIONS = ("batch", "layer", "none")
 
 
 def dcgan_stages(height, width):
@@ -40,6 +44,12 @@ def _dcgan_init():
 def _batch_norm(synchronized):
     # Momentum and epsilon of the reference DCGAN implementations (PyTorch defaults).
     return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=synchronized)
+
+
+def _layer_norm():
+    # One group: normalization over each example's (height, width, channels),
+    # scale and offset per channel (see DCGANDiscriminator).
+    return keras.layers.GroupNormalization(groups=1, epsilon=1e-5)
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -105,11 +115,21 @@ class DCGANGenerator(GeneratorBase):
 class DCGANDiscriminator(DiscriminatorBase):
     """Stride-2 convolutions with LeakyReLU, then one dense logit.
 
-    BatchNorm follows every convolution except the first (DCGAN leaves the
-    discriminator's input layer unnormalized). The convolutions have no bias,
-    as in the reference DCGAN code: on the first one a bias also makes
-    TensorFlow's grappler remapper fail (it cannot fuse Conv2D+BiasAdd+
-    LeakyReLU when the gradient reads the BiasAdd) and print an error.
+    A normalization layer follows every convolution except the first (DCGAN
+    leaves the discriminator's input layer unnormalized). The convolutions
+    have no bias, as in the reference DCGAN code: on the first one a bias
+    also makes TensorFlow's grappler remapper fail (it cannot fuse Conv2D+
+    BiasAdd+LeakyReLU when the gradient reads the BiasAdd) and print an error.
+
+    `normalization="batch"` is DCGAN's BatchNorm. BatchNorm mixes the
+    examples of a batch, so a penalty on each example's input gradient (R1,
+    R2, WGAN-GP) is only per example with `"layer"` or `"none"`. `"layer"` is
+    layer normalization (Ba et al. 2016) over each example's whole feature
+    map (height, width and channels together) with a learned scale and offset
+    per channel, as in the WGAN-GP critic of Gulrajani et al. 2017; it is
+    built as `GroupNormalization` with one group, which is exactly that (Wu &
+    He 2018), and unlike `LayerNormalization(axis=[1, 2, 3])` its parameters
+    do not grow with the resolution.
 
     Args:
         image_shape: (height, width, channels) of the input images.
@@ -118,26 +138,46 @@ class DCGANDiscriminator(DiscriminatorBase):
         kernel_size: Convolution kernel size.
         synchronized_batch_norm: Under a distribution strategy, BatchNorm
             statistics over the global batch instead of each replica's.
+        normalization: `"batch"`, `"layer"` or `"none"` (see above).
+        spectral_norm: Wrap every convolution, and the logit layer, in
+            `SpectralNorm` (Miyato et al. 2018).
+        minibatch_std: Group size of a `MinibatchStddev` feature (Karras et
+            al. 2018) appended as one more channel after the last
+            convolution's activation, before the flatten; 0 leaves it out.
         **kwargs: `DiscriminatorBase` arguments (`num_labels`) and standard
             `keras.Model` arguments.
     """
 
     def __init__(self, image_shape, base_filters=64, kernel_size=4,
-                 synchronized_batch_norm=False, **kwargs):
-        super().__init__(**kwargs)
+                 synchronized_batch_norm=False, normalization="batch", spectral_norm=False,
+                 minibatch_std=0, **kwargs):
+        super().__init__(spectral_norm=spectral_norm, **kwargs)
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization must be one of {', '.join(NORMALIZATIONS)}, "
+                             f"got {normalization!r}")
+        if int(minibatch_std) < 0:
+            raise ValueError(f"minibatch_std must be >= 0, got {minibatch_std}")
         self.synchronized_batch_norm = bool(synchronized_batch_norm)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.base_filters = int(base_filters)
         self.kernel_size = int(kernel_size)
+        self.normalization = normalization
+        self.minibatch_std = int(minibatch_std)
         _, stages = dcgan_stages(*self.image_shape[:2])
+        # With every option at its default, the layers (kinds, order, and
+        # so the variable paths) are those of the original DCGAN
+        # discriminator, whose checkpoints must keep loading.
         layers = []
         for stage in range(stages):
-            layers.append(keras.layers.Conv2D(self.base_filters * 2 ** stage, self.kernel_size,
-                                              strides=2, padding="same", use_bias=False,
-                                              kernel_initializer=_dcgan_init()))
-            if stage > 0:
-                layers.append(_batch_norm(self.synchronized_batch_norm))
+            layers.append(self._maybe_normalized(keras.layers.Conv2D(
+                self.base_filters * 2 ** stage, self.kernel_size, strides=2, padding="same",
+                use_bias=False, kernel_initializer=_dcgan_init())))
+            if stage > 0 and self.normalization != "none":
+                layers.append(_batch_norm(self.synchronized_batch_norm)
+                              if self.normalization == "batch" else _layer_norm())
             layers.append(keras.layers.LeakyReLU(negative_slope=0.2))
+        if self.minibatch_std:
+            layers.append(MinibatchStddev(self.minibatch_std))
         layers.append(keras.layers.Flatten())
         self.body = keras.Sequential(layers, name="body")
 
@@ -145,5 +185,6 @@ class DCGANDiscriminator(DiscriminatorBase):
         config = super().get_config()
         config.update(image_shape=self.image_shape, base_filters=self.base_filters,
                       kernel_size=self.kernel_size,
-                      synchronized_batch_norm=self.synchronized_batch_norm)
+                      synchronized_batch_norm=self.synchronized_batch_norm,
+                      normalization=self.normalization, minibatch_std=self.minibatch_std)
         return config

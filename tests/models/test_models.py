@@ -118,8 +118,9 @@ def test_checkpoint_holds_every_variable(tmp_path, architecture):
 
 
 def test_unknown_architecture_and_unresolved_shape():
-    with pytest.raises(ConfigError, match="unknown model 'resnet'; choose one of: dcgan, mlp"):
-        models.build_generator(config("resnet", MNIST))
+    with pytest.raises(ConfigError,
+                       match="unknown model 'vit'; choose one of: dcgan, mlp, resnet"):
+        models.build_generator(config("vit", MNIST))
     with pytest.raises(ConfigError, match="image_shape or the labels are not set"):
         models.build_generator(ModelConfig())
 
@@ -195,3 +196,124 @@ def test_conditional_networks_serialize_and_checkpoint(tmp_path):
 def test_conditional_model_needs_resolved_labels():
     with pytest.raises(ConfigError, match="labels are not set"):
         models.build_generator(config("dcgan", MNIST, conditional=True))
+
+
+# ----- discriminator options: normalization, spectral norm, minibatch stddev -----
+
+# MNIST discriminators at the default widths; the first entry of each is today's network.
+OPTION_PARAMETER_COUNTS = {
+    ("dcgan", ()): 138_881,
+    ("dcgan", (("d_normalization", "none"),)): 138_369,
+    ("dcgan", (("d_normalization", "layer"),)): 138_625,
+    ("dcgan", (("spectral_norm", True),)): 139_074,
+    ("dcgan", (("minibatch_std", 4),)): 138_930,
+    ("dcgan", (("d_normalization", "layer"), ("spectral_norm", True), ("minibatch_std", 4))):
+        138_867,
+    ("mlp", ()): 533_505,
+    ("mlp", (("spectral_norm", True),)): 534_274,
+    ("mlp", (("minibatch_std", 4),)): 533_761,
+}
+
+
+@pytest.mark.parametrize("architecture, options", list(OPTION_PARAMETER_COUNTS))
+def test_discriminator_options_build_and_pin_their_size(architecture, options):
+    discriminator = models.build_discriminator(config(architecture, MNIST, **dict(options)))
+    logits = discriminator(tf.random.uniform([4, *MNIST], -1, 1), training=True)
+    assert logits.shape == (4, 1) and logits.dtype == tf.float32
+    assert discriminator.count_params() == OPTION_PARAMETER_COUNTS[(architecture, options)]
+
+
+def test_default_dcgan_discriminator_keeps_its_variable_paths():
+    """Checkpoints of the DCGAN discriminator from before the options must keep loading."""
+    discriminator = models.build_discriminator(config("dcgan", MNIST))
+    assert [models._layer_path(w.path) for w in discriminator.weights] == [
+        "discriminator/logit/kernel", "discriminator/logit/bias",
+        "discriminator/body/conv2d/kernel", "discriminator/body/conv2d/kernel",
+        "discriminator/body/batch_normalization/gamma",
+        "discriminator/body/batch_normalization/beta",
+        "discriminator/body/batch_normalization/moving_mean",
+        "discriminator/body/batch_normalization/moving_variance"]
+
+
+def kinds_of(network):
+    return [type(layer).__name__ for layer in network.body.layers]
+
+
+def test_dcgan_discriminator_normalization_choices():
+    stages = 4
+    for normalization, kind in (("batch", "BatchNormalization"),
+                                ("layer", "GroupNormalization"), ("none", None)):
+        discriminator = models.build_discriminator(config("dcgan", FACES, base_filters=8,
+                                                          d_normalization=normalization))
+        kinds = kinds_of(discriminator)
+        assert kinds.count("Conv2D") == stages and kinds[:2] == ["Conv2D", "LeakyReLU"]
+        assert not {"BatchNormalization", "GroupNormalization"} - {kind} & set(kinds)
+        if kind:
+            assert kinds.count(kind) == stages - 1
+    # Layer normalization: each example's whole feature map, scale and offset per channel.
+    norm = discriminator_layers("dcgan", d_normalization="layer",
+                                of=keras.layers.GroupNormalization)
+    assert norm[0].groups == 1 and norm[0].gamma.shape == (128,)
+
+
+def discriminator_layers(architecture, of, **options):
+    discriminator = models.build_discriminator(config(architecture, MNIST, **options))
+    return [layer for layer in discriminator.body.layers if isinstance(layer, of)]
+
+
+@pytest.mark.parametrize("normalization, per_example", [("batch", False), ("layer", True),
+                                                        ("none", True)])
+def test_only_batch_norm_mixes_the_examples_of_a_batch(normalization, per_example):
+    """Input-gradient penalties (R1, WGAN-GP) need each logit to depend on its own example."""
+    discriminator = models.build_discriminator(config("dcgan", MNIST, base_filters=8,
+                                                      d_normalization=normalization))
+    images = tf.random.uniform([4, *MNIST], -1, 1)
+    alone = discriminator(images[:1], training=True)
+    together = discriminator(images, training=True)[:1]
+    assert np.allclose(alone, together, rtol=1e-5, atol=1e-6) == per_example
+
+
+@pytest.mark.parametrize("architecture", ["dcgan", "mlp"])
+def test_spectral_norm_wraps_every_weight_layer(architecture):
+    discriminator = models.build_discriminator(config(architecture, MNIST, base_filters=8,
+                                                      hidden_units=(16, 8), spectral_norm=True))
+    assert isinstance(discriminator.logit, models.SpectralNorm)
+    assert discriminator.logit.dtype_policy.compute_dtype == "float32"
+    weight_layers = [layer for layer in discriminator.body.layers
+                     if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D,
+                                           models.SpectralNorm))]
+    assert len(weight_layers) == 2 and all(isinstance(layer, models.SpectralNorm)
+                                           for layer in weight_layers)
+    assert {type(layer.layer) for layer in weight_layers} == \
+        {keras.layers.Conv2D if architecture == "dcgan" else keras.layers.Dense}
+
+
+def test_minibatch_stddev_position():
+    dcgan = kinds_of(models.build_discriminator(config("dcgan", MNIST, minibatch_std=4)))
+    assert dcgan[-2:] == ["MinibatchStddev", "Flatten"]
+    mlp = kinds_of(models.build_discriminator(config("mlp", MNIST, minibatch_std=4)))
+    # Before the last hidden layer, so that a hidden layer can use it.
+    assert mlp == ["Flatten", "Dense", "LeakyReLU", "MinibatchStddev", "Dense", "LeakyReLU"]
+    layer = discriminator_layers("dcgan", of=models.MinibatchStddev, minibatch_std=3)[0]
+    assert layer.group_size == 3
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "resnet"])
+def test_layer_normalization_is_refused_where_there_is_nothing_to_replace(architecture):
+    with pytest.raises(ConfigError, match="d_normalization 'layer' applies to the dcgan"):
+        models.build_discriminator(config(architecture, MNIST, d_normalization="layer"))
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "dcgan"])
+def test_discriminator_options_round_trip_a_keras_file(tmp_path, architecture):
+    c = config(architecture, MNIST, base_filters=8, hidden_units=(16, 8), spectral_norm=True,
+               minibatch_std=2, d_normalization="layer" if architecture == "dcgan" else "batch")
+    discriminator = models.build_discriminator(c)
+    images = tf.random.uniform([4, *MNIST], -1, 1)
+    discriminator(images, training=True)
+    path = str(tmp_path / "discriminator.keras")
+    discriminator.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert loaded.get_config() == discriminator.get_config()
+    np.testing.assert_allclose(loaded(images, training=False),
+                               discriminator(images, training=False), rtol=1e-6, atol=1e-6)
