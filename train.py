@@ -24,8 +24,9 @@ flags.DEFINE_string("workdir", None, "Run directory: config.json, checkpoints/, 
                     "tensorboard/. Default runs/<dataset>_<model>[_conditional].")
 flags.DEFINE_bool("dry_run", False, "Print the resolved config as JSON and exit.")
 flags.DEFINE_string("preset", None, "A named recipe (kgan/presets/<name>.json): "
-                    f"{', '.join(presets.preset_names())}. --config and explicit flags override "
-                    "it.")
+                    f"{', '.join(presets.preset_names())}; 'none' for the plain defaults. "
+                    "Default: the preset named like --dataset (the measured best recipe for it), "
+                    "unless --config is given. --config and explicit flags override it.")
 flags.DEFINE_string("config", None, "A config JSON file, whole or partial (e.g. another run's "
                     "config.json): overrides --preset and the defaults; explicit flags override "
                     "it.")
@@ -35,14 +36,26 @@ config_flags.define_flags(Config)
 FLAGS = flags.FLAGS
 
 
+def preset_name(explicit: dict):
+    """--preset, else (without --config) the preset named like the dataset."""
+    if FLAGS.preset is not None:
+        return None if FLAGS.preset == "none" else FLAGS.preset
+    if FLAGS.config is not None:
+        return None
+    dataset = explicit.get("data", {}).get("dataset", Config().data.dataset)
+    return dataset if dataset in presets.preset_names() else None
+
+
 def config_from_flags() -> Config:
     """Dataclass defaults < --preset < --config < flags given on the command line."""
+    explicit = config_flags.explicit_values(Config, FLAGS)
+    preset = preset_name(explicit)
     return presets.layered_config(
         Config,
-        preset=presets.load_preset(FLAGS.preset, Config) if FLAGS.preset is not None else None,
+        preset=presets.load_preset(preset, Config) if preset is not None else None,
         config_file=(presets.load_config_file(FLAGS.config, Config)
                      if FLAGS.config is not None else None),
-        explicit=config_flags.explicit_values(Config, FLAGS))
+        explicit=explicit)
 
 
 def train_from_flags():

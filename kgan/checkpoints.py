@@ -271,7 +271,8 @@ class LoadedTask:
         return getattr(self.task, self.spec.network)
 
 
-def load_task(workdir: str, checkpoint: str | None = None, log=None) -> LoadedTask:
+def load_task(workdir: str, checkpoint: str | None = None, log=None,
+              raw_weights: bool = False) -> LoadedTask:
     """Rebuilds a run's task from its `config.json` and restores its serving networks.
 
     Args:
@@ -279,6 +280,8 @@ def load_task(workdir: str, checkpoint: str | None = None, log=None) -> LoadedTa
         checkpoint: A checkpoint path; default the newest one that restores
             (see `restore_newest`).
         log: Told about unreadable checkpoints skipped for the default.
+        raw_weights: Serve the trained generator's own weights, not the
+            moving average of them that a run with `train.ema_half_life` keeps.
 
     Raises:
         RunError: if the workdir has no config or no checkpoint.
@@ -287,6 +290,7 @@ def load_task(workdir: str, checkpoint: str | None = None, log=None) -> LoadedTa
     if config is None:
         raise RunError(f"{workdir!r} is not a kgan run directory (no {CONFIG_FILE})")
     task = tasks.task_of(config).build(config)
+    task.serve_raw_weights = raw_weights
     serving = make_checkpoint(task.serving_items())
     if checkpoint is None:
         checkpoint = restore_newest(serving, workdir, log, partial=True)

@@ -27,19 +27,20 @@ ALLOWED = {
                      "evaluation", "latent", "conditioning"},
     "conditioning": set(),
     "losses": {"errors"},
+    "augment": {"errors"},
     "data": {"config", "errors", "core", "conditioning"},
     "models": {"config", "errors"},
     # A task is a game: networks, data, losses; it never sees the run loop.
-    "tasks": {"config", "errors", "core", "data", "models", "losses", "images", "latent",
-              "conditioning"},
+    "tasks": {"config", "errors", "core", "data", "models", "losses", "augment", "images",
+              "latent", "conditioning"},
     "checkpoints": {"config", "errors", "core", "tasks"},
     # Export serves what a task's serving spec says: no image module below it.
     "export": {"config", "errors", "core", "models", "checkpoints", "latent", "conditioning",
                "tasks"},
     "evaluation": {"config", "errors", "core", "data", "models", "images", "checkpoints",
                    "latent", "conditioning", "tasks"},
-    "training": {"config", "errors", "core", "data", "models", "losses", "images", "checkpoints",
-                 "evaluation", "latent", "conditioning", "tasks"},
+    "training": {"config", "errors", "core", "data", "models", "losses", "augment", "images",
+                 "checkpoints", "evaluation", "latent", "conditioning", "tasks"},
 }
 
 

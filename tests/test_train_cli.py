@@ -63,8 +63,15 @@ def test_dry_run_prints_the_resolved_config_and_writes_nothing(tmp_path):
 @pytest.mark.parametrize("flags, message", [
     (["--data_dir=/no/such/dir"], "data directory '/no/such/dir' does not exist"),
     (["--dataset=cifar10"], "unknown dataset 'cifar10'; choose one of: celeba, mnist"),
-    (["--model=resnet"], "unknown model 'resnet'; choose one of: dcgan, mlp"),
-    (["--loss=wgan"], "unknown loss 'wgan'; choose one of: minimax, non_saturating"),
+    (["--model=vgg"], "unknown model 'vgg'; choose one of: dcgan, mlp, resnet"),
+    (["--loss=wgan"], "unknown loss 'wgan'; choose one of: hinge, least_squares, minimax, "
+                      "non_saturating, relativistic, wasserstein"),
+    (["--loss=wasserstein"], "train.loss='wasserstein' needs a Lipschitz constraint on the "
+                             "critic: set train.gp_weight (10 in Gulrajani et al. 2017) or "
+                             "model.spectral_norm"),
+    (["--r1_gamma=1", "--model=dcgan", "--d_normalization=batch"],
+     "train.r1_gamma penalizes each example's input gradient, which BatchNorm in the "
+     "discriminator mixes across the batch: set model.d_normalization to layer or none"),
     (["--batch_size=0"], "train.batch_size must be >= 1, got 0"),
     (["--batch_size=-3"], "train.batch_size must be >= 1, got -3"),
     (["--g_learning_rate=-0.1"], "train.g_learning_rate must be > 0, got -0.1"),

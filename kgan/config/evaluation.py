@@ -19,6 +19,8 @@ class EvalConfig:
     Attributes:
         workdir: A training run (its newest checkpoint, or `checkpoint`).
         saved_model: An exported version folder (with `export.json`) instead.
+        raw_weights: The generator's trained weights instead of their
+            moving average (for runs that keep one).
         checkpoint: A checkpoint of `workdir` to evaluate.
         num_samples: Generated images; at least 2048 when FID is computed
             (FID's 2048x2048 covariance is rank deficient with fewer).
@@ -43,6 +45,9 @@ class EvalConfig:
         "help": "An export version folder to evaluate instead."})
     checkpoint: Optional[str] = field(default=None, metadata={
         "help": "A specific checkpoint of --workdir."})
+    raw_weights: bool = field(default=False, metadata={"help": (
+        "Use the generator's trained weights, not their moving average (runs with "
+        "--ema_half_life keep one; it is the default).")})
     num_samples: int = field(default=10_000, metadata={
         "help": "Generated images (>= 2048 with FID)."})
     reference_split: Optional[str] = field(default=None, metadata={"help": (

@@ -21,6 +21,8 @@ class ExportConfig:
         version: Integer version to write; default one above the highest
             existing version. An existing version is never overwritten.
         checkpoint: Checkpoint path to export; default the run's newest.
+        raw_weights: The generator's trained weights instead of their
+            moving average (for runs that keep one).
         tflite_variants: TFLite files to write, any of `TFLITE_VARIANTS`.
         tflite_batch_size: Fixed batch size of the TFLite models, or 0 for a
             dynamic batch. A fixed batch (default 1, for on-device generation)
@@ -50,6 +52,9 @@ class ExportConfig:
     checkpoint: Optional[str] = field(default=None, metadata={"help": (
         "Checkpoint to export (a path like runs/mnist/checkpoints/ckpt-5000). Default: the "
         "newest.")})
+    raw_weights: bool = field(default=False, metadata={"help": (
+        "Use the generator's trained weights, not their moving average (runs with "
+        "--ema_half_life keep one; it is the default).")})
     tflite_variants: tuple[str, ...] = field(default=TFLITE_VARIANTS, metadata={
         "flag": "tflite", "help": (
             f"TFLite variants to write, comma-separated, from: {', '.join(TFLITE_VARIANTS)}. "

@@ -65,6 +65,8 @@ class GenerateConfig:
         source: A training run, an export version folder, or an export
             model folder (its newest version). `progress` needs a run.
         checkpoint: A checkpoint of a training run; default its newest.
+        raw_weights: The generator's trained weights instead of their
+            moving average (for runs that keep one).
         output_dir: Where the files go; default `<run>/generated/`, or
             `generated/<model>_v<version>/` for an export (an export's
             folder is never written to).
@@ -109,6 +111,9 @@ class GenerateConfig:
     source: str = field(metadata={"flag": None})
     checkpoint: Optional[str] = field(default=None, metadata={
         "help": "A specific checkpoint of --workdir."})
+    raw_weights: bool = field(default=False, metadata={"help": (
+        "Use the generator's trained weights, not their moving average (runs with "
+        "--ema_half_life keep one; it is the default).")})
     output_dir: Optional[str] = field(default=None, metadata={"help": (
         "Where files go; default <workdir>/generated, or generated/<model>_v<version> for an "
         "export.")})

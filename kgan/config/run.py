@@ -26,6 +26,8 @@ from kgan.errors import ConfigError
 # vector of attributes per image.
 LABEL_KINDS = ("class", "multi_hot")
 
+D_NORMALIZATIONS = ("batch", "layer", "none")
+
 CELEBA_DEFAULT_ATTRIBUTES = ("Male", "Smiling", "Eyeglasses", "Blond_Hair")
 
 
@@ -94,10 +96,19 @@ class ModelConfig:
             order); filled in from the dataset for a conditional model.
         label_embedding_dim: Width of the generator's learned label embedding,
             concatenated to z.
+        d_normalization: Normalization after the DCGAN discriminator's hidden
+            convolutions: `batch` (DCGAN), `layer` (what Gulrajani et al.
+            2017 use in a gradient-penalty critic) or `none`. Penalties on
+            D's input gradients (R1, R2, gradient penalty) are per example
+            only without `batch`.
+        spectral_norm: Spectral normalization (Miyato et al. 2018) of every
+            weight layer of the discriminator.
+        minibatch_std: Group size of the discriminator's minibatch standard
+            deviation feature (Karras et al. 2018); 0 turns it off.
     """
 
     architecture: str = field(default="dcgan", metadata={
-        "flag": "model", "help": "Architecture: dcgan or mlp."})
+        "flag": "model", "help": "Architecture: dcgan, resnet or mlp."})
     latent_dim: int = field(default=100, metadata={"help": "Size of the latent vector z."})
     image_shape: Optional[tuple[int, int, int]] = field(default=None, metadata={
         "flag": None, "help": "(height, width, channels), from the dataset."})
@@ -115,6 +126,13 @@ class ModelConfig:
         "flag": None, "help": "The labels' names, from the dataset."})
     label_embedding_dim: int = field(default=50, metadata={
         "help": "Width of the generator's label embedding (conditional models)."})
+    d_normalization: str = field(default="batch", metadata={"help": (
+        "DCGAN discriminator normalization: batch, layer or none (penalties on D's input "
+        "gradients want layer or none).")})
+    spectral_norm: bool = field(default=False, metadata={
+        "help": "Spectral normalization of every discriminator weight layer."})
+    minibatch_std: int = field(default=0, metadata={"help": (
+        "Group size of the discriminator's minibatch standard deviation feature (0: off).")})
 
     @property
     def num_labels(self) -> int:
@@ -134,6 +152,10 @@ class ModelConfig:
         _require(self.kernel_size >= 1, "model.kernel_size", self.kernel_size, "must be >= 1")
         _require(self.label_embedding_dim >= 1, "model.label_embedding_dim",
                  self.label_embedding_dim, "must be >= 1")
+        _require(self.d_normalization in D_NORMALIZATIONS, "model.d_normalization",
+                 self.d_normalization, f"must be one of {', '.join(D_NORMALIZATIONS)}")
+        _require(self.minibatch_std >= 0, "model.minibatch_std", self.minibatch_std,
+                 "must be >= 0 (0 turns it off)")
         if self.label_kind is not None:
             _require(self.label_kind in LABEL_KINDS, "model.label_kind", self.label_kind,
                      f"must be one of {', '.join(LABEL_KINDS)}")
@@ -146,9 +168,11 @@ class ModelConfig:
 
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 TRAINING_EVAL_METRICS = ("fid", "classifier_fd")
 ON_NAN_ACTIONS = ("stop", "rollback")
+# kgan.augment.POLICIES, named here so configs validate without TensorFlow.
+AUGMENTATIONS = ("translation", "cutout", "color")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,7 +211,35 @@ class TrainConfig:
             the global batch instead of per replica.
         mixed_precision: `float32`, `mixed_bfloat16` or `mixed_float16`
             (Keras dtype policy: float32 variables, lower-precision compute;
-            float16 adds dynamic loss scaling).
+            float16 adds dynamic loss scaling), or `auto`: bfloat16 compute
+            where the hardware has native bfloat16 math, float32 elsewhere
+            (resolved before the run starts; `config.json` holds the result).
+        r1_gamma: R1 penalty weight gamma (Mescheder et al. 2018): the
+            discriminator adds gamma/2 * E||grad D(x)||^2 on real inputs.
+        r2_gamma: The same penalty on generated inputs (R2).
+        gp_weight: WGAN-GP gradient penalty weight (Gulrajani et al. 2017: 10).
+        reg_every: Input-gradient penalties (R1, R2, GP) run every this many
+            steps, their weight multiplied by it (lazy regularization,
+            Karras et al. 2020); 1 adds them to every discriminator update.
+        lecam_weight: LeCam regularization weight (Tseng et al. 2021; 0: off).
+        lecam_decay: Decay of LeCam's moving averages of the logits.
+        ema_half_life: Half-life, in real images shown, of the exponential
+            moving average of the generator's weights (0: no average).
+            Samples, evaluation and export use the average by default.
+        ema_rampup: The half-life is at most this fraction of the images
+            shown so far, so early averages do not remember the random
+            initialization (0: no ramp).
+        augment: Differentiable augmentations (DiffAugment, Zhao et al. 2020)
+            of every image the discriminator sees: any of translation,
+            cutout, color.
+        augment_probability: Probability of each augmentation per image;
+            with `ada_target` set, where the adaptive probability starts.
+        ada_target: Adaptive augmentation (Karras et al. 2020): the
+            probability rises while E[sign D(x_real)] exceeds this target and
+            falls below it (0: a fixed probability).
+        ada_interval: Steps between adjustments of the adaptive probability.
+        ada_speed: Real images over which the adaptive probability can move
+            from 0 to 1.
         log_every: Steps between metric logs (TensorBoard, console).
         sample_every: Steps between sample grids.
         checkpoint_every: Steps between checkpoints.
@@ -209,8 +261,9 @@ class TrainConfig:
             `stop`.
     """
 
-    loss: str = field(default="non_saturating", metadata={
-        "help": "Loss family: non_saturating or minimax."})
+    loss: str = field(default="non_saturating", metadata={"help": (
+        "Loss family: non_saturating, minimax, hinge, wasserstein, least_squares or "
+        "relativistic (RpGAN).")})
     label_smoothing: float = field(default=0.0, metadata={
         "help": "One-sided label smoothing: real target is 1 - this (e.g. 0.1 -> 0.9)."})
     d_steps: int = field(default=1, metadata={
@@ -244,8 +297,37 @@ class TrainConfig:
         "hosts; reads TF_CONFIG). --batch_size is the global batch.")})
     sync_batch_norm: bool = field(default=False, metadata={
         "help": "BatchNorm statistics over the global batch under a strategy."})
-    mixed_precision: str = field(default="float32", metadata={
-        "help": "float32, mixed_bfloat16 or mixed_float16 (with dynamic loss scaling)."})
+    mixed_precision: str = field(default="float32", metadata={"help": (
+        "auto (bfloat16 compute where the hardware has native bfloat16 math, else float32), "
+        "float32, mixed_bfloat16 or mixed_float16 (with dynamic loss scaling).")})
+    r1_gamma: float = field(default=0.0, metadata={
+        "help": "R1 penalty gamma: gamma/2 * E||grad D(x_real)||^2 (0: off)."})
+    r2_gamma: float = field(default=0.0, metadata={
+        "help": "R2 penalty gamma: the same on generated inputs (0: off)."})
+    gp_weight: float = field(default=0.0, metadata={
+        "help": "WGAN-GP gradient penalty weight (10 in Gulrajani et al.; 0: off)."})
+    reg_every: int = field(default=1, metadata={
+        "help": "Run R1/R2/GP every N steps, weighted by N (lazy regularization)."})
+    lecam_weight: float = field(default=0.0, metadata={
+        "help": "LeCam regularization weight (0: off)."})
+    lecam_decay: float = field(default=0.99, metadata={
+        "help": "Decay of LeCam's moving averages of D's logits."})
+    ema_half_life: int = field(default=0, metadata={"help": (
+        "Half-life in real images of the generator's weight average (0: none); samples, "
+        "evaluation and export use the average.")})
+    ema_rampup: float = field(default=0.05, metadata={
+        "help": "Half-life at most this fraction of the images shown so far (0: no ramp)."})
+    augment: tuple[str, ...] = field(default=(), metadata={
+        "help": "DiffAugment policy for everything D sees: any of translation, cutout, color."})
+    augment_probability: float = field(default=1.0, metadata={"help": (
+        "Probability of each augmentation per image (the start value with --ada_target).")})
+    ada_target: float = field(default=0.0, metadata={"help": (
+        "Adaptive augmentation target for E[sign D(x_real)] (0.6 in Karras et al. 2020; "
+        "0: fixed probability).")})
+    ada_interval: int = field(default=4, metadata={
+        "help": "Steps between adaptive augmentation adjustments."})
+    ada_speed: int = field(default=100_000, metadata={
+        "help": "Real images over which the adaptive probability can go from 0 to 1."})
     log_every: int = field(default=100, metadata={"help": "Steps between metric logs."})
     sample_every: int = field(default=500, metadata={"help": "Steps between sample grids."})
     checkpoint_every: int = field(default=1000, metadata={
@@ -279,7 +361,8 @@ class TrainConfig:
         _require(self.mixed_precision in PRECISIONS, "train.mixed_precision",
                  self.mixed_precision, f"must be one of {', '.join(PRECISIONS)}")
         for name in ("d_steps", "batch_size", "steps_per_execution", "log_every",
-                     "sample_every", "checkpoint_every", "keep_checkpoints", "num_samples"):
+                     "sample_every", "checkpoint_every", "keep_checkpoints", "num_samples",
+                     "reg_every", "ada_interval", "ada_speed"):
             _require(getattr(self, name) >= 1, f"train.{name}", getattr(self, name), "must be >= 1")
         if (self.steps is None) == (self.epochs is None):
             raise ConfigError(
@@ -296,6 +379,19 @@ class TrainConfig:
         for name in ("g_beta1", "g_beta2", "d_beta1", "d_beta2"):
             _require(0.0 <= getattr(self, name) < 1.0, f"train.{name}", getattr(self, name),
                      "must be in [0, 1)")
+        for name in ("r1_gamma", "r2_gamma", "gp_weight", "lecam_weight", "ema_half_life",
+                     "ema_rampup", "ada_target"):
+            value = getattr(self, name)
+            _require(math.isfinite(value) and value >= 0, f"train.{name}", value, "must be >= 0")
+        _require(0.0 <= self.lecam_decay < 1.0, "train.lecam_decay", self.lecam_decay,
+                 "must be in [0, 1)")
+        _require(0.0 <= self.augment_probability <= 1.0, "train.augment_probability",
+                 self.augment_probability, "must be in [0, 1]")
+        _require(self.ada_target < 1.0, "train.ada_target", self.ada_target, "must be < 1")
+        unknown = [name for name in self.augment if name not in AUGMENTATIONS]
+        _require(not unknown and len(set(self.augment)) == len(self.augment), "train.augment",
+                 ",".join(self.augment),
+                 f"must name distinct augmentations from {', '.join(AUGMENTATIONS)}")
         _require(0 <= self.seed < 2**31, "train.seed", self.seed, "must be in [0, 2**31)")
         _require(self.eval_every >= 0, "train.eval_every", self.eval_every,
                  "must be >= 0 (0 turns in-training evaluation off)")

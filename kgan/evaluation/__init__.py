@@ -176,7 +176,7 @@ def _reference_count(config: EvalConfig, data_config: DataConfig, split: str) ->
 def evaluate(config: EvalConfig, log=print) -> dict:
     """Evaluates a saved generator and writes the JSON report. Returns the report."""
     if config.workdir is not None:
-        source = sampling.from_workdir(config.workdir, config.checkpoint)
+        source = sampling.from_workdir(config.workdir, config.checkpoint, config.raw_weights)
     else:
         source = sampling.from_saved_model(config.saved_model)
     if source.spec.kind == "points":

@@ -3,6 +3,11 @@
 import numpy as np
 
 
+# A sample the classifier assigns a class with at least this probability
+# counts as a recognizable member of it.
+CONFIDENT = 0.9
+
+
 def mode_coverage(probabilities, min_share: float = 0.1) -> dict:
     """Summarizes a classifier's verdicts on generated images.
 
@@ -19,8 +24,10 @@ def mode_coverage(probabilities, min_share: float = 0.1) -> dict:
 
     Returns:
         A dict with `histogram` (samples per predicted class), `classes_covered`,
-        `num_classes`, `kl_from_uniform` (nats) and `mean_confidence` (mean top
-        probability).
+        `num_classes`, `kl_from_uniform` (nats), `mean_confidence` (mean top
+        probability), `confident_share` (share of samples whose top
+        probability is at least `CONFIDENT`) and `uniform_ratio` (the least
+        and most frequent class's share over the uniform share).
     """
     probabilities = np.asarray(probabilities, np.float64)
     count, num_classes = probabilities.shape
@@ -34,4 +41,7 @@ def mode_coverage(probabilities, min_share: float = 0.1) -> dict:
         "num_classes": num_classes,
         "kl_from_uniform": kl,
         "mean_confidence": float(probabilities.max(axis=1).mean()),
+        "confident_share": float(np.mean(probabilities.max(axis=1) >= CONFIDENT)),
+        "uniform_ratio": [float(frequencies.min() * num_classes),
+                          float(frequencies.max() * num_classes)],
     }

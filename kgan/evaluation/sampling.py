@@ -71,7 +71,7 @@ class GeneratorSource:
         return self.network_output(z, labels)
 
 
-def load(path: str, checkpoint: str | None = None) -> GeneratorSource:
+def load(path: str, checkpoint: str | None = None, raw_weights: bool = False) -> GeneratorSource:
     """Loads whichever saved generator `path` is.
 
     Args:
@@ -79,13 +79,16 @@ def load(path: str, checkpoint: str | None = None) -> GeneratorSource:
             version folder (with `export.json`), or an export model folder
             (its highest integer version is loaded).
         checkpoint: A checkpoint of a training run; default its newest.
+        raw_weights: A run's generator weights, not their moving average.
 
     Raises:
         RunError: if `path` is none of these, or cannot be loaded.
-        ConfigError: for a checkpoint given with an export.
+        ConfigError: for a checkpoint or raw weights asked of an export.
     """
     if os.path.exists(checkpoints.config_path(path)):
-        return from_workdir(path, checkpoint)
+        return from_workdir(path, checkpoint, raw_weights)
+    if raw_weights:
+        raise ConfigError(f"raw weights only apply to a training run, and {path!r} is not one")
     if checkpoint is not None:
         raise ConfigError(f"a checkpoint ({checkpoint!r}) only applies to a training run, and "
                           f"{path!r} is not one")
@@ -107,8 +110,9 @@ def _latent_spec(spec, what: str):
     return spec
 
 
-def from_workdir(workdir: str, checkpoint: str | None = None) -> GeneratorSource:
-    loaded = checkpoints.load_task(workdir, checkpoint)
+def from_workdir(workdir: str, checkpoint: str | None = None,
+                 raw_weights: bool = False) -> GeneratorSource:
+    loaded = checkpoints.load_task(workdir, checkpoint, raw_weights=raw_weights)
     spec = _latent_spec(loaded.spec, workdir)
     generator = loaded.generator
 

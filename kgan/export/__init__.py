@@ -165,7 +165,8 @@ def export(config: ExportConfig, log=print) -> ExportResult:
             writable, or the artifacts fail verification. Nothing is
             published then, and existing versions are untouched.
     """
-    loaded = checkpoints.load_task(config.workdir, config.checkpoint, log=log)
+    loaded = checkpoints.load_task(config.workdir, config.checkpoint, log=log,
+                                   raw_weights=config.raw_weights)
     generator, spec = loaded.generator, loaded.spec
     if not isinstance(spec, LatentServing):
         raise ExportError(f"task {getattr(loaded.config, 'task', 'gan')} is not served as "

@@ -170,7 +170,10 @@ def _checked(inputs: dict, specs: dict, spec: LatentServing, max_batch_size: int
 
 def _in_chunks(generate: Callable, inputs: list, chunk_size: int,
                output: tf.TensorSpec) -> tf.Tensor:
-    """`generate(*inputs)` on consecutive row chunks of at most `chunk_size`, concatenated."""
+    """`generate(*inputs)` on consecutive row chunks of at most `chunk_size`,
+    concatenated; an empty batch gets an empty result without running the
+    network (TensorFlow's CPU Conv2D returns a wrongly shaped tensor for an
+    empty batch, which breaks the layer after it)."""
     count = tf.shape(inputs[0])[0]
 
     def chunked():
@@ -187,7 +190,11 @@ def _in_chunks(generate: Callable, inputs: list, chunk_size: int,
                                    parallel_iterations=1)
         return samples.concat()
 
-    return tf.cond(count <= chunk_size, lambda: generate(*inputs), chunked)
+    def empty():
+        return tf.zeros([0, *output.shape[1:]], output.dtype)
+
+    return tf.cond(count == 0, empty,
+                   lambda: tf.cond(count <= chunk_size, lambda: generate(*inputs), chunked))
 
 
 def endpoints(network, spec: LatentServing, max_batch_size: int = MAX_BATCH_SIZE,

@@ -454,7 +454,7 @@ def run(config: GenerateConfig, log=print) -> GenerateResult:
         if config.checkpoint is not None:
             raise ConfigError("progress reads a run's sample grids; --checkpoint does not apply")
         return progress(config, log)
-    source = sampling.load(config.source, config.checkpoint)
+    source = sampling.load(config.source, config.checkpoint, config.raw_weights)
     if source.spec.kind == "points":
         if config.mode != "grid":
             raise ConfigError(f"--mode={config.mode} works on images; a points generator "

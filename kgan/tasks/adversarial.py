@@ -3,10 +3,16 @@
 import keras
 import tensorflow as tf
 
-from kgan import losses
+from kgan import augment, losses
 from kgan.config import Config
 from kgan.errors import ConfigError
 from kgan.tasks.base import Phase, Task
+
+# Independent noise streams of the game (`Task.noise` stream numbers); the
+# latents are stream 0, so recipes without the options below draw exactly
+# the noise they always drew.
+(LATENTS, AUGMENT_REAL, AUGMENT_FAKE, PENALTY_MIX, PENALTY_LATENTS, PENALTY_AUGMENT_REAL,
+ PENALTY_AUGMENT_FAKE) = range(7)
 
 
 def adam_optimizers(config: Config) -> dict:
@@ -74,21 +80,72 @@ class LatentGAN(Task):
 
     def __init__(self, generator, discriminator, latent_dim, seed=0, d_steps=1,
                  loss="non_saturating", label_smoothing=0.0, reuse_fakes=False, label_kind=None,
-                 label_names=None, preview_samples=64, **kwargs):
-        super().__init__({"generator": generator, "discriminator": discriminator}, seed=seed,
-                         **kwargs)
+                 label_names=None, preview_samples=64, generator_ema=None, ema_half_life=0,
+                 ema_rampup=0.05, r1_gamma=0.0, r2_gamma=0.0, gp_weight=0.0, reg_every=1,
+                 lecam_weight=0.0, lecam_decay=0.99, augment_policy=(), augment_probability=1.0,
+                 ada_target=0.0, ada_interval=4, ada_speed=100_000, **kwargs):
         if d_steps < 1:
             raise ConfigError(f"d_steps must be >= 1, got {d_steps}")
+        if reg_every < 1:
+            raise ConfigError(f"reg_every must be >= 1, got {reg_every}")
+        if bool(ema_half_life) != (generator_ema is not None):
+            raise ConfigError("a weight average needs both ema_half_life > 0 and generator_ema")
+        networks = {"generator": generator, "discriminator": discriminator}
+        if generator_ema is not None:
+            networks["generator_ema"] = generator_ema
+        penalties = {"r1": r1_gamma / 2, "r2": r2_gamma / 2, "gp": gp_weight}
+        self.penalty_weights = {name: float(w) for name, w in penalties.items() if w}
+        self.reg_every = int(reg_every) if self.penalty_weights else 1
+        self.lecam_weight = float(lecam_weight)
+        self.augment_policy = augment.check_policy(augment_policy)
+        self.ada_target = float(ada_target) if self.augment_policy else 0.0
+        d_terms = (["adversarial"] + (["lecam"] if self.lecam_weight else [])
+                   + (list(self.penalty_weights) if self.reg_every == 1 else []))
+        names = list(self.METRICS)
+        if len(d_terms) > 1:
+            names += [f"d_{term}" for term in d_terms]
+        if self.reg_every > 1:
+            names += ["d_reg"] + [f"d_{term}" for term in self.penalty_weights]
+        if self.augment_policy:
+            names.append("augment_p")
+        super().__init__(networks, seed=seed, metric_names=tuple(names), **kwargs)
         self.latent_dim = int(latent_dim)
         self.d_steps = int(d_steps)
         self.loss = loss
         self.loss_family = losses.get_loss_family(loss)
         self.label_smoothing = float(label_smoothing)
+        if self.label_smoothing and not self.loss_family.label_smoothing:
+            raise ConfigError(f"label smoothing applies to the minimax discriminator loss, not "
+                              f"to loss {loss!r}")
         self.reuse_fakes = bool(reuse_fakes)
         self.conditional = bool(getattr(generator, "num_labels", 0))
         self.label_kind = label_kind if self.conditional else None
         self.label_names = tuple(label_names) if self.conditional and label_names else None
         self.preview_samples = int(preview_samples)
+        self.r1_gamma, self.r2_gamma, self.gp_weight = (float(r1_gamma), float(r2_gamma),
+                                                        float(gp_weight))
+        self.lecam_decay = float(lecam_decay)
+        self.ema_half_life = int(ema_half_life)
+        self.ema_rampup = float(ema_rampup)
+        self.augment_probability = float(augment_probability)
+        self.ada_interval = int(ada_interval)
+        self.ada_speed = int(ada_speed)
+        # Sample with the raw generator even when an average exists (set by loaders).
+        self.serve_raw_weights = False
+        if generator_ema is not None:
+            for average, weight in zip(generator_ema.weights, generator.weights):
+                average.assign(weight)
+        # LeCam's anchors: moving averages of D's mean logits on real and
+        # generated inputs (Tseng et al. 2021); checkpointed with the run.
+        self.lecam_anchors = keras.Variable([0.0, 0.0], trainable=False, aggregation="mean",
+                                            name="lecam_anchors")
+        # ADA: the augmentation probability, and the sum of sign(D(x_real))
+        # and the count of real images since its last adjustment.
+        start = 0.0 if self.ada_target else self.augment_probability
+        self.augment_p = keras.Variable(start, trainable=False,
+                                        aggregation="only_first_replica", name="augment_p")
+        self.ada_signs = keras.Variable([0.0, 0.0], trainable=False, aggregation="sum",
+                                        name="ada_signs")
 
     @classmethod
     def examples_per_step(cls, config: Config) -> int:
@@ -97,6 +154,27 @@ class LatentGAN(Task):
     @classmethod
     def min_examples_per_step(cls, config: Config) -> int:
         return config.train.d_steps
+
+    @classmethod
+    def check_recipe(cls, config: Config) -> None:
+        """Refuses combinations of the game's options that cannot train.
+
+        Raises:
+            ConfigError: naming the setting.
+        """
+        t = config.train
+        family = losses.get_loss_family(t.loss)
+        if t.label_smoothing and not family.label_smoothing:
+            raise ConfigError(f"train.label_smoothing applies to the minimax discriminator loss "
+                              f"(non_saturating, minimax), not to train.loss={t.loss!r}")
+        lipschitz = t.gp_weight or t.r1_gamma or t.r2_gamma or config.model.spectral_norm
+        if t.loss == "wasserstein" and not lipschitz:
+            raise ConfigError("train.loss='wasserstein' needs a Lipschitz constraint on the "
+                              "critic: set train.gp_weight (10 in Gulrajani et al. 2017) or "
+                              "model.spectral_norm")
+        if t.ada_target and not t.augment:
+            raise ConfigError(f"train.ada_target={t.ada_target} adapts the probability of "
+                              f"augmentations: name them with train.augment")
 
     def configure(self, config: Config) -> None:
         """Compiles the task for training with the config's optimizers."""
@@ -116,7 +194,14 @@ class LatentGAN(Task):
         return dict(self._configured_rates)
 
     def compile(self, optimizers, loss_weights=None, **kwargs):
-        super().compile(optimizers, loss_weights, **kwargs)
+        """As `Task.compile`; the regularizers' weights (gamma/2 for R1 and
+        R2, times `reg_every` when lazy; the GP and LeCam weights) are the
+        defaults of `loss_weights`."""
+        weights = {("d", name): weight * self.reg_every
+                   for name, weight in self.penalty_weights.items()}
+        if self.lecam_weight:
+            weights[("d", "lecam")] = self.lecam_weight
+        super().compile(optimizers, {**weights, **(loss_weights or {})}, **kwargs)
         self._configured_rates = {player: float(keras.ops.convert_to_numpy(
             optimizer.learning_rate)) for player, optimizer in optimizers.items()}
 
@@ -132,12 +217,39 @@ class LatentGAN(Task):
         return self.discriminator([samples, labels] if self.conditional else samples,
                                   training=training)
 
-    def sample_latents(self, batch_size, update=0):
+    def sample_latents(self, batch_size, update=0, stream=LATENTS):
         """`[batch_size, latent_dim]` standard-normal latents for update
         `update` (0..d_steps) of the current step; under a strategy, this
         replica's rows of the global batch's latents."""
-        return self.noise(batch_size, (self.latent_dim,),
-                          self.step_counter * (self.d_steps + 1) + update)
+        return self.noise(batch_size, (self.latent_dim,), self._key(update), stream)
+
+    def _key(self, update):
+        return self.step_counter * (self.d_steps + 1) + update
+
+    def seen(self, samples, update, stream):
+        """What the discriminator sees of `samples`: differentiably augmented
+        (`kgan.augment`) with the current probability, if the task augments."""
+        if not self.augment_policy:
+            return samples
+        # Drawn for the global batch, of which each replica takes its rows:
+        # R replicas augment as one device would.
+        return augment.diff_augment(samples, self.augment_policy,
+                                    self.noise_seed(self._key(update), stream), self.augment_p,
+                                    replica_rows=self.replica_share(tf.shape(samples)[0]))
+
+    def _penalties(self, outputs, update):
+        """The input-gradient penalties (unweighted) of one discriminator update."""
+        terms = {}
+        if "r1" in self.penalty_weights:
+            terms["r1"] = losses.r1_penalty(outputs.discriminate, outputs.real_inputs)
+        if "r2" in self.penalty_weights:
+            terms["r2"] = losses.r2_penalty(outputs.discriminate, outputs.fake_inputs)
+        if "gp" in self.penalty_weights:
+            batch_size = tf.shape(outputs.real_inputs)[0]
+            mix = self.noise(batch_size, (), self._key(update), PENALTY_MIX, "uniform")
+            terms["gp"] = losses.gradient_penalty(outputs.discriminate, outputs.real_inputs,
+                                                  outputs.fake_inputs, mix)
+        return terms
 
     def discriminator_step(self, real, labels=None, update=0, fakes=None):
         """One discriminator update on `real` and as many fakes: `fakes` if
@@ -149,25 +261,42 @@ class LatentGAN(Task):
         batch_size = tf.shape(real)[0]
         if fakes is None:
             fakes = self.generate(self.sample_latents(batch_size, update), labels, training=True)
+        real_seen = self.seen(real, update, AUGMENT_REAL)
+        fake_seen = self.seen(fakes, update, AUGMENT_FAKE)
         with tf.GradientTape() as tape:
             outputs = losses.DiscriminatorOutputs(
-                real_logits=self.discriminate(real, labels, training=True),
-                fake_logits=self.discriminate(fakes, labels, training=True),
-                real_inputs=real, fake_inputs=fakes, labels=labels,
+                real_logits=self.discriminate(real_seen, labels, training=True),
+                fake_logits=self.discriminate(fake_seen, labels, training=True),
+                real_inputs=real_seen, fake_inputs=fake_seen, labels=labels,
                 discriminate=lambda inputs: self.discriminate(inputs, labels, training=True))
-            adversarial = self.loss_family.discriminator_loss(
-                outputs, label_smoothing=self.label_smoothing)
-            total, differentiated = self.player_loss("d", {"adversarial": adversarial},
-                                                     batch_size)
+            terms = {"adversarial": self.loss_family.discriminator_loss(
+                outputs, label_smoothing=self.label_smoothing)}
+            if self.lecam_weight:
+                terms["lecam"] = losses.lecam_penalty(outputs.real_logits, outputs.fake_logits,
+                                                      self.lecam_anchors[0],
+                                                      self.lecam_anchors[1])
+            if self.reg_every == 1:
+                terms.update(self._penalties(outputs, update))
+            total, differentiated = self.player_loss("d", terms, batch_size)
         self.apply_update("d", tape, differentiated)
+        real_logits = tf.cast(outputs.real_logits, tf.float32)
+        if self.lecam_weight:
+            means = tf.stack([tf.reduce_mean(real_logits),
+                              tf.reduce_mean(tf.cast(outputs.fake_logits, tf.float32))])
+            self.lecam_anchors.assign(self.lecam_decay * self.lecam_anchors
+                                      + (1.0 - self.lecam_decay) * means)
+        if self.ada_target:
+            self.ada_signs.assign_add(tf.stack([
+                tf.reduce_sum(tf.sign(real_logits)), tf.cast(tf.size(real_logits), tf.float32)]))
         return total, outputs
 
-    def generator_step(self, batch_size, labels=None, tape=None, fakes=None):
+    def generator_step(self, batch_size, labels=None, tape=None, fakes=None, real=None):
         """One generator update (with `labels` `[batch_size, num_labels]` if
         conditional), scored by the current discriminator. Returns the loss.
 
         The fakes are `fakes`, generated under `tape` (a GradientTape not yet
-        used) by the unchanged generator; else `batch_size` fresh ones.
+        used) by the unchanged generator; else `batch_size` fresh ones. A
+        relativistic loss also judges `real` (as many real samples).
         """
         if fakes is None:
             tape = tf.GradientTape()
@@ -175,9 +304,15 @@ class LatentGAN(Task):
                 fakes = self.generate(self.sample_latents(batch_size, self.d_steps), labels,
                                       training=True)
         with tape:
+            fake_seen = self.seen(fakes, self.d_steps, AUGMENT_FAKE)
+            real_logits = None
+            if self.loss_family.generator_needs_real:
+                real_logits = self.discriminate(self.seen(real, self.d_steps, AUGMENT_REAL),
+                                                labels, training=True)
             outputs = losses.DiscriminatorOutputs(
-                real_logits=None, fake_logits=self.discriminate(fakes, labels, training=True),
-                fake_inputs=fakes, labels=labels,
+                real_logits=real_logits,
+                fake_logits=self.discriminate(fake_seen, labels, training=True),
+                fake_inputs=fake_seen, labels=labels,
                 discriminate=lambda inputs: self.discriminate(inputs, labels, training=True))
             adversarial = self.loss_family.generator_loss(outputs)
             total, differentiated = self.player_loss("g", {"adversarial": adversarial},
@@ -217,19 +352,102 @@ class LatentGAN(Task):
                 self.track("d_fake", tf.reduce_mean(tf.sigmoid(fake_logits)))
             self.track("d_gap", tf.reduce_mean(real_logits) - tf.reduce_mean(fake_logits))
         # As many fakes as the largest (first) discriminator minibatch.
-        g_loss = self.generator_step((batch_size + self.d_steps - 1) // self.d_steps,
-                                     self._minibatch(labels, 0), g_tape, reused)
-        return step_losses + [g_loss]
+        first = self._minibatch(real, 0)
+        g_loss = self.generator_step(tf.shape(first)[0], self._minibatch(labels, 0), g_tape,
+                                     reused, real=first)
+        step_losses.append(g_loss)
+        _, images_per_step = self.replica_share(batch_size)
+        if self.ema_half_life:
+            self.update_average(self.generator_ema, self.generator,
+                                self._ema_decay(images_per_step))
+        if self.augment_policy:
+            if self.ada_target:
+                self._adjust_augmentation(images_per_step)
+            self.track("augment_p", self.augment_p)
+        return step_losses
+
+    def _ema_decay(self, images_per_step):
+        """Per-step decay of the weight average: a half-life of
+        `ema_half_life` images, at most `ema_rampup` x the images shown so far
+        (StyleGAN2-ADA's ramp, Karras et al. 2020)."""
+        images = tf.cast(images_per_step, tf.float32)
+        half_life = tf.constant(float(self.ema_half_life))
+        if self.ema_rampup:
+            shown = tf.cast(self.step_counter + 1, tf.float32) * images
+            half_life = tf.minimum(half_life, shown * self.ema_rampup)
+        return tf.pow(0.5, images / tf.maximum(half_life, 1e-8))
+
+    def _adjust_augmentation(self, images_per_step):
+        """Every `ada_interval` steps, moves the augmentation probability by
+        the sign of E[sign D(x_real)] - target (`kgan.augment.ada_adjust`)."""
+        due = tf.equal((self.step_counter + 1) % self.ada_interval, 0)
+        signs, count = self.ada_signs[0], self.ada_signs[1]
+        adjusted = augment.ada_adjust(
+            self.augment_p, signs / tf.maximum(count, 1.0), target=self.ada_target,
+            batch_images=tf.cast(images_per_step * self.ada_interval, tf.float32),
+            speed_images=self.ada_speed)
+        self.augment_p.assign(tf.where(due, adjusted, self.augment_p))
+        self.ada_signs.assign(tf.where(due, tf.zeros_like(self.ada_signs), self.ada_signs))
+
+    def _regularize(self, data):
+        """The lazy penalty phase: R1 on the step's first real minibatch, R2
+        on fresh fakes, GP between them; weighted by `reg_every`."""
+        real = self._minibatch(data[self.SAMPLE_KEY], 0)
+        labels = self._minibatch(data.get("label"), 0) if self.conditional else None
+        batch_size = tf.shape(real)[0]
+        fakes = self.generate(self.sample_latents(batch_size, 0, PENALTY_LATENTS), labels,
+                              training=True)
+        with tf.GradientTape() as tape:
+            outputs = losses.DiscriminatorOutputs(
+                real_logits=None, fake_logits=None,
+                real_inputs=self.seen(real, 0, PENALTY_AUGMENT_REAL),
+                fake_inputs=self.seen(fakes, 0, PENALTY_AUGMENT_FAKE), labels=labels,
+                discriminate=lambda inputs: self.discriminate(inputs, labels, training=True))
+            total, differentiated = self.player_loss("d", self._penalties(outputs, 0),
+                                                     batch_size, total_name="d_reg",
+                                                     track_terms=True)
+        self.apply_update("d", tape, differentiated)
+        return [total]
 
     def phases(self):
         # One phase: the reused-fakes recipe ties the generator update to the
         # first discriminator update's tape, so the two cannot be split.
-        return [Phase("DG", self._play)]
+        phases = [Phase("DG", self._play)]
+        if self.reg_every > 1:
+            phases.append(Phase("Dreg", self._regularize, every=self.reg_every))
+        return phases
+
+    # ----- checkpoints -----
+
+    def checkpoint_items(self) -> dict:
+        items = super().checkpoint_items()
+        if self.lecam_weight:
+            items["lecam_anchors"] = self.lecam_anchors
+        if self.augment_policy:
+            items["augment_p"] = self.augment_p
+            items["ada_signs"] = self.ada_signs
+        return items
 
     # ----- serving -----
 
+    @property
+    def serving_network(self) -> str:
+        """The network samples come from: the weight average if the run
+        keeps one (unless `serve_raw_weights`), else the generator."""
+        if self.ema_half_life and not self.serve_raw_weights:
+            return "generator_ema"
+        return "generator"
+
+    @property
+    def sampler(self) -> keras.Model:
+        return getattr(self, self.serving_network)
+
+    def sample(self, latents, labels=None):
+        """Inference-mode samples from the serving network."""
+        return self.sampler([latents, labels] if self.conditional else latents, training=False)
+
     def serving_items(self) -> dict:
-        return {"generator": self.generator}
+        return {self.serving_network: self.sampler}
 
     def get_config(self):
         config = super().get_config()
@@ -239,7 +457,15 @@ class LatentGAN(Task):
             latent_dim=self.latent_dim, seed=self.seed, d_steps=self.d_steps, loss=self.loss,
             label_smoothing=self.label_smoothing, reuse_fakes=self.reuse_fakes,
             label_kind=self.label_kind, label_names=self.label_names,
-            preview_samples=self.preview_samples)
+            preview_samples=self.preview_samples,
+            generator_ema=(keras.saving.serialize_keras_object(self.generator_ema)
+                           if self.ema_half_life else None),
+            ema_half_life=self.ema_half_life, ema_rampup=self.ema_rampup,
+            r1_gamma=self.r1_gamma, r2_gamma=self.r2_gamma, gp_weight=self.gp_weight,
+            reg_every=self.reg_every, lecam_weight=self.lecam_weight,
+            lecam_decay=self.lecam_decay, augment_policy=self.augment_policy,
+            augment_probability=self.augment_probability, ada_target=self.ada_target,
+            ada_interval=self.ada_interval, ada_speed=self.ada_speed)
         return config
 
     @classmethod
@@ -247,4 +473,20 @@ class LatentGAN(Task):
         config = dict(config)
         config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
         config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        if config.get("generator_ema"):
+            config["generator_ema"] = keras.saving.deserialize_keras_object(
+                config["generator_ema"])
         return cls(**config)
+
+
+def recipe_arguments(config: Config, generator_ema=None) -> dict:
+    """The `LatentGAN` constructor arguments a config's `train` section sets."""
+    t = config.train
+    return dict(seed=t.seed, d_steps=t.d_steps, loss=t.loss, label_smoothing=t.label_smoothing,
+                reuse_fakes=t.reuse_fakes, preview_samples=t.num_samples,
+                generator_ema=generator_ema if t.ema_half_life else None,
+                ema_half_life=t.ema_half_life, ema_rampup=t.ema_rampup, r1_gamma=t.r1_gamma,
+                r2_gamma=t.r2_gamma, gp_weight=t.gp_weight, reg_every=t.reg_every,
+                lecam_weight=t.lecam_weight, lecam_decay=t.lecam_decay,
+                augment_policy=t.augment, augment_probability=t.augment_probability,
+                ada_target=t.ada_target, ada_interval=t.ada_interval, ada_speed=t.ada_speed)

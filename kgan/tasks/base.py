@@ -142,6 +142,13 @@ class LatentServing:
         return len(self.label_names) if self.label_kind else 0
 
 
+def _tf_variable(variable):
+    """The TensorFlow variable under a Keras variable (the distributed one
+    under a strategy)."""
+    return getattr(variable, "value", variable) if isinstance(variable, keras.Variable) \
+        else variable
+
+
 class Task(keras.Model):
     """Base class of the GAN families (see the module docstring).
 
@@ -162,8 +169,12 @@ class Task(keras.Model):
     EVALUATION_METRICS: ClassVar[tuple] = ()
     # Console labels of metrics whose logged name is not what users expect.
     METRIC_LABELS: ClassVar[dict] = {}
+    # A task that keeps a moving average of a network's weights serves the
+    # average unless a loader sets this.
+    serve_raw_weights: bool = False
 
-    def __init__(self, networks: dict, seed: int = 0, **kwargs):
+    def __init__(self, networks: dict, seed: int = 0, metric_names: Optional[tuple] = None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.network_names = tuple(networks)
         for name, network in networks.items():
@@ -173,7 +184,10 @@ class Task(keras.Model):
         # at. Updated once per step, by the first replica.
         self.step_counter = keras.Variable(0, dtype="int64", trainable=False,
                                            aggregation="only_first_replica", name="step")
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.METRICS}
+        # What this instance logs, in console order: the class's METRICS, or
+        # more when options add loss terms (e.g. a regularizer's `d_r1`).
+        self.metric_names = tuple(metric_names or self.METRICS)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         # Steps since the last metrics reset whose losses or updated weights
         # were not all finite (read by the training loop's guard).
         self.nonfinite_tracker = keras.metrics.Sum(name=NONFINITE_STEPS)
@@ -298,24 +312,36 @@ class Task(keras.Model):
         sizes = context.all_gather(tf.reshape(batch_size, [1]), axis=0)
         return tf.reduce_sum(sizes[:context.replica_id_in_sync_group]), tf.reduce_sum(sizes)
 
-    def noise(self, batch_size, shape: tuple, key) -> tf.Tensor:
-        """Standard-normal `[batch_size, *shape]` noise keyed by (`seed`, `key`);
-        under a strategy, this replica's rows of the global batch's noise."""
-        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(key, tf.int64)])
+    def noise_seed(self, key, stream: int = 0) -> tf.Tensor:
+        """The Philox seed of noise `key` of one of the task's independent
+        noise streams (latents are stream 0; a family numbers its others)."""
+        return tf.stack([tf.constant(self.seed + (stream << 32), tf.int64),
+                         tf.cast(key, tf.int64)])
+
+    def noise(self, batch_size, shape: tuple, key, stream: int = 0,
+              distribution: str = "normal") -> tf.Tensor:
+        """`[batch_size, *shape]` noise (standard `normal` or `uniform` in
+        [0, 1)) keyed by (`seed`, `stream`, `key`); under a strategy, this
+        replica's rows of the global batch's noise."""
+        seed = self.noise_seed(key, stream)
         offset, total = self.replica_share(batch_size)
-        values = tf.random.stateless_normal(tf.concat([[total], tf.constant(shape, tf.int64)], 0),
-                                            seed=seed, alg="philox")
+        full_shape = tf.concat([[total], tf.constant(shape, tf.int64)], 0)
+        draw = (tf.random.stateless_normal if distribution == "normal"
+                else tf.random.stateless_uniform)
+        values = draw(full_shape, seed=seed, alg="philox")
         return values[offset:offset + tf.cast(batch_size, tf.int64)]
 
-    def player_loss(self, player: str, terms: dict, batch_size):
+    def player_loss(self, player: str, terms: dict, batch_size, total_name: str = None,
+                    track_terms: Optional[bool] = None):
         """A player's total loss and what to differentiate; call inside the tape.
 
         The total is the weighted sum of the named terms. What is
         differentiated is the total weighted by this replica's share of the
         global batch (gradients are summed across replicas, so the sum is the
         global mean) and scaled by the optimizer (loss scaling under float16).
-        The total and, when there are several, each term are tracked as
-        `<player>_loss` and `<player>_<term>`.
+        The total is tracked as `total_name` (default `<player>_loss`) and
+        each term as `<player>_<term>` when there are several (or
+        `track_terms` says so).
 
         Returns:
             (total, differentiated).
@@ -328,16 +354,38 @@ class Task(keras.Model):
         _, global_size = self.replica_share(batch_size)
         share = tf.cast(batch_size, tf.float32) / tf.cast(global_size, tf.float32)
         differentiated = self.optimizers[player].scale_loss(total * share)
-        self.track(f"{player}_loss", total)
-        if len(terms) > 1:
+        self.track(total_name or f"{player}_loss", total)
+        if len(terms) > 1 if track_terms is None else track_terms:
             for name, value in terms.items():
                 self.track(f"{player}_{name}", value)
         return total, differentiated
 
+    def update_average(self, average: keras.Model, source: keras.Model, decay) -> None:
+        """`average <- source + decay * (average - source)` for every weight
+        (trainable and not: BatchNorm statistics are averaged too).
+
+        Written from the cross-replica context, as optimizers write their
+        variables, so it works in a replica under any strategy; every
+        replica holds the same `source` after a synchronous update.
+        """
+        pairs = list(zip(average.weights, source.weights))
+
+        def assign_all(strategy, decay):
+            for target, value in pairs:
+                strategy.extended.update(
+                    _tf_variable(target),
+                    lambda t, v, d: t.assign(v + tf.cast(d, t.dtype) * (t - v)),
+                    args=(_tf_variable(value), decay))
+
+        tf.distribute.get_replica_context().merge_call(assign_all, args=(decay,))
+
     def apply_update(self, player: str, tape: tf.GradientTape, differentiated) -> None:
         variables = self.player_variables(player)
         gradients = tape.gradient(differentiated, variables)
-        self.optimizers[player].apply_gradients(zip(gradients, variables))
+        # A term may not reach every variable (R1 never reaches the logit's
+        # bias); those variables are left alone instead of warned about.
+        self.optimizers[player].apply_gradients(
+            [(g, v) for g, v in zip(gradients, variables) if g is not None])
 
     def train_step(self, data):
         self.train_step_traces += 1

@@ -4,9 +4,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import conditioning, data, images, latent, losses, models
+from kgan import conditioning, data, images, latent, models
+from kgan.errors import ConfigError
 from kgan.config import Config
-from kgan.tasks.adversarial import LatentGAN
+from kgan.tasks.adversarial import LatentGAN, recipe_arguments
 from kgan.tasks.base import LatentServing, Preview, TaskData
 
 
@@ -27,7 +28,14 @@ class ImageGAN(LatentGAN):
     def resolve(cls, config: Config) -> Config:
         config = data.resolve(config)
         models.get_architecture(config.model.architecture)
-        losses.get_loss_family(config.train.loss)
+        cls.check_recipe(config)
+        m, t = config.model, config.train
+        penalized = [name for name in ("r1_gamma", "r2_gamma", "gp_weight") if getattr(t, name)]
+        if penalized and m.architecture == "dcgan" and m.d_normalization == "batch":
+            raise ConfigError(
+                f"train.{penalized[0]} penalizes each example's input gradient, which "
+                f"BatchNorm in the discriminator mixes across the batch: set "
+                f"model.d_normalization to layer or none")
         return config
 
     @classmethod
@@ -55,18 +63,19 @@ class ImageGAN(LatentGAN):
 
     @classmethod
     def build(cls, config: Config, synchronized_batch_norm: bool = False) -> "ImageGAN":
-        t = config.train
+        generator_ema = None
+        if config.train.ema_half_life:
+            generator_ema = models.build_generator(config.model, synchronized_batch_norm)
         return cls(models.build_generator(config.model, synchronized_batch_norm),
                    models.build_discriminator(config.model, synchronized_batch_norm),
-                   config.model.latent_dim, seed=t.seed, d_steps=t.d_steps, loss=t.loss,
-                   label_smoothing=t.label_smoothing, reuse_fakes=t.reuse_fakes,
-                   label_kind=config.model.label_kind, label_names=config.model.label_names,
-                   preview_samples=t.num_samples)
+                   config.model.latent_dim, label_kind=config.model.label_kind,
+                   label_names=config.model.label_names,
+                   **recipe_arguments(config, generator_ema))
 
     def serving_spec(self) -> LatentServing:
         return LatentServing(
-            network="generator", latent_dim=self.latent_dim, output_key="images",
-            output_shape=tuple(self.generator.image_shape), output_dtype="uint8",
+            network=self.serving_network, latent_dim=self.latent_dim, output_key="images",
+            output_shape=tuple(self.sampler.image_shape), output_dtype="uint8",
             to_output=images.to_uint8, unit="uint8 pixel levels (0..255)", tolerance=1,
             label_kind=self.label_kind, label_names=self.label_names, kind="image")
 
@@ -79,7 +88,7 @@ class ImageGAN(LatentGAN):
                                                   self.latent_dim, self.label_kind,
                                                   self.label_names)
         latents, labels, columns, row_names = self._preview_inputs
-        generated = self.generate(latents, labels, training=False)
+        generated = self.sample(latents, labels)
         return Preview(images.make_grid(np.asarray(generated), columns=columns), row_names)
 
 

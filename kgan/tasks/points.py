@@ -12,12 +12,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import images, latent, losses
+from kgan import images, latent
 from kgan.config import Config
 from kgan.data import points as point_data
 from kgan.errors import ConfigError
 from kgan.models.points import PointDiscriminator, PointGenerator
-from kgan.tasks.adversarial import LatentGAN
+from kgan.tasks.adversarial import LatentGAN, recipe_arguments
 from kgan.tasks.base import LatentServing, Preview, TaskData
 
 # Points in the fixed training set; the test set (what samples are judged
@@ -44,7 +44,10 @@ class PointGAN(LatentGAN):
     @classmethod
     def resolve(cls, config: Config) -> Config:
         point_data.get_mixture(config.data.dataset)
-        losses.get_loss_family(config.train.loss)
+        cls.check_recipe(config)
+        if config.train.augment:
+            raise ConfigError(f"train.augment={','.join(config.train.augment)} augments images; "
+                              f"task points has points")
         m = config.model
         if m.architecture != ARCHITECTURE:
             raise ConfigError(f"task points trains MLPs: model.architecture must be "
@@ -89,9 +92,13 @@ class PointGAN(LatentGAN):
         discriminator = PointDiscriminator(hidden_units=tuple(reversed(m.hidden_units)),
                                            name="discriminator")
         discriminator.build((None, 2))
-        return cls(generator, discriminator, m.latent_dim, seed=t.seed, d_steps=t.d_steps, loss=t.loss,
-                   label_smoothing=t.label_smoothing, reuse_fakes=t.reuse_fakes,
-                   preview_samples=t.num_samples, mixture=config.data.dataset)
+        generator_ema = None
+        if t.ema_half_life:
+            generator_ema = PointGenerator(m.latent_dim, hidden_units=m.hidden_units,
+                                           name="generator")
+            generator_ema.build((None, m.latent_dim))
+        return cls(generator, discriminator, m.latent_dim, mixture=config.data.dataset,
+                   **recipe_arguments(config, generator_ema))
 
     def __init__(self, generator, discriminator, latent_dim, mixture="ring8", **kwargs):
         super().__init__(generator, discriminator, latent_dim, **kwargs)
@@ -102,7 +109,7 @@ class PointGAN(LatentGAN):
 
     def serving_spec(self) -> LatentServing:
         return LatentServing(
-            network="generator", latent_dim=self.latent_dim, output_key="points",
+            network=self.serving_network, latent_dim=self.latent_dim, output_key="points",
             output_shape=(2,), output_dtype="float32",
             to_output=lambda x: tf.cast(x, tf.float32), unit="coordinate units",
             tolerance=1e-3, kind="points")
@@ -115,6 +122,6 @@ class PointGAN(LatentGAN):
             count = max(self.preview_samples, 1000)
             self._preview_latents = latent.standard_normal(
                 self.seed, latent.Purpose.SAMPLE_GRID, count, self.latent_dim)
-        samples = np.asarray(self.generate(self._preview_latents, training=False), np.float32)
+        samples = np.asarray(self.sample(self._preview_latents), np.float32)
         return Preview(images.scatter_plot(samples, self.mixture.centers,
                                            std=self.mixture.std))

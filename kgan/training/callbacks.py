@@ -73,7 +73,7 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.metric_labels = getattr(self.model, "METRIC_LABELS", {})
-        self.metric_order = list(getattr(self.model, "METRICS", ()))
+        self.metric_order = list(getattr(self.model, "metric_names", ()))
         spec = self.model.serving_spec()
         self.rate_unit = "img/s" if spec.kind == "image" else "ex/s"
         self.rows_written = False
@@ -297,7 +297,7 @@ class EvaluationMonitor(keras.callbacks.Callback):
     def evaluate(self, step):
         spec = self.model.serving_spec()
         generated = latent.generate_in_batches(
-            lambda *inputs: spec.to_output(self.model.generate(*inputs, training=False)),
+            lambda *inputs: spec.to_output(self.model.sample(*inputs)),
             self.latents, self.labels)
         value = float(self.metric_fn(generated))
         with _write_errors(self.tensorboard_dir), self.writer.as_default(step=step):

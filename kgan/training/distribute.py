@@ -78,6 +78,32 @@ def task_name(strategy: tf.distribute.Strategy) -> str:
     return f"{resolver.task_type}-{resolver.task_id}"
 
 
+def native_bfloat16() -> bool:
+    """Whether this host computes in bfloat16 natively: a GPU of compute
+    capability 8.0 or newer, or a CPU with AVX512_BF16 or AMX (where oneDNN
+    runs bfloat16 matmuls and convolutions at about twice the float32 rate).
+    Elsewhere bfloat16 is emulated and slower than float32."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        capabilities = [tf.config.experimental.get_device_details(gpu).get("compute_capability")
+                        for gpu in gpus]
+        return all(c is not None and tuple(c) >= (8, 0) for c in capabilities)
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            flags = next((line.split(":", 1)[1].split() for line in cpuinfo
+                          if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(name: str) -> str:
+    """`train.mixed_precision` with `auto` replaced by this host's choice."""
+    if name != "auto":
+        return name
+    return "mixed_bfloat16" if native_bfloat16() else "float32"
+
+
 @contextlib.contextmanager
 def precision_policy(name: str):
     """Keras's global dtype policy set to `name` while networks are built,

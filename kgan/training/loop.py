@@ -56,13 +56,19 @@ class TrainResult:
 
 
 def resolve(config: Config) -> Config:
-    """Fills in data-derived values and checks every registered name, for the config's task.
+    """Fills in data-derived values and checks every registered name, for the
+    config's task; `mixed_precision=auto` becomes this host's policy.
 
     Raises:
         ConfigError: for an unknown task, dataset, architecture or loss, or
             values inconsistent with the data.
     """
-    return tasks.task_of(config).resolve(config)
+    config = tasks.task_of(config).resolve(config)
+    precision = distribute.resolve_precision(config.train.mixed_precision)
+    if precision != config.train.mixed_precision:
+        config = dataclasses.replace(config, train=dataclasses.replace(
+            config.train, mixed_precision=precision))
+    return config
 
 
 def total_steps(config: Config, num_examples: int) -> int:

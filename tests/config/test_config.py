@@ -37,7 +37,7 @@ def test_replace_revalidates():
     ({"seed": -1}, "train.seed must be in"),
     ({"strategy": "tpu"}, "train.strategy must be one of default, mirrored, multi_worker"),
     ({"mixed_precision": "float16"},
-     "train.mixed_precision must be one of float32, mixed_bfloat16, mixed_float16"),
+     "train.mixed_precision must be one of auto, float32, mixed_bfloat16, mixed_float16"),
     ({"steps_per_execution": 0}, "train.steps_per_execution must be >= 1"),
 ])
 def test_bad_training_values_name_the_field_and_value(changes, message):

@@ -77,7 +77,7 @@ def test_every_flag_has_the_help_of_its_field():
         for flag in config_flags.flag_fields(config_cls):
             assert flag.field.metadata.get("help"), flag.key
     flag_values = parsed(Config)
-    assert flag_values["model"].help == "Architecture: dcgan or mlp."
+    assert flag_values["model"].help == "Architecture: dcgan, resnet or mlp."
     assert flag_values["batch_size"].default == 64
     assert flag_values["attributes"].default == list(DataConfig().attributes)
 

@@ -69,6 +69,15 @@ def test_mode_coverage_counts_and_kl_by_hand():
     expected = 0.25 * np.log(0.25 * 4) * 2 + 0.5 * np.log(0.5 * 4)
     assert result["kl_from_uniform"] == pytest.approx(expected)
     assert result["mean_confidence"] == 1.0
+    assert result["confident_share"] == 1.0
+    assert result["uniform_ratio"] == [0.0, 2.0]
+
+
+def test_confident_share_counts_top_probabilities_at_or_above_0_9():
+    probabilities = np.array([[0.95, 0.05], [0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])
+    result = mode_coverage(probabilities)
+    assert result["confident_share"] == 0.5
+    assert result["uniform_ratio"] == [0.5, 1.5]
 
 
 def test_classifier_frechet_distance_separates_real_from_noisy(classifier, test_split):
