@@ -11,8 +11,9 @@ the 1,440 shared held-out faces, where KID is the unbiased figure).
 Contenders (`CONTENDERS`): the TensorFlow DCGAN tutorial's recipe (its
 networks and simultaneous update, rebuilt in `tutorial_networks.py`, MNIST
 only), today's default (the dataclass defaults), and the modern recipes as
-config overrides. Each result is stored in `<out>/results.json` as it
-finishes, so an interrupted comparison resumes where it stopped; `--curve`
+config overrides. Each result is stored in `--results` as it finishes
+(`bench/results/recipes_<dataset>.json`, committed), so an interrupted
+comparison resumes where it stopped, on any machine; `--curve`
 trains one contender in stages (resuming its run) and evaluates it at each
 cumulative budget.
 
@@ -83,7 +84,10 @@ flags.DEFINE_string("curve_contender", None, "Contender of the curve (default: t
                     "stored).")
 flags.DEFINE_integer("num_samples", 10_000, "Generated images per evaluation.")
 flags.DEFINE_integer("seed", 0, "Training seed of every contender.")
-flags.DEFINE_string("out", "runs/bench_recipes", "Where runs and results.json go.")
+flags.DEFINE_string("out", "runs/bench_recipes", "Where the contenders' runs go.")
+flags.DEFINE_string("results", None, "The results file (default "
+                    "bench/results/recipes_<dataset>.json, kept in the repository so a "
+                    "comparison resumes across machines).")
 flags.DEFINE_bool("fresh", False, "Ignore stored results.")
 FLAGS = flags.FLAGS
 
@@ -277,7 +281,8 @@ def main(argv):
 
     logging.set_verbosity(logging.WARNING)
     minutes = FLAGS.minutes or DEFAULT_MINUTES[FLAGS.dataset]
-    results_path = os.path.join(FLAGS.out, FLAGS.dataset, "results.json")
+    results_path = FLAGS.results or os.path.join(REPO, "bench", "results",
+                                                 f"recipes_{FLAGS.dataset}.json")
     all_results = {}
     if os.path.exists(results_path) and not FLAGS.fresh:
         with open(results_path) as f:
