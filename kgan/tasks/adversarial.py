@@ -11,8 +11,7 @@ from kgan.tasks.base import Phase, Task
 # Independent noise streams of the game (`Task.noise` stream numbers); the
 # latents are stream 0, so recipes without the options below draw exactly
 # the noise they always drew.
-(LATENTS, AUGMENT_REAL, AUGMENT_FAKE, PENALTY_MIX, PENALTY_LATENTS, PENALTY_AUGMENT_REAL,
- PENALTY_AUGMENT_FAKE) = range(7)
+LATENTS, AUGMENT_REAL, AUGMENT_FAKE, PENALTY_MIX = range(4)
 
 
 def adam_optimizers(config: Config) -> dict:
@@ -99,13 +98,10 @@ class LatentGAN(Task):
         self.lecam_weight = float(lecam_weight)
         self.augment_policy = augment.check_policy(augment_policy)
         self.ada_target = float(ada_target) if self.augment_policy else 0.0
-        d_terms = (["adversarial"] + (["lecam"] if self.lecam_weight else [])
-                   + (list(self.penalty_weights) if self.reg_every == 1 else []))
+        d_terms = ["adversarial"] + (["lecam"] if self.lecam_weight else [])
         names = list(self.METRICS)
-        if len(d_terms) > 1:
-            names += [f"d_{term}" for term in d_terms]
-        if self.reg_every > 1:
-            names += ["d_reg"] + [f"d_{term}" for term in self.penalty_weights]
+        if len(d_terms) > 1 or self.penalty_weights:
+            names += [f"d_{term}" for term in d_terms + list(self.penalty_weights)]
         if self.augment_policy:
             names.append("augment_p")
         super().__init__(networks, seed=seed, metric_names=tuple(names), **kwargs)
@@ -237,19 +233,40 @@ class LatentGAN(Task):
                                     self.noise_seed(self._key(update), stream), self.augment_p,
                                     replica_rows=self.replica_share(tf.shape(samples)[0]))
 
-    def _penalties(self, outputs, update):
-        """The input-gradient penalties (unweighted) of one discriminator update."""
+    def _penalties(self, outputs, mix):
+        """The input-gradient penalties (unweighted) of one discriminator update;
+        `mix` holds the gradient penalty's interpolation weights."""
         terms = {}
         if "r1" in self.penalty_weights:
             terms["r1"] = losses.r1_penalty(outputs.discriminate, outputs.real_inputs)
         if "r2" in self.penalty_weights:
             terms["r2"] = losses.r2_penalty(outputs.discriminate, outputs.fake_inputs)
         if "gp" in self.penalty_weights:
-            batch_size = tf.shape(outputs.real_inputs)[0]
-            mix = self.noise(batch_size, (), self._key(update), PENALTY_MIX, "uniform")
             terms["gp"] = losses.gradient_penalty(outputs.discriminate, outputs.real_inputs,
                                                   outputs.fake_inputs, mix)
         return terms
+
+    def _lazy_penalties(self, outputs, mix):
+        """The penalties on steps that are multiples of `reg_every`, zeros on
+        the others (lazy regularization, Karras et al. 2020, Sec. 4; their
+        weights carry the factor `reg_every`). Computed under `tf.cond` inside
+        the discriminator update, so the update itself, which synchronizes
+        replicas, stays outside the branch (a strategy cannot synchronize
+        inside replica-local control flow). Each penalty is logged on the
+        steps that compute it."""
+        names = list(self.penalty_weights)
+
+        def compute():
+            values = self._penalties(outputs, mix)
+            for name in names:
+                self.track(f"d_{name}", values[name])
+            return [values[name] for name in names]
+
+        def skip():
+            return [tf.constant(0.0) for _ in names]
+
+        due = tf.equal(self.step_counter % self.reg_every, 0)
+        return dict(zip(names, tf.cond(due, compute, skip)))
 
     def discriminator_step(self, real, labels=None, update=0, fakes=None):
         """One discriminator update on `real` and as many fakes: `fakes` if
@@ -263,6 +280,10 @@ class LatentGAN(Task):
             fakes = self.generate(self.sample_latents(batch_size, update), labels, training=True)
         real_seen = self.seen(real, update, AUGMENT_REAL)
         fake_seen = self.seen(fakes, update, AUGMENT_FAKE)
+        mix = None
+        if "gp" in self.penalty_weights:
+            mix = self.noise(batch_size, (), self._key(update), PENALTY_MIX, "uniform")
+        lazy = self.reg_every > 1 and update == 0
         with tf.GradientTape() as tape:
             outputs = losses.DiscriminatorOutputs(
                 real_logits=self.discriminate(real_seen, labels, training=True),
@@ -276,8 +297,13 @@ class LatentGAN(Task):
                                                       self.lecam_anchors[0],
                                                       self.lecam_anchors[1])
             if self.reg_every == 1:
-                terms.update(self._penalties(outputs, update))
-            total, differentiated = self.player_loss("d", terms, batch_size)
+                terms.update(self._penalties(outputs, mix))
+            elif lazy:
+                terms.update(self._lazy_penalties(outputs, mix))
+            # Lazy penalties are logged by the steps that compute them.
+            logged = None if not self.penalty_weights else [
+                name for name in terms if self.reg_every == 1 or name not in self.penalty_weights]
+            total, differentiated = self.player_loss("d", terms, batch_size, track_terms=logged)
         self.apply_update("d", tape, differentiated)
         real_logits = tf.cast(outputs.real_logits, tf.float32)
         if self.lecam_weight:
@@ -389,33 +415,10 @@ class LatentGAN(Task):
         self.augment_p.assign(tf.where(due, adjusted, self.augment_p))
         self.ada_signs.assign(tf.where(due, tf.zeros_like(self.ada_signs), self.ada_signs))
 
-    def _regularize(self, data):
-        """The lazy penalty phase: R1 on the step's first real minibatch, R2
-        on fresh fakes, GP between them; weighted by `reg_every`."""
-        real = self._minibatch(data[self.SAMPLE_KEY], 0)
-        labels = self._minibatch(data.get("label"), 0) if self.conditional else None
-        batch_size = tf.shape(real)[0]
-        fakes = self.generate(self.sample_latents(batch_size, 0, PENALTY_LATENTS), labels,
-                              training=True)
-        with tf.GradientTape() as tape:
-            outputs = losses.DiscriminatorOutputs(
-                real_logits=None, fake_logits=None,
-                real_inputs=self.seen(real, 0, PENALTY_AUGMENT_REAL),
-                fake_inputs=self.seen(fakes, 0, PENALTY_AUGMENT_FAKE), labels=labels,
-                discriminate=lambda inputs: self.discriminate(inputs, labels, training=True))
-            total, differentiated = self.player_loss("d", self._penalties(outputs, 0),
-                                                     batch_size, total_name="d_reg",
-                                                     track_terms=True)
-        self.apply_update("d", tape, differentiated)
-        return [total]
-
     def phases(self):
         # One phase: the reused-fakes recipe ties the generator update to the
         # first discriminator update's tape, so the two cannot be split.
-        phases = [Phase("DG", self._play)]
-        if self.reg_every > 1:
-            phases.append(Phase("Dreg", self._regularize, every=self.reg_every))
-        return phases
+        return [Phase("DG", self._play)]
 
     # ----- checkpoints -----
 

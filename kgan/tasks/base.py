@@ -58,7 +58,11 @@ class Phase:
             and tracks its metrics. The losses feed the non-finite guard.
         every: Run on steps whose number is a multiple of this (1: every
             step). A lazy phase is responsible for weighting its loss by
-            `every`, so its average contribution matches an eager one.
+            `every`, so its average contribution matches an eager one. It
+            runs under `tf.cond` in each replica, where a strategy with
+            several replicas cannot synchronize them (an optimizer update
+            does): such runs refuse lazy phases. A lazy term inside an
+            update (`LatentGAN`'s penalties) has no such limit.
     """
 
     name: str
@@ -332,7 +336,7 @@ class Task(keras.Model):
         return values[offset:offset + tf.cast(batch_size, tf.int64)]
 
     def player_loss(self, player: str, terms: dict, batch_size, total_name: str = None,
-                    track_terms: Optional[bool] = None):
+                    track_terms=None):
         """A player's total loss and what to differentiate; call inside the tape.
 
         The total is the weighted sum of the named terms. What is
@@ -340,8 +344,8 @@ class Task(keras.Model):
         global batch (gradients are summed across replicas, so the sum is the
         global mean) and scaled by the optimizer (loss scaling under float16).
         The total is tracked as `total_name` (default `<player>_loss`) and
-        each term as `<player>_<term>` when there are several (or
-        `track_terms` says so).
+        each term as `<player>_<term>`: all of them when there are several,
+        or those `track_terms` names (a collection of term names).
 
         Returns:
             (total, differentiated).
@@ -355,9 +359,10 @@ class Task(keras.Model):
         share = tf.cast(batch_size, tf.float32) / tf.cast(global_size, tf.float32)
         differentiated = self.optimizers[player].scale_loss(total * share)
         self.track(total_name or f"{player}_loss", total)
-        if len(terms) > 1 if track_terms is None else track_terms:
-            for name, value in terms.items():
-                self.track(f"{player}_{name}", value)
+        if track_terms is None:
+            track_terms = terms if len(terms) > 1 else ()
+        for name in track_terms:
+            self.track(f"{player}_{name}", terms[name])
         return total, differentiated
 
     def update_average(self, average: keras.Model, source: keras.Model, decay) -> None:
@@ -394,6 +399,13 @@ class Task(keras.Model):
             if phase.every == 1:
                 step_losses.extend(phase.run(data))
                 continue
+
+            if self.distribute_strategy.num_replicas_in_sync > 1:
+                raise ValueError(
+                    f"phase {phase.name} runs every {phase.every} steps under tf.cond, where "
+                    f"{self.distribute_strategy.num_replicas_in_sync} replicas cannot "
+                    f"synchronize; compute the lazy term under tf.cond inside an every-step "
+                    f"update instead")
 
             def run_phase(phase=phase):
                 losses = phase.run(data)

@@ -32,31 +32,43 @@ EQUIVALENCE = textwrap.dedent("""
     from tests.conftest import tiny_dataset
 
     architecture, sync, d_steps = sys.argv[1], sys.argv[2] == "sync", int(sys.argv[3])
+    # The modern recipe's options: everything they draw or accumulate must
+    # follow the global batch too.
+    modern = dict(loss="relativistic", r1_gamma=1.0, r2_gamma=1.0, reg_every=2,
+                  lecam_weight=0.1, ema_half_life=50, augment=("translation", "cutout", "color"),
+                  augment_probability=0.5, ada_target=0.6, ada_interval=1, ada_speed=500)
     config = data.resolve(Config(
         model=ModelConfig(architecture=architecture, latent_dim=8, base_filters=8,
                           hidden_units=(32,)),
-        train=TrainConfig(batch_size=8, d_steps=d_steps, sync_batch_norm=sync)))
+        train=TrainConfig(batch_size=8, d_steps=d_steps, sync_batch_norm=sync,
+                          **(modern if sys.argv[4:] == ["modern"] else {}))))
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     gans = {"single": build_task(config), "mirrored": build_task(config, mirrored)}
-    gans["mirrored"].generator.set_weights(gans["single"].generator.get_weights())
-    gans["mirrored"].discriminator.set_weights(gans["single"].discriminator.get_weights())
+    for name in gans["single"].network_names:
+        getattr(gans["mirrored"], name).set_weights(getattr(gans["single"], name).get_weights())
     stream = data.training_batches(tiny_dataset(40), 8 * d_steps, seed=0)
-    initial = gans["single"].generator.get_weights() + gans["single"].discriminator.get_weights()
+
+    def all_weights(gan):
+        return [w for name in gan.network_names for w in getattr(gan, name).get_weights()]
+
+    initial = all_weights(gans["single"])
     weights = {}
     for name, gan in gans.items():
         gan.fit(stream, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
-        weights[name] = gan.generator.get_weights() + gan.discriminator.get_weights()
+        weights[name] = all_weights(gan) + [gan.augment_p.numpy(), gan.lecam_anchors.numpy()]
     difference = max(float(np.max(np.abs(a - b)))
                      for a, b in zip(weights["single"], weights["mirrored"]))
     moved = max(float(np.max(np.abs(a - b))) for a, b in zip(weights["single"], initial))
+    moved_p = float(weights["single"][-2])
     print(json.dumps({"replicas": mirrored.num_replicas_in_sync, "max_difference": difference,
-                      "moved": moved, "step": int(gans["mirrored"].step_counter.numpy())}))
+                      "moved": moved, "step": int(gans["mirrored"].step_counter.numpy()),
+                      "augment_p": moved_p}))
 """)
 
 
-def run_equivalence(architecture, batch_norm, d_steps=1):
+def run_equivalence(architecture, batch_norm, d_steps=1, recipe="default"):
     result = subprocess.run([sys.executable, "-c", EQUIVALENCE, architecture, batch_norm,
-                             str(d_steps)], cwd=REPO, capture_output=True, text=True,
+                             str(d_steps), recipe], cwd=REPO, capture_output=True, text=True,
                             timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -73,6 +85,16 @@ def test_two_replicas_update_like_one_device_on_the_global_batch(architecture, b
     assert report["replicas"] == 2 and report["step"] == 2
     assert report["moved"] > 1e-4  # the steps changed the weights (Adam: ~2e-4 a step)...
     assert report["max_difference"] < tolerance  # ...identically on 2 replicas and on 1 device
+
+
+def test_the_modern_recipe_on_two_replicas_updates_like_one_device():
+    """R1/R2 (lazy), LeCam, DiffAugment with ADA, RpGAN and the weight average:
+    augmentation draws, ADA's sign sums, LeCam's anchors and the average all
+    follow the global batch."""
+    report = run_equivalence("mlp", "none", recipe="modern")
+    assert report["replicas"] == 2 and report["step"] == 2
+    assert report["moved"] > 1e-4 and report["augment_p"] != 0.5
+    assert report["max_difference"] < 1e-6
 
 
 def test_unsynchronized_batch_norm_is_what_breaks_the_equivalence():
