@@ -18,7 +18,9 @@ trains one contender in stages (resuming its run) and evaluates it at each
 cumulative budget.
 
 The machine must be otherwise idle: budgets are wall-clock. Each row
-reports the training process's CPU time over its wall time (about 2 on
+reports the machine's float32 matmul rate measured just before the
+contender trained (this shared machine's speed drifts by up to 2x between
+runs) and the training process's CPU time over its wall time (about 2 on
 this 2-core machine when nothing else ran).
 
     python bench/recipes.py --dataset=mnist --data_dir=../shared/data/tensorflow_datasets \
@@ -211,11 +213,30 @@ def run_tutorial(seconds: float) -> dict:
             **summarize(report)}
 
 
+def matmul_gflops(size=2048, repeats=7) -> float:
+    """This machine's float32 matmul rate now (median of `repeats`): the shared
+    machine's speed drifts between runs, so each result records it."""
+    import statistics
+
+    import tensorflow as tf
+
+    a, b = tf.random.normal([size, size]), tf.random.normal([size, size])
+    tf.linalg.matmul(a, b).numpy()
+    rates = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        tf.linalg.matmul(a, b).numpy()
+        rates.append(2 * size ** 3 / (time.perf_counter() - began) / 1e9)
+    return statistics.median(rates)
+
+
 def run_contender(name: str, minutes: float) -> dict:
     from kgan import checkpoints
 
+    speed = {"matmul_gflops": matmul_gflops()}
+
     if CONTENDERS[FLAGS.dataset][name] is None:
-        return run_tutorial(minutes * 60)
+        return {**speed, **run_tutorial(minutes * 60)}
     workdir = os.path.join(FLAGS.out, FLAGS.dataset, f"{name}_{minutes:g}min_seed{FLAGS.seed}")
     if checkpoints.latest_checkpoint(workdir) is None:
         timing = train_for(workdir, contender_config(name), minutes * 60)
@@ -226,7 +247,7 @@ def run_contender(name: str, minutes: float) -> dict:
     config = checkpoints.read_config(workdir)
     step = checkpoints.checkpoint_step(checkpoints.latest_checkpoint(workdir))
     return {"steps": step, "batch_size": config.train.batch_size,
-            "mixed_precision": config.train.mixed_precision, **timing,
+            "mixed_precision": config.train.mixed_precision, **speed, **timing,
             **evaluate_run(workdir)}
 
 
@@ -251,8 +272,8 @@ def run_curve(name: str, budgets: list, results: dict, store) -> None:
 def print_table(results: dict, minutes: float) -> None:
     print(f"\n{FLAGS.dataset}, {minutes:g} minutes of training each, {FLAGS.num_samples} samples, "
           f"seed {FLAGS.seed}, {os.cpu_count()} CPU cores")
-    header = (f"{'contender':24s} {'steps':>7s} {'img/s':>6s} {'cpu/wall':>8s} {'FID':>7s} "
-              f"{'KID':>15s}")
+    header = (f"{'contender':24s} {'GFLOP/s':>7s} {'steps':>7s} {'img/s':>6s} {'cpu/wall':>8s} "
+              f"{'FID':>7s} {'KID':>15s}")
     mnist = FLAGS.dataset == "mnist"
     if mnist:
         header += f" {'classes':>7s} {'KL':>6s} {'conf>=.9':>8s} {'min-max/unif':>12s}"
@@ -261,7 +282,9 @@ def print_table(results: dict, minutes: float) -> None:
         if name.startswith("curve:") or not name.endswith(f"@{minutes:g}"):
             continue
         images_per_second = r["steps"] * r["batch_size"] / r["wall_seconds"]
-        row = (f"{name.split('@')[0]:24s} {r['steps']:7d} {images_per_second:6.0f} "
+        speed = r.get("matmul_gflops")
+        row = (f"{name.split('@')[0]:24s} {speed or float('nan'):7.0f} {r['steps']:7d} "
+               f"{images_per_second:6.0f} "
                f"{r['cpu_seconds'] / r['wall_seconds']:8.2f} {r['fid']:7.2f} "
                f"{r['kid']:8.4f}+-{r['kid_std']:.4f}")
         if mnist:

@@ -166,6 +166,20 @@ def test_train_precedence_defaults_preset_config_flags(tmp_path):
     assert config.train.steps == 30 and config.train.epochs is None
 
 
+def test_train_applies_the_dataset_preset_unless_told_otherwise(tmp_path):
+    def dry_run(*args):
+        result = run_script("train.py", "--dataset=celeba", "--dry_run", *args)
+        assert result.returncode == 0, result.stderr
+        return Config.from_json(result.stdout)
+
+    assert dry_run().train.checkpoint_every == 500  # kgan/presets/celeba.json
+    assert dry_run("--preset=none").train.checkpoint_every == 1000  # the dataclass default
+    whole = tmp_path / "whole.json"
+    whole.write_text(Config(data=DataConfig(dataset="celeba")).to_json())
+    # A config file is the whole recipe: no preset is layered under it.
+    assert dry_run(f"--config={whole}").train.checkpoint_every == 1000
+
+
 @pytest.mark.parametrize("args, message", [
     (["--preset=cifar"], "unknown preset 'cifar'; choose one of: celeba"),
     (["--config={tmp}/missing.json"], "cannot read config file {tmp}/missing.json"),
