@@ -99,7 +99,10 @@ class LatentGAN(Task):
         self.augment_policy = augment.check_policy(augment_policy)
         self.ada_target = float(ada_target) if self.augment_policy else 0.0
         d_terms = ["adversarial"] + (["lecam"] if self.lecam_weight else [])
-        names = list(self.METRICS)
+        # D(x) and D(G(z)) are probabilities only under the minimax losses.
+        probabilities = losses.get_loss_family(loss).probabilities
+        names = [name for name in self.METRICS
+                 if probabilities or name not in ("d_real", "d_fake")]
         if len(d_terms) > 1 or self.penalty_weights:
             names += [f"d_{term}" for term in d_terms + list(self.penalty_weights)]
         if self.augment_policy:

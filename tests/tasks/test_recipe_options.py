@@ -170,7 +170,7 @@ def test_relativistic_generator_update_judges_real_samples(base):
     assert np.isfinite(float(loss))
     logs = step(task, batch(task))
     # Critic logits are not probabilities: D(x) and D(G(z)) are not logged.
-    assert logs["d_real"] == 0.0 and logs["d_fake"] == 0.0 and logs["d_gap"] != 0.0
+    assert "d_real" not in logs and "d_fake" not in logs and logs["d_gap"] != 0.0
 
 
 @pytest.mark.parametrize("changes, message", [
