@@ -5,8 +5,8 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import conditioning, data, images, latent, models
-from kgan.errors import ConfigError
 from kgan.config import Config
+from kgan.errors import ConfigError
 from kgan.tasks.adversarial import LatentGAN, recipe_arguments
 from kgan.tasks.base import LatentServing, Preview, TaskData
 
