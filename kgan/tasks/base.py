@@ -335,17 +335,16 @@ class Task(keras.Model):
         values = draw(full_shape, seed=seed, alg="philox")
         return values[offset:offset + tf.cast(batch_size, tf.int64)]
 
-    def player_loss(self, player: str, terms: dict, batch_size, total_name: str = None,
-                    track_terms=None):
+    def player_loss(self, player: str, terms: dict, batch_size, track_terms=None):
         """A player's total loss and what to differentiate; call inside the tape.
 
         The total is the weighted sum of the named terms. What is
         differentiated is the total weighted by this replica's share of the
         global batch (gradients are summed across replicas, so the sum is the
         global mean) and scaled by the optimizer (loss scaling under float16).
-        The total is tracked as `total_name` (default `<player>_loss`) and
-        each term as `<player>_<term>`: all of them when there are several,
-        or those `track_terms` names (a collection of term names).
+        The total is tracked as `<player>_loss` and each term as
+        `<player>_<term>`: all of them when there are several, or those
+        `track_terms` names (a collection of term names).
 
         Returns:
             (total, differentiated).
@@ -358,7 +357,7 @@ class Task(keras.Model):
         _, global_size = self.replica_share(batch_size)
         share = tf.cast(batch_size, tf.float32) / tf.cast(global_size, tf.float32)
         differentiated = self.optimizers[player].scale_loss(total * share)
-        self.track(total_name or f"{player}_loss", total)
+        self.track(f"{player}_loss", total)
         if track_terms is None:
             track_terms = terms if len(terms) > 1 else ()
         for name in track_terms:
