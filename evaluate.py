@@ -1,7 +1,9 @@
 """Evaluate a generator: `python evaluate.py --workdir=runs/mnist` (or `--saved_model=exports/mnist/1`).
 
 Prints FID and KID (TTUR Inception features) and, on MNIST, mode coverage,
-confidence and a classifier Frechet distance; writes them as JSON (default
+confidence and a classifier Frechet distance; on CelebA the attribute
+classifier's attribute rates and, for an attribute-conditional run, its
+agreement with the requested attributes. Writes them as JSON (default
 `<workdir>/eval/step_<step>.json`).
 """
 
@@ -63,6 +65,17 @@ def print_report(report):
             lines.append(f"  classifier agrees with the requested label: "
                          f"{c['label_agreement']:.3f} "
                          f"({per_class_text(c['label_agreement_per_class'], 2)})")
+    if "attribute_classifier" in report:
+        a = report["attribute_classifier"]
+        lines.append("  attribute rate, samples (reference faces): " + " ".join(
+            f"{name}:{rate:.2f}({a['reference_rate'][name]:.2f})"
+            for name, rate in a["sample_rate"].items()))
+        if "agreement" in a:
+            lines.append(
+                f"  attribute classifier agrees with the requested attributes: "
+                f"{a['mean_agreement']:.3f} ({per_class_text(a['agreement'], 2)}); on real "
+                f"faces it is right {a['mean_heldout_accuracy']:.3f}, the majority answer "
+                f"{a['mean_majority_accuracy']:.3f}")
     if "fid_per_class" in report:
         lines.append("  FID per class " + per_class_text(report["fid_per_class"], 1))
     for warning in report.get("warnings", []):

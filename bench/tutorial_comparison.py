@@ -36,6 +36,7 @@ from kgan import data
 from kgan.config import DataConfig, TrainConfig
 from kgan.tasks.gan import ImageGAN
 from kgan.training import distribute
+from machine import matmul_gflops
 from tutorial_networks import LATENT_DIM, tutorial_discriminator, tutorial_generator
 
 flags.DEFINE_string("data_dir", None, "TFDS data_dir with MNIST (default $KGAN_DATA_DIR).")
@@ -163,18 +164,6 @@ def step_flops_per_image(generator_flops, discriminator_flops, kgan_step, reuse_
     if not kgan_step:
         return 3 * generator_flops + 6 * discriminator_flops
     return (3 if reuse_fakes else 4) * generator_flops + 9 * discriminator_flops
-
-
-def matmul_gflops(dtype=tf.float32, size=2048, repeats=10):
-    a = tf.cast(tf.random.normal([size, size]), dtype)
-    b = tf.cast(tf.random.normal([size, size]), dtype)
-    tf.linalg.matmul(a, b).numpy()
-    rates = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        tf.linalg.matmul(a, b).numpy()
-        rates.append(2 * size ** 3 / (time.perf_counter() - began) / 1e9)
-    return statistics.median(rates)
 
 
 def main(argv):

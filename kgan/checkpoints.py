@@ -86,6 +86,17 @@ def make_checkpoint(items: dict) -> tf.train.Checkpoint:
     return tf.train.Checkpoint(**items)
 
 
+def saved_item_names(path: str) -> set[str] | None:
+    """The top-level item names (`make_checkpoint`'s keys) a checkpoint
+    holds, or None if it cannot be read (`restore_newest` reports that)."""
+    try:
+        names = tf.train.list_variables(path)
+    except (tf.errors.OpError, ValueError):
+        return None
+    return {name.split("/")[0] for name, _ in names
+            if not name.startswith(("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter"))}
+
+
 def checkpoint_manager(checkpoint: tf.train.Checkpoint, workdir: str,
                        max_to_keep: int) -> tf.train.CheckpointManager:
     """The manager that saves `checkpoint` into `<workdir>/checkpoints/`.

@@ -30,8 +30,15 @@ class EvalConfig:
             default all of it, at most 10,000. FID against fewer than 2048 is
             reported with a warning (a rank-deficient covariance biases it).
         metrics: Any of `EVAL_METRICS`: `fid` and `kid` on Inception
-            features; `classifier` (MNIST only): mode coverage, confidence
-            and a Frechet distance on the kgan classifier's features.
+            features; `classifier`: on MNIST mode coverage, confidence and a
+            Frechet distance on the kgan digit classifier's features; on
+            CelebA the kgan attribute classifier's attribute rates and, for an
+            attribute-conditional generator, its agreement with the
+            requested attributes.
+        classifier_data_dirs: CelebA folders the attribute classifier learns
+            from (once; cached); default the run's data_dir.
+        classifier_heldout_dir: CelebA folder whose held-out faces measure
+            it; default the first of `classifier_data_dirs`.
         data_dir: Where the reference data is; default the run's data_dir.
         inception_path: The TTUR graph; default `$KGAN_INCEPTION_PATH`.
         seed: Seed of the generated samples' latents.
@@ -58,6 +65,12 @@ class EvalConfig:
         "the first run).")})
     metrics: tuple[str, ...] = field(default=EVAL_METRICS, metadata={
         "help": f"Metrics, from: {', '.join(EVAL_METRICS)}."})
+    classifier_data_dirs: tuple[str, ...] = field(default=(), metadata={"help": (
+        "CelebA folders the attribute classifier learns from (once, cached). Default: the "
+        "run's data_dir.")})
+    classifier_heldout_dir: Optional[str] = field(default=None, metadata={"help": (
+        "CelebA folder whose held-out faces measure the attribute classifier. Default: the "
+        "first of --classifier_data_dirs.")})
     data_dir: Optional[str] = field(default=None, metadata={
         "help": "Reference data folder; default the run's data_dir."})
     inception_path: Optional[str] = field(default=None, metadata={"help": (

@@ -7,14 +7,18 @@ exported SavedModel) and reports:
   features of a real split;
 * on MNIST, from kgan's own classifier: mode coverage (class histogram,
   classes covered, KL divergence from uniform), mean confidence, and a
-  Frechet distance on its penultimate features (fast on a CPU).
+  Frechet distance on its penultimate features (fast on a CPU);
+* on CelebA, from kgan's attribute classifier: how often samples show each
+  attribute, beside the held-out faces' rate.
 
 A class-conditional generator is sampled with balanced classes, and the
 report adds per class: the classifier's agreement with the requested label
 (does class 3 give 3s?), FID and the classifier Frechet distance against the
 real images of that class. An attribute-conditional generator is sampled
 with the attribute vectors of the reference images, so its samples follow the
-same attribute distribution as the images they are compared with.
+same attribute distribution as the images they are compared with, and the
+attribute classifier's agreement with those vectors is reported per attribute
+beside its accuracy on the real faces (the most a generator can score).
 """
 
 import dataclasses
@@ -27,7 +31,7 @@ from kgan import data
 from kgan.config import MIN_FID_SAMPLES, DataConfig, EvalConfig, ModelConfig
 from kgan.core.files import write_json_atomically
 from kgan.data import points as point_data
-from kgan.evaluation import mnist_classifier, reference, sampling
+from kgan.evaluation import attribute_classifier, mnist_classifier, reference, sampling
 from kgan.evaluation import points as point_metrics
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
@@ -139,9 +143,22 @@ def evaluate_images(images, data_config: DataConfig, config: EvalConfig, labels=
         if "kid" in config.metrics:
             kid = kernel_distance(fake, real, seed=config.seed)
             report["kid"] = dataclasses.asdict(kid)
-    if "classifier" in config.metrics:
+    if "classifier" in config.metrics and data_config.dataset == "celeba":
+        data_dirs = config.classifier_data_dirs or (data_config.data_dir,)
+        if not all(data_dirs):
+            raise ConfigError("the attribute classifier needs CelebA folders: give "
+                              "--classifier_data_dirs (the run names no data_dir)")
+        classifier = attribute_classifier.load_classifier(
+            data_dirs, config.classifier_heldout_dir, log=log)
+        _, real_labels = reference.real_examples(data_config, split, reference_count)
+        report["attribute_classifier"] = attribute_report(
+            classifier, images, real_labels, data_config.attributes,
+            labels if model is not None and model.label_kind == "multi_hot" else None,
+            model.label_names if model is not None else None)
+    elif "classifier" in config.metrics:
         if data_config.dataset != "mnist":
-            raise ConfigError(f"the classifier metrics need MNIST, not {data_config.dataset!r}")
+            raise ConfigError(f"the classifier metrics need MNIST or CelebA, not "
+                              f"{data_config.dataset!r}")
         classifier = mnist_classifier.load_classifier(data_config, log=log)
         real = reference.reference_features(data_config, split, reference_count, classifier)
         probabilities = classifier.probabilities(images)
@@ -164,6 +181,50 @@ def evaluate_images(images, data_config: DataConfig, config: EvalConfig, labels=
         report["warnings"] = warnings
         for warning in warnings:
             log(f"Warning: {warning}")
+    return report
+
+
+def attribute_report(classifier, images, real_labels, real_label_names, labels=None,
+                     label_names=None) -> dict:
+    """What kgan's CelebA attribute classifier sees in generated faces.
+
+    Args:
+        classifier: An `attribute_classifier.AttributeClassifier`.
+        images: Generated uint8 faces.
+        real_labels: {0, 1} attribute vectors of the reference faces.
+        real_label_names: Their attributes, in vector order.
+        labels: The attribute vectors `images` were generated under (an
+            attribute-conditional generator), or None.
+        label_names: Their attributes, in vector order.
+
+    Returns:
+        `sample_rate` (share of samples the classifier gives each of the
+        reference attributes) beside `reference_rate` (the reference faces'
+        true share); with `labels`, per requested attribute the `agreement`
+        of the classifier's answer with the request, the classifier's own
+        `heldout_accuracy` on real faces (a generator's ceiling) and the
+        `majority_accuracy` (a generator that ignores the request scores
+        about that), and their means.
+    """
+    present = classifier.probabilities(images) > 0.5
+    report = {"classifier": classifier.identity, "heldout_images": classifier.heldout_images,
+              "sample_rate": {name: float(present[:, classifier.index(name)].mean())
+                              for name in real_label_names},
+              "reference_rate": {name: float(np.mean(real_labels[:, i] > 0.5))
+                                 for i, name in enumerate(real_label_names)}}
+    if labels is not None:
+        agreement = {name: float(np.mean(present[:, classifier.index(name)]
+                                          == (labels[:, i] > 0.5)))
+                     for i, name in enumerate(label_names)}
+        report.update(
+            agreement=agreement,
+            heldout_accuracy={name: classifier.heldout_accuracy[name] for name in label_names},
+            majority_accuracy={name: classifier.majority_accuracy[name] for name in label_names},
+            mean_agreement=float(np.mean(list(agreement.values()))),
+            mean_heldout_accuracy=float(np.mean([classifier.heldout_accuracy[name]
+                                                 for name in label_names])),
+            mean_majority_accuracy=float(np.mean([classifier.majority_accuracy[name]
+                                                  for name in label_names])))
     return report
 
 

@@ -132,8 +132,7 @@ class LatentGAN(Task):
         # Sample with the raw generator even when an average exists (set by loaders).
         self.serve_raw_weights = False
         if generator_ema is not None:
-            for average, weight in zip(generator_ema.weights, generator.weights):
-                average.assign(weight)
+            self._restart_average()
         # LeCam's anchors: moving averages of D's mean logits on real and
         # generated inputs (Tseng et al. 2021); checkpointed with the run.
         self.lecam_anchors = keras.Variable([0.0, 0.0], trainable=False, aggregation="mean",
@@ -433,6 +432,16 @@ class LatentGAN(Task):
             items["augment_p"] = self.augment_p
             items["ada_signs"] = self.ada_signs
         return items
+
+    def _restart_average(self) -> None:
+        for average, weight in zip(self.generator_ema.weights, self.generator.weights):
+            average.assign(weight)
+
+    def start_added_items(self, names) -> None:
+        # A weight average turned on when resuming starts from the restored
+        # generator, as a new run's starts from the initial one.
+        if "generator_ema" in names:
+            self._restart_average()
 
     # ----- serving -----
 

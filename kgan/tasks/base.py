@@ -435,6 +435,11 @@ class Task(keras.Model):
         items["step"] = self.step_counter
         return items
 
+    def start_added_items(self, names) -> None:
+        """Starts checkpoint items a resumed run's checkpoint lacks (settings
+        that add state, e.g. a weight average, were turned on when resuming).
+        By default they keep their fresh initial values."""
+
     def serving_items(self) -> dict:
         """The part of a checkpoint a loader needs to sample."""
         raise NotImplementedError

@@ -117,6 +117,32 @@ def prepare_workdir(workdir: str, config: Config, log=print) -> None:
     checkpoints.write_config(workdir, config)
 
 
+def restore_run(task: tasks.Task, workdir: str, log=print) -> str | None:
+    """Restores the newest checkpoint of `workdir` into `task`, if any.
+
+    Settings that add state (a weight average, LeCam anchors, augmentation
+    state) may be turned on when resuming: the items the checkpoint lacks
+    are started by `task.start_added_items`, and the run's next checkpoint
+    holds them.
+
+    Returns:
+        The restored checkpoint's path, or None for a new run.
+    """
+    items = task.checkpoint_items()
+    newest = checkpoints.latest_checkpoint(workdir)
+    saved = checkpoints.saved_item_names(newest) if newest else None
+    added = sorted(set(items) - saved) if saved is not None else []
+    restored = checkpoints.restore_newest(
+        checkpoints.make_checkpoint({k: v for k, v in items.items() if k not in added}),
+        workdir, log)
+    if restored and added:
+        task.start_added_items(added)
+        log(f"{restored} has no {', '.join(added)} (added by the changed settings): "
+            "started fresh" + (", the weight average from the restored generator"
+                               if "generator_ema" in added else ""))
+    return restored
+
+
 def build_task(config: Config, strategy: tf.distribute.Strategy | None = None) -> tasks.Task:
     """The compiled task that `config` (resolved) describes, with fresh
     weights, its variables and optimizers created under `strategy` (default:
@@ -180,7 +206,7 @@ def train(config: Config, workdir: str, stream=None,
     # save into a private scratch folder (see kgan.training.distribute).
     save_dir = workdir if chief else os.path.join(workdir, f".{distribute.task_name(strategy)}")
     manager = checkpoints.checkpoint_manager(checkpoint, save_dir, config.train.keep_checkpoints)
-    latest = checkpoints.restore_newest(checkpoint, workdir, log)
+    latest = restore_run(task, workdir, log)
     start_step = int(task.step_counter.numpy())
     end_step = total_steps(config, dataset.num_examples)
     if start_step >= end_step:
@@ -234,7 +260,7 @@ def train(config: Config, workdir: str, stream=None,
         except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
             stop.requested = True
         except NonFiniteError as e:
-            fit_start = _roll_back(e, task, checkpoint, workdir, t, rollbacks, chief, log)
+            fit_start = _roll_back(e, task, workdir, t, rollbacks, chief, log)
             continue
         break
     interrupted = stop.requested
@@ -286,7 +312,7 @@ class RollbackLog:
             append_line(self.path, json.dumps(entry, sort_keys=True))
 
 
-def _roll_back(error, task, checkpoint, workdir, train_config, rollbacks, chief, log) -> int:
+def _roll_back(error, task, workdir, train_config, rollbacks, chief, log) -> int:
     """Handles a `NonFiniteError`: restores the newest checkpoint with lower
     learning rates and returns its step, or raises `RunError` if the run must stop."""
     t = train_config
@@ -301,7 +327,7 @@ def _roll_back(error, task, checkpoint, workdir, train_config, rollbacks, chief,
         raise RunError(f"training diverged: {error}, after {len(rollbacks.entries)} rollback(s) "
                        f"(train.max_rollbacks); nothing from that step was saved and {where}")
     try:
-        checkpoints.restore_newest(checkpoint, workdir, log)
+        restore_run(task, workdir, log)
     except RunError as e:
         raise RunError(f"training diverged: {error}; rolling back failed: {e}") from None
     scale = rollbacks.lr_scale * t.rollback_lr_factor

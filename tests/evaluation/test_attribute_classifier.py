@@ -75,3 +75,28 @@ def test_a_damaged_cache_is_refused_in_one_line(classifier, kgan_cache, tmp_path
         f.truncate(100)
     with pytest.raises(DataError, match="is damaged .*delete"):
         load()
+
+
+def test_attribute_report_of_real_faces_agrees_as_the_classifier_scores_them(classifier):
+    """Real held-out faces "generated under" their own attributes agree with the
+    request exactly as often as the classifier is right on them."""
+    from kgan.evaluation import attribute_report, reference
+    config = attribute_classifier._celeba(FULL)
+    images, labels = reference.real_examples(config, "heldout")
+    names = config.attributes
+    report = attribute_report(classifier, images, labels, names, labels, names)
+    for name in names:
+        assert report["agreement"][name] == pytest.approx(classifier.heldout_accuracy[name],
+                                                          abs=1e-6)
+        assert report["reference_rate"][name] == pytest.approx(
+            np.mean(labels[:, names.index(name)] > 0.5))
+    assert report["mean_agreement"] == pytest.approx(report["mean_heldout_accuracy"])
+    assert report["mean_agreement"] > report["mean_majority_accuracy"]
+
+    # Asked for the opposite attributes, the same faces disagree as often as they agreed.
+    flipped = attribute_report(classifier, images, labels, names, 1 - labels, names)
+    for name in names:
+        assert flipped["agreement"][name] == pytest.approx(1 - report["agreement"][name])
+    unconditional = attribute_report(classifier, images, labels, names)
+    assert "agreement" not in unconditional
+    assert unconditional["sample_rate"] == report["sample_rate"]

@@ -12,6 +12,7 @@ from kgan import checkpoints
 from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
 from kgan.errors import RunError
 from kgan.training import total_steps, train
+from kgan.training.loop import build_task, resolve, restore_run
 
 
 def small_config(data_dir, **train_changes):
@@ -54,6 +55,30 @@ def test_resumed_run_equals_an_uninterrupted_run(tmp_path, mnist_tfds_dir, capsy
 
     again = train(small_config(mnist_tfds_dir, steps=12), str(tmp_path / "straight"))
     assert (again.start_step, again.step) == (12, 12)
+
+
+def test_a_weight_average_turned_on_when_resuming_starts_from_the_restored_generator(
+        tmp_path, mnist_tfds_dir, capsys):
+    workdir = str(tmp_path / "run")
+    train(small_config(mnist_tfds_dir, steps=3), workdir)
+    before = checkpoint_values(checkpoints.latest_checkpoint(workdir))
+    assert not any(name.startswith("generator_ema/") for name in before)
+
+    config = resolve(small_config(mnist_tfds_dir, ema_half_life=1000))
+    task = build_task(config)
+    restored = restore_run(task, workdir)
+    assert restored.endswith("ckpt-3")
+    assert "has no generator_ema" in capsys.readouterr().out
+    for average, weight in zip(task.generator_ema.weights, task.generator.weights):
+        np.testing.assert_array_equal(average.numpy(), weight.numpy())
+    initial = build_task(config).generator.weights  # same seed: the untrained generator
+    assert any(not np.array_equal(w.numpy(), w0.numpy())
+               for w, w0 in zip(task.generator.weights, initial))
+
+    resumed = train(small_config(mnist_tfds_dir, steps=6, ema_half_life=1000), workdir)
+    assert (resumed.start_step, resumed.step) == (3, 6)
+    after = checkpoint_values(resumed.checkpoint)
+    assert any(name.startswith("generator_ema/") for name in after)
 
 
 def test_incompatible_workdir_is_refused_and_left_untouched(tmp_path, mnist_tfds_dir):
