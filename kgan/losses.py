@@ -362,69 +362,42 @@ def minimax_discriminator_loss_of(outputs: DiscriminatorOutputs, label_smoothing
     return minimax_discriminator_loss(outputs.real_logits, outputs.fake_logits, label_smoothing)
 
 
-def minimax_generator_loss_of(outputs: DiscriminatorOutputs):
-    """`minimax_generator_loss` of a `DiscriminatorOutputs` record."""
-    return minimax_generator_loss(outputs.fake_logits)
+def _pair_loss_of(name: str, loss):
+    """`loss(real_logits, fake_logits)` as a discriminator loss of a
+    `DiscriminatorOutputs` record, refusing label smoothing (no targets)."""
+
+    def loss_of(outputs: DiscriminatorOutputs, label_smoothing=0.0):
+        _refuse_label_smoothing(name, label_smoothing)
+        return loss(outputs.real_logits, outputs.fake_logits)
+
+    loss_of.__name__ = loss_of.__qualname__ = f"{loss.__name__}_of"
+    loss_of.__doc__ = (f"`{loss.__name__}` of a `DiscriminatorOutputs` record.\n\n"
+                       "    Raises:\n        ConfigError: For a non-zero `label_smoothing`.\n")
+    return loss_of
 
 
-def non_saturating_generator_loss_of(outputs: DiscriminatorOutputs):
-    """`non_saturating_generator_loss` of a `DiscriminatorOutputs` record."""
-    return non_saturating_generator_loss(outputs.fake_logits)
+def _fake_loss_of(loss):
+    """`loss(fake_logits)` as a generator loss of a `DiscriminatorOutputs` record."""
+
+    def loss_of(outputs: DiscriminatorOutputs):
+        return loss(outputs.fake_logits)
+
+    loss_of.__name__ = loss_of.__qualname__ = f"{loss.__name__}_of"
+    loss_of.__doc__ = f"`{loss.__name__}` of a `DiscriminatorOutputs` record."
+    return loss_of
 
 
-def hinge_discriminator_loss_of(outputs: DiscriminatorOutputs, label_smoothing=0.0):
-    """`hinge_discriminator_loss` of a `DiscriminatorOutputs` record.
-
-    Raises:
-        ConfigError: For a non-zero `label_smoothing`.
-    """
-    _refuse_label_smoothing("hinge", label_smoothing)
-    return hinge_discriminator_loss(outputs.real_logits, outputs.fake_logits)
-
-
-def hinge_generator_loss_of(outputs: DiscriminatorOutputs):
-    """`hinge_generator_loss` of a `DiscriminatorOutputs` record."""
-    return hinge_generator_loss(outputs.fake_logits)
-
-
-def wasserstein_discriminator_loss_of(outputs: DiscriminatorOutputs, label_smoothing=0.0):
-    """`wasserstein_discriminator_loss` of a `DiscriminatorOutputs` record.
-
-    Raises:
-        ConfigError: For a non-zero `label_smoothing`.
-    """
-    _refuse_label_smoothing("wasserstein", label_smoothing)
-    return wasserstein_discriminator_loss(outputs.real_logits, outputs.fake_logits)
-
-
-def wasserstein_generator_loss_of(outputs: DiscriminatorOutputs):
-    """`wasserstein_generator_loss` of a `DiscriminatorOutputs` record."""
-    return wasserstein_generator_loss(outputs.fake_logits)
-
-
-def least_squares_discriminator_loss_of(outputs: DiscriminatorOutputs, label_smoothing=0.0):
-    """`least_squares_discriminator_loss` of a `DiscriminatorOutputs` record.
-
-    Raises:
-        ConfigError: For a non-zero `label_smoothing`.
-    """
-    _refuse_label_smoothing("least_squares", label_smoothing)
-    return least_squares_discriminator_loss(outputs.real_logits, outputs.fake_logits)
-
-
-def least_squares_generator_loss_of(outputs: DiscriminatorOutputs):
-    """`least_squares_generator_loss` of a `DiscriminatorOutputs` record."""
-    return least_squares_generator_loss(outputs.fake_logits)
-
-
-def relativistic_discriminator_loss_of(outputs: DiscriminatorOutputs, label_smoothing=0.0):
-    """`relativistic_discriminator_loss` of a `DiscriminatorOutputs` record.
-
-    Raises:
-        ConfigError: For a non-zero `label_smoothing`.
-    """
-    _refuse_label_smoothing("relativistic", label_smoothing)
-    return relativistic_discriminator_loss(outputs.real_logits, outputs.fake_logits)
+minimax_generator_loss_of = _fake_loss_of(minimax_generator_loss)
+non_saturating_generator_loss_of = _fake_loss_of(non_saturating_generator_loss)
+hinge_discriminator_loss_of = _pair_loss_of("hinge", hinge_discriminator_loss)
+hinge_generator_loss_of = _fake_loss_of(hinge_generator_loss)
+wasserstein_discriminator_loss_of = _pair_loss_of("wasserstein", wasserstein_discriminator_loss)
+wasserstein_generator_loss_of = _fake_loss_of(wasserstein_generator_loss)
+least_squares_discriminator_loss_of = _pair_loss_of("least_squares",
+                                                    least_squares_discriminator_loss)
+least_squares_generator_loss_of = _fake_loss_of(least_squares_generator_loss)
+relativistic_discriminator_loss_of = _pair_loss_of("relativistic",
+                                                   relativistic_discriminator_loss)
 
 
 def relativistic_generator_loss_of(outputs: DiscriminatorOutputs):
