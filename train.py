@@ -19,6 +19,7 @@ from absl import app, flags
 from kgan import cli
 from kgan.config import Config, presets
 from kgan.config import flags as config_flags
+from kgan.errors import ConfigError
 
 flags.DEFINE_string("workdir", None, "Run directory: config.json, checkpoints/, samples/, "
                     "tensorboard/. Default runs/<dataset>_<model>[_conditional].")
@@ -46,16 +47,36 @@ def preset_name(explicit: dict):
     return dataset if dataset in presets.preset_names() else None
 
 
+def default_workdir(config: Config) -> str:
+    return os.path.join("runs", "_".join(
+        [config.data.dataset, config.model.architecture]
+        + (["conditional"] if config.model.conditional else [])))
+
+
 def config_from_flags() -> Config:
-    """Dataclass defaults < --preset < --config < flags given on the command line."""
+    """Dataclass defaults < --preset < --config < flags given on the command line.
+
+    Resuming a run without --preset or --config starts from the run's own
+    config.json instead of the preset, so a recipe changed since the run
+    began does not change the run; flags given still override it.
+    """
     explicit = config_flags.explicit_values(Config, FLAGS)
     preset = preset_name(explicit)
-    return presets.layered_config(
+    config = presets.layered_config(
         Config,
         preset=presets.load_preset(preset, Config) if preset is not None else None,
         config_file=(presets.load_config_file(FLAGS.config, Config)
                      if FLAGS.config is not None else None),
         explicit=explicit)
+    saved = os.path.join(FLAGS.workdir or default_workdir(config), "config.json")
+    if FLAGS.preset is None and FLAGS.config is None and os.path.isfile(saved):
+        try:
+            saved_values = presets.load_config_file(saved, Config)
+        except ConfigError as e:
+            raise ConfigError(f"{saved} is not a usable kgan config: {e}") from None
+        config = presets.layered_config(Config, preset=None, config_file=saved_values,
+                                        explicit=explicit)
+    return config
 
 
 def train_from_flags():
@@ -66,9 +87,7 @@ def train_from_flags():
     if FLAGS.dry_run:
         sys.stdout.write(config.to_json())
         return 0
-    workdir = FLAGS.workdir or os.path.join("runs", "_".join(
-        [config.data.dataset, config.model.architecture]
-        + (["conditional"] if config.model.conditional else [])))
+    workdir = FLAGS.workdir or default_workdir(config)
     result = training.train(config, workdir)
     if result.interrupted:
         return 130

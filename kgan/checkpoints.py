@@ -302,6 +302,7 @@ def load_task(workdir: str, checkpoint: str | None = None, log=None,
         raise RunError(f"{workdir!r} is not a kgan run directory (no {CONFIG_FILE})")
     task = tasks.task_of(config).build(config)
     task.serve_raw_weights = raw_weights
+    _serve_what_the_checkpoint_holds(task, checkpoint or latest_checkpoint(workdir), log)
     serving = make_checkpoint(task.serving_items())
     if checkpoint is None:
         checkpoint = restore_newest(serving, workdir, log, partial=True)
@@ -314,6 +315,21 @@ def load_task(workdir: str, checkpoint: str | None = None, log=None,
         raise RunError(f"cannot restore the {' and '.join(task.serving_items())} from "
                        f"{checkpoint!r}: {one_line(e)}") from None
     return LoadedTask(task, config, checkpoint_step(checkpoint), checkpoint)
+
+
+def _serve_what_the_checkpoint_holds(task, path: str | None, log) -> None:
+    """Serves the raw weights when `path` lacks the weight average the config
+    names: a run resumed with the average turned on that stopped before its
+    next checkpoint has a `config.json` ahead of its checkpoints."""
+    saved = saved_item_names(path) if path else None
+    if saved is None or task.serve_raw_weights or set(task.serving_items()) <= saved:
+        return
+    task.serve_raw_weights = True
+    if not set(task.serving_items()) <= saved:
+        task.serve_raw_weights = False  # neither restores: restoring reports it
+    elif log:
+        log(f"Note: {path} has no weight average (it was turned on after this checkpoint); "
+            "serving the generator's own weights")
 
 
 def weights_digest(variables) -> str:

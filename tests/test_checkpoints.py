@@ -1,5 +1,7 @@
 """The run directory format and the one generator loader."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -26,6 +28,21 @@ def test_load_task_reproduces_the_saved_generator(tmp_path):
     gan = saved_run(str(tmp_path))
     loaded = checkpoints.load_task(str(tmp_path))
     assert loaded.step == 5 and loaded.config == CONFIG
+    z = tf.random.normal([6, 8])
+    np.testing.assert_array_equal(loaded.generator(z, training=False),
+                                  gan.generator(z, training=False))
+
+
+def test_a_config_ahead_of_its_checkpoint_serves_the_raw_generator(tmp_path):
+    # A run resumed with the weight average turned on that stopped before its
+    # next checkpoint: config.json names the average, the checkpoint has none.
+    gan = saved_run(str(tmp_path))
+    checkpoints.write_config(str(tmp_path), dataclasses.replace(
+        CONFIG, train=dataclasses.replace(CONFIG.train, ema_half_life=1000)))
+    notes = []
+    loaded = checkpoints.load_task(str(tmp_path), log=notes.append)
+    assert loaded.spec.network == "generator" and loaded.task.serve_raw_weights
+    assert len(notes) == 1 and "has no weight average" in notes[0]
     z = tf.random.normal([6, 8])
     np.testing.assert_array_equal(loaded.generator(z, training=False),
                                   gan.generator(z, training=False))

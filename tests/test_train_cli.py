@@ -60,6 +60,21 @@ def test_dry_run_prints_the_resolved_config_and_writes_nothing(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_resuming_starts_from_the_runs_own_config_not_the_dataset_preset(tmp_path):
+    # The mnist preset turns on a weight average; a run begun without one keeps
+    # its own recipe when the same command is run again, unless --preset is given.
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    (workdir / "config.json").write_text(Config().to_json())
+    resumed = run_script("train.py", "--dry_run", f"--workdir={workdir}", "--label_smoothing=0.1")
+    assert resumed.returncode == 0, resumed.stderr
+    config = Config.from_json(resumed.stdout)
+    assert config.train.ema_half_life == 0 and config.train.label_smoothing == 0.1
+    with_preset = run_script("train.py", "--dry_run", f"--workdir={workdir}", "--preset=mnist")
+    assert with_preset.returncode == 0, with_preset.stderr
+    assert Config.from_json(with_preset.stdout).train.ema_half_life > 0
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--data_dir=/no/such/dir"], "data directory '/no/such/dir' does not exist"),
     (["--dataset=cifar10"], "unknown dataset 'cifar10'; choose one of: celeba, mnist"),
