@@ -5,7 +5,8 @@ preset, its default length) with `--seed=<seed>` added, timed, then:
 - the issue's criterion on 1,000 samples: the share kgan's digit classifier
   labels with confidence >= 0.9, and each class's count over the uniform
   count (all ten must lie in 0.5x-1.5x);
-- FID and KID of 10,000 samples against the 10,000 test images.
+- FID and KID of `--fid_samples` (10,000) samples against the 10,000 test
+  images.
 A seed diverged if training stopped on a non-finite loss or rolled back.
 Results are stored per seed in `--results` as each finishes, so the
 comparison resumes; the machine's float32 matmul rate is recorded before
@@ -35,6 +36,8 @@ flags.DEFINE_string("inception_path", None, "The TTUR FID graph (default $KGAN_I
 flags.DEFINE_list("seeds", ["0", "1", "2", "3", "4"], "Training seeds, in order.")
 flags.DEFINE_list("train_flags", [], "Extra train.py flags (e.g. --preset=none for the "
                   "dataclass defaults); they name the result set.")
+flags.DEFINE_integer("fid_samples", 10_000, "Generated images for FID and KID (the criterion "
+                     "always uses 1,000); part of the result set's name when not 10,000.")
 flags.DEFINE_string("out", "runs/bench_make_train", "Where the runs go.")
 flags.DEFINE_string("results", os.path.join(REPO, "bench", "results", "make_train.json"),
                     "The results file.")
@@ -66,7 +69,8 @@ def evaluate(workdir: str) -> dict:
     quiet = lambda message: None  # noqa: E731
     criterion = evaluate_run(EvalConfig(workdir=workdir, num_samples=1000, metrics=("classifier",),
                                         data_dir=FLAGS.data_dir), log=quiet)["classifier"]
-    full = evaluate_run(EvalConfig(workdir=workdir, metrics=("fid", "kid", "classifier"),
+    full = evaluate_run(EvalConfig(workdir=workdir, num_samples=FLAGS.fid_samples,
+                                   metrics=("fid", "kid", "classifier"),
                                    inception_path=FLAGS.inception_path,
                                    data_dir=FLAGS.data_dir), log=quiet)
     config = checkpoints.read_config(workdir)
@@ -79,9 +83,9 @@ def evaluate(workdir: str) -> dict:
         "uniform_ratio_1k": criterion["uniform_ratio"],
         "criterion_met": (criterion["confident_share"] >= CONFIDENT_SHARE
                           and UNIFORM_RANGE[0] <= low and high <= UNIFORM_RANGE[1]),
-        "fid": full["fid"], "kid": full["kid"]["mean"],
-        "confident_share_10k": full["classifier"]["confident_share"],
-        "uniform_ratio_10k": full["classifier"]["uniform_ratio"],
+        "fid_samples": FLAGS.fid_samples, "fid": full["fid"], "kid": full["kid"]["mean"],
+        "confident_share_fid_samples": full["classifier"]["confident_share"],
+        "uniform_ratio_fid_samples": full["classifier"]["uniform_ratio"],
     }
 
 
@@ -109,6 +113,7 @@ def print_table(results: dict) -> None:
               f"{'yes' if r['criterion_met'] else 'no':>4s} {r['fid']:6.2f} {r['kid']:7.4f} "
               f"{'yes' if r['diverged'] else 'no':>8s}")
         fids.append(r["fid"])
+    print(f"FID and KID of {FLAGS.fid_samples} samples against the 10,000 test images")
     if len(fids) > 1:
         print(f"FID over {len(fids)} seeds: mean {statistics.mean(fids):.2f}, "
               f"std {statistics.stdev(fids):.2f}, min {min(fids):.2f}, max {max(fids):.2f}")
@@ -123,7 +128,10 @@ def main(argv):
     if os.path.exists(FLAGS.results):
         with open(FLAGS.results) as f:
             all_results = json.load(f)
-    results = all_results.setdefault(" ".join(FLAGS.train_flags) or "default", {})
+    name = " ".join(FLAGS.train_flags) or "default"
+    if FLAGS.fid_samples != 10_000:
+        name += f" (FID of {FLAGS.fid_samples} samples)"
+    results = all_results.setdefault(name, {})
     for seed in FLAGS.seeds:
         if seed in results:
             print(f"seed {seed}: stored")
