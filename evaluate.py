@@ -1,7 +1,9 @@
 """Evaluate a generator: `python evaluate.py --workdir=runs/mnist` (or `--saved_model=exports/mnist/1`).
 
 Prints FID and KID (TTUR Inception features) and, on MNIST, mode coverage,
-confidence and a classifier Frechet distance; on CelebA the attribute
+confidence and a classifier Frechet distance; on Stacked MNIST the modes
+covered of 1,000 and the mode histogram's KL from uniform (PacGAN's protocol:
+`--num_samples=26000 --metrics=classifier`); on CelebA the attribute
 classifier's attribute rates and, for an attribute-conditional run, its
 agreement with the requested attributes. Writes them as JSON (default
 `<workdir>/eval/step_<step>.json`).
@@ -65,6 +67,15 @@ def print_report(report):
             lines.append(f"  classifier agrees with the requested label: "
                          f"{c['label_agreement']:.3f} "
                          f"({per_class_text(c['label_agreement_per_class'], 2)})")
+    if "stacked_mnist" in report:
+        m = report["stacked_mnist"]
+        lines.append(f"  Stacked MNIST: {m['modes_covered']}/{m['num_modes']} modes covered "
+                     f"(>= 1 sample; {m['modes_at_tenth_uniform']} with >= a tenth of the "
+                     f"uniform share), KL from uniform {m['kl_from_uniform']:.4f}, "
+                     f"all three digits confident {m['confident_share']:.3f}")
+        if "label_agreement" in m:
+            lines.append(f"  the digit triple read is the requested mode: "
+                         f"{m['label_agreement']:.3f}")
     if "attribute_classifier" in report:
         a = report["attribute_classifier"]
         lines.append("  attribute rate, samples (reference faces): " + " ".join(

@@ -32,9 +32,6 @@ this 2-core machine when nothing else ran).
 import copy
 import json
 import os
-import resource
-import signal
-import subprocess
 import sys
 import time
 
@@ -120,32 +117,6 @@ def contender_config(name: str):
     values["train"].update(seed=FLAGS.seed, steps=100_000_000, log_every=500,
                            sample_every=2_000, checkpoint_every=100_000_000, keep_checkpoints=2)
     return Config.from_dict(merge(values, copy.deepcopy(CONTENDERS[FLAGS.dataset][name])))
-
-
-def train_for(workdir: str, config, seconds: float) -> dict:
-    """Runs train.py on `config` for `seconds` of wall-clock time, then SIGINT."""
-    os.makedirs(workdir, exist_ok=True)
-    config_path = os.path.join(workdir, "bench_config.json")
-    with open(config_path, "w") as f:
-        f.write(config.to_json())
-    command = [sys.executable, os.path.join(REPO, "train.py"), f"--workdir={workdir}",
-               f"--config={config_path}"]
-    log_path = os.path.join(workdir, "train.log")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    began = time.monotonic()
-    with open(log_path, "a") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=600)
-    wall = time.monotonic() - began
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if process.returncode not in (0, 130):
-        raise RuntimeError(f"train.py exited {process.returncode}; see {log_path}")
-    return {"wall_seconds": wall, "cpu_seconds": cpu}
 
 
 def evaluate_run(workdir: str) -> dict:
@@ -240,8 +211,10 @@ def run_tutorial(seconds: float) -> dict:
 
 
 def run_contender(name: str, minutes: float) -> dict:
-    from kgan import checkpoints
+    from budget import train_for
     from machine import matmul_gflops
+
+    from kgan import checkpoints
 
     speed = {"matmul_gflops": matmul_gflops()}
 
@@ -262,6 +235,8 @@ def run_contender(name: str, minutes: float) -> dict:
 
 
 def run_curve(name: str, budgets: list, results: dict, store) -> None:
+    from budget import train_for
+
     from kgan import checkpoints
 
     curve = results.setdefault(f"curve:{name}", {})

@@ -28,11 +28,13 @@ ALLOWED = {
     "conditioning": set(),
     "losses": {"errors"},
     "augment": {"errors"},
+    # Optimizer rules on tensors (unrolled GANs): Keras and TensorFlow only.
+    "functional_optimizers": set(),
     "data": {"config", "errors", "core", "conditioning"},
     "models": {"config", "errors"},
     # A task is a game: networks, data, losses; it never sees the run loop.
     "tasks": {"config", "errors", "core", "data", "models", "losses", "augment", "images",
-              "latent", "conditioning"},
+              "latent", "conditioning", "functional_optimizers"},
     "checkpoints": {"config", "errors", "core", "tasks"},
     # Export serves what a task's serving spec says: no image module below it.
     "export": {"config", "errors", "core", "models", "checkpoints", "latent", "conditioning",

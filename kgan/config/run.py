@@ -51,7 +51,9 @@ class DataConfig:
             al. 2018 crop).
     """
 
-    dataset: str = field(default="mnist", metadata={"help": "Dataset name: mnist or celeba."})
+    dataset: str = field(default="mnist", metadata={"help": (
+        "Dataset name: mnist, celeba or stacked_mnist (three MNIST digits as RGB channels: "
+        "1,000 modes; --data_dir is MNIST's).")})
     data_dir: Optional[str] = field(default=None, metadata={"help": (
         "MNIST: a TFDS data_dir, or a folder holding the four IDX .gz files (default "
         "$KGAN_DATA_DIR, else TFDS's default folder). CelebA: the folder of aligned NNNNNN.jpg "
@@ -105,6 +107,12 @@ class ModelConfig:
             weight layer of the discriminator.
         minibatch_std: Group size of the discriminator's minibatch standard
             deviation feature (Karras et al. 2018); 0 turns it off.
+        minibatch_discrimination: Kernels of the discriminator's minibatch
+            discrimination layer (Salimans et al. 2016) before its logit; 0
+            turns it off.
+        minibatch_kernel_dim: Size of each minibatch discrimination kernel.
+        pack: PacGAN packing (Lin et al. 2018): the discriminator judges this
+            many samples at once, concatenated along the channels (1: one).
     """
 
     architecture: str = field(default="dcgan", metadata={
@@ -133,6 +141,14 @@ class ModelConfig:
         "help": "Spectral normalization of every discriminator weight layer."})
     minibatch_std: int = field(default=0, metadata={"help": (
         "Group size of the discriminator's minibatch standard deviation feature (0: off).")})
+    minibatch_discrimination: int = field(default=0, metadata={"help": (
+        "Kernels of the discriminator's minibatch discrimination layer (Salimans et al. 2016; "
+        "0: off).")})
+    minibatch_kernel_dim: int = field(default=5, metadata={
+        "help": "Size of each minibatch discrimination kernel."})
+    pack: int = field(default=1, metadata={"help": (
+        "PacGAN: the discriminator judges this many samples at once, concatenated along the "
+        "channels (1: one; Lin et al. 2018 use 2-4).")})
 
     @property
     def num_labels(self) -> int:
@@ -156,6 +172,14 @@ class ModelConfig:
                  self.d_normalization, f"must be one of {', '.join(D_NORMALIZATIONS)}")
         _require(self.minibatch_std >= 0, "model.minibatch_std", self.minibatch_std,
                  "must be >= 0 (0 turns it off)")
+        _require(self.minibatch_discrimination >= 0, "model.minibatch_discrimination",
+                 self.minibatch_discrimination, "must be >= 0 (0 turns it off)")
+        _require(self.minibatch_kernel_dim >= 1, "model.minibatch_kernel_dim",
+                 self.minibatch_kernel_dim, "must be >= 1")
+        _require(self.pack >= 1, "model.pack", self.pack, "must be >= 1 (1: no packing)")
+        if self.pack > 1:
+            _require(not self.conditional, "model.pack", self.pack,
+                     "packs samples of different labels; use it with an unconditional model")
         if self.label_kind is not None:
             _require(self.label_kind in LABEL_KINDS, "model.label_kind", self.label_kind,
                      f"must be one of {', '.join(LABEL_KINDS)}")
@@ -240,6 +264,10 @@ class TrainConfig:
         ada_interval: Steps between adjustments of the adaptive probability.
         ada_speed: Real images over which the adaptive probability can move
             from 0 to 1.
+        unrolled_steps: Unrolled GAN (Metz et al. 2016): the generator's loss
+            is taken through this many differentiable updates of a copy of
+            the discriminator by its optimizer's rule (0: off); only the
+            discriminator's own update is applied.
         log_every: Steps between metric logs (TensorBoard, console).
         sample_every: Steps between sample grids.
         checkpoint_every: Steps between checkpoints.
@@ -328,6 +356,9 @@ class TrainConfig:
         "help": "Steps between adaptive augmentation adjustments."})
     ada_speed: int = field(default=100_000, metadata={
         "help": "Real images over which the adaptive probability can go from 0 to 1."})
+    unrolled_steps: int = field(default=0, metadata={"help": (
+        "Unrolled GAN: the generator update looks this many discriminator updates ahead "
+        "(Metz et al. 2016: 5-10; 0: off).")})
     log_every: int = field(default=100, metadata={"help": "Steps between metric logs."})
     sample_every: int = field(default=500, metadata={"help": "Steps between sample grids."})
     checkpoint_every: int = field(default=1000, metadata={
@@ -393,6 +424,8 @@ class TrainConfig:
                  ",".join(self.augment),
                  f"must name distinct augmentations from {', '.join(AUGMENTATIONS)}")
         _require(0 <= self.seed < 2**31, "train.seed", self.seed, "must be in [0, 2**31)")
+        _require(self.unrolled_steps >= 0, "train.unrolled_steps", self.unrolled_steps,
+                 "must be >= 0 (0 turns it off)")
         _require(self.eval_every >= 0, "train.eval_every", self.eval_every,
                  "must be >= 0 (0 turns in-training evaluation off)")
         _require(self.eval_metric in TRAINING_EVAL_METRICS, "train.eval_metric",

@@ -13,7 +13,7 @@ import tensorflow as tf
 from kgan.config import Config, DataConfig
 from kgan.conditioning import label_vectors
 from kgan.core.messages import one_line
-from kgan.data import celeba, mnist
+from kgan.data import celeba, mnist, stacked_mnist
 from kgan.data.record import ImageDataset
 from kgan.errors import ConfigError, DataError, lookup
 
@@ -47,6 +47,11 @@ DATASETS = {
                          mnist.SPLITS, "test"),
     "celeba": DatasetSpec(celeba.IMAGE_SHAPE, "multi_hot", celeba.label_names, celeba.load,
                           celeba.SPLITS, "heldout"),
+    # 1,000 modes (digit triples); the data_dir is MNIST's.
+    "stacked_mnist": DatasetSpec(
+        stacked_mnist.IMAGE_SHAPE, "class", lambda _: stacked_mnist.MODE_NAMES,
+        lambda c, split: stacked_mnist.load(resolve_data_dir(c.data_dir), split, c.download),
+        stacked_mnist.SPLITS, "test"),
 }
 
 

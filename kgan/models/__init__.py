@@ -10,7 +10,7 @@ from kgan.config import ModelConfig
 from kgan.errors import ConfigError, lookup
 from kgan.models.body import DiscriminatorBase, GeneratorBase
 from kgan.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_stages
-from kgan.models.layers import MinibatchStddev, SpectralNorm
+from kgan.models.layers import MinibatchDiscrimination, MinibatchStddev, SpectralNorm
 from kgan.models.mlp import MLPDiscriminator, MLPGenerator
 from kgan.models.resnet import (DiscriminatorBlock, GeneratorBlock, GlobalSumPooling2D,
                                 NearestUpsampling2D, ResNetDiscriminator, ResNetGenerator)
@@ -37,7 +37,8 @@ def _discriminator_labels(c: ModelConfig) -> dict:
 def _discriminator_options(c: ModelConfig) -> dict:
     """The discriminator options every architecture takes, plus the labels."""
     return {"spectral_norm": c.spectral_norm, "minibatch_std": c.minibatch_std,
-            **_discriminator_labels(c)}
+            "minibatch_discrimination": c.minibatch_discrimination,
+            "minibatch_kernel_dim": c.minibatch_kernel_dim, **_discriminator_labels(c)}
 
 
 def _without_normalization(build):
@@ -113,9 +114,12 @@ def build_discriminator(config: ModelConfig,
     """Builds (with weights) the discriminator that `config` describes.
 
     A conditional discriminator is called as `discriminator([images, label_vectors])`.
+    With `pack` m > 1 (PacGAN) it judges m images at once, concatenated
+    along the channels: `[batch, height, width, m * channels]`.
     """
     discriminator = _checked(config).discriminator(config, synchronized_batch_norm)
-    discriminator.build(_with_labels((None, *config.image_shape), config))
+    height, width, channels = config.image_shape
+    discriminator.build(_with_labels((None, height, width, channels * config.pack), config))
     return discriminator
 
 
@@ -156,7 +160,7 @@ def generator_with_weights(network: keras.Model, variables) -> keras.Model:
 __all__ = [
     "ARCHITECTURES", "Architecture", "DCGANDiscriminator", "DCGANGenerator", "DiscriminatorBase",
     "DiscriminatorBlock", "GeneratorBase", "GeneratorBlock", "GlobalSumPooling2D",
-    "MLPDiscriminator", "MLPGenerator", "MinibatchStddev", "NearestUpsampling2D",
+    "MLPDiscriminator", "MLPGenerator", "MinibatchDiscrimination", "MinibatchStddev", "NearestUpsampling2D",
     "ResNetDiscriminator", "ResNetGenerator", "SpectralNorm", "build_discriminator",
     "build_generator", "dcgan_stages", "generator_with_weights", "get_architecture",
 ]

@@ -13,7 +13,7 @@ vectors (e.g. half an attribute) stay meaningful.
 
 import keras
 
-from kgan.models.layers import SpectralNorm
+from kgan.models.layers import MinibatchDiscrimination, SpectralNorm
 
 
 def _split_shapes(input_shape, conditional):
@@ -97,13 +97,24 @@ class DiscriminatorBase(keras.Model):
             `SpectralNorm` (Miyato et al. 2018; Miyato & Koyama 2018
             normalize the projection's embedding too). Subclasses normalize
             their body's weight layers.
+        minibatch_discrimination: Kernels of a `MinibatchDiscrimination`
+            layer (Salimans et al. 2016) between the body's features and the
+            logit; 0 leaves it out.
+        minibatch_kernel_dim: Size of each of its kernels' projections.
         **kwargs: Standard `keras.Model` arguments.
     """
 
-    def __init__(self, num_labels=0, spectral_norm=False, **kwargs):
+    def __init__(self, num_labels=0, spectral_norm=False, minibatch_discrimination=0,
+                 minibatch_kernel_dim=5, **kwargs):
         super().__init__(**kwargs)
         self.num_labels = int(num_labels)
         self.spectral_norm = bool(spectral_norm)
+        self.minibatch_discrimination = int(minibatch_discrimination)
+        self.minibatch_kernel_dim = int(minibatch_kernel_dim)
+        if self.minibatch_discrimination:
+            self.minibatch_features = MinibatchDiscrimination(
+                self.minibatch_discrimination, self.minibatch_kernel_dim,
+                name="minibatch_discrimination")
         # float32 logits keep the losses exact under a mixed-precision policy.
         self.logit = self._maybe_normalized(keras.layers.Dense(
             1, kernel_initializer=keras.initializers.RandomNormal(stddev=0.02), dtype="float32",
@@ -122,6 +133,9 @@ class DiscriminatorBase(keras.Model):
         image_shape, label_shape = _split_shapes(input_shape, self.num_labels)
         self.body.build(image_shape)
         feature_shape = self.body.compute_output_shape(image_shape)
+        if self.minibatch_discrimination:
+            self.minibatch_features.build(feature_shape)
+            feature_shape = self.minibatch_features.compute_output_shape(feature_shape)
         self.logit.build(feature_shape)
         if label_shape is not None:
             self.label_projection = self._maybe_normalized(keras.layers.Dense(
@@ -131,16 +145,25 @@ class DiscriminatorBase(keras.Model):
             self.label_projection.build(label_shape)
         self.built = True
 
+    def features(self, images, training=None):
+        """The body's features (with the minibatch comparisons, if any)."""
+        features = self.body(images, training=training)
+        if self.minibatch_discrimination:
+            features = self.minibatch_features(features)
+        return features
+
     def call(self, inputs, training=None):
         if not self.num_labels:
-            return self.logit(self.body(inputs, training=training))
+            return self.logit(self.features(inputs, training=training))
         images, labels = inputs
-        features = keras.ops.cast(self.body(images, training=training), "float32")
+        features = keras.ops.cast(self.features(images, training=training), "float32")
         projected = keras.ops.sum(self.label_projection(keras.ops.cast(labels, "float32")) * features,
                                   axis=-1, keepdims=True)
         return self.logit(features) + projected
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_labels=self.num_labels, spectral_norm=self.spectral_norm)
+        config.update(num_labels=self.num_labels, spectral_norm=self.spectral_norm,
+                      minibatch_discrimination=self.minibatch_discrimination,
+                      minibatch_kernel_dim=self.minibatch_kernel_dim)
         return config

@@ -1,4 +1,5 @@
-"""Discriminator layers: spectral normalization and the minibatch standard deviation feature."""
+"""Discriminator layers: spectral normalization, the minibatch standard deviation
+feature and minibatch discrimination."""
 
 import math
 
@@ -190,4 +191,64 @@ class MinibatchStddev(keras.layers.Layer):
         return config
 
 
-__all__ = ["MinibatchStddev", "SpectralNorm"]
+@keras.saving.register_keras_serializable(package="kgan")
+class MinibatchDiscrimination(keras.layers.Layer):
+    """Minibatch discrimination (Salimans et al. 2016, "Improved Techniques
+    for Training GANs", arXiv 1606.03498, Sec. 3.2): lets the discriminator
+    compare each example with the others of its batch, so a generator whose
+    samples are alike is easy to tell from real data.
+
+    Features `f(x_i)` (`[N, A]`) are multiplied by a learned tensor T
+    (`[A, B * C]`) into matrices `M_i` (`[B, C]`); for each of the B kernels,
+    `c_b(x_i, x_j) = exp(-||M_i,b - M_j,b||_1)` and
+    `o(x_i)_b = sum_j c_b(x_i, x_j)`, summed over the whole batch including j
+    = i as in the paper (which adds 1 to every output). The layer returns
+    `[f(x_i), o(x_i)]`: `[N, A + B]`.
+
+    Computed in float32 (exp(-L1) lies in (0, 1], so the sums are finite);
+    the output has the input's dtype. Under a `tf.distribute` strategy each
+    replica compares the examples of its own share of the batch.
+
+    Args:
+        num_kernels: B, the number of comparison features added.
+        kernel_dim: C, the size of each kernel's per-example projection.
+        **kwargs: Standard layer arguments.
+    """
+
+    def __init__(self, num_kernels=50, kernel_dim=5, **kwargs):
+        super().__init__(**kwargs)
+        if int(num_kernels) < 1 or int(kernel_dim) < 1:
+            raise ValueError(f"num_kernels and kernel_dim must be >= 1, got {num_kernels} "
+                             f"and {kernel_dim}")
+        self.num_kernels = int(num_kernels)
+        self.kernel_dim = int(kernel_dim)
+
+    def build(self, input_shape):
+        if self.built:  # deserialization builds from the saved config; later calls are no-ops
+            return
+        if len(input_shape) != 2 or input_shape[-1] is None:
+            raise ValueError(f"MinibatchDiscrimination takes [batch, features] inputs, got "
+                             f"shape {tuple(input_shape)}")
+        self.projection = self.add_weight(
+            shape=(int(input_shape[-1]), self.num_kernels * self.kernel_dim),
+            initializer=keras.initializers.RandomNormal(stddev=0.05), dtype="float32",
+            autocast=False, name="projection")
+
+    def call(self, inputs):
+        x = ops.cast(inputs, "float32")
+        m = ops.reshape(ops.matmul(x, self.projection), (-1, self.num_kernels, self.kernel_dim))
+        distances = ops.sum(ops.abs(ops.expand_dims(m, 0) - ops.expand_dims(m, 1)), axis=-1)
+        similarity = ops.sum(ops.exp(-distances), axis=1)  # [N, B]
+        return ops.cast(ops.concatenate([x, similarity], axis=-1), inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        last = input_shape[-1]
+        return (*input_shape[:-1], None if last is None else last + self.num_kernels)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_kernels=self.num_kernels, kernel_dim=self.kernel_dim)
+        return config
+
+
+__all__ = ["MinibatchDiscrimination", "MinibatchStddev", "SpectralNorm"]

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from kgan import augment, losses
 from kgan.config import Config
+from kgan.functional_optimizers import FunctionalUpdate
 from kgan.errors import ConfigError
 from kgan.tasks.base import Phase, Task
 
@@ -12,6 +13,25 @@ from kgan.tasks.base import Phase, Task
 # latents are stream 0, so recipes without the options below draw exactly
 # the noise they always drew.
 LATENTS, AUGMENT_REAL, AUGMENT_FAKE, PENALTY_MIX = range(4)
+
+
+def pack_samples(samples, pack: int):
+    """PacGAN's packing (Lin et al. 2018, "PacGAN: The power of two samples in
+    generative adversarial networks", arXiv 1712.04086): each run of `pack`
+    consecutive rows of `[N, ..., C]` becomes one example of
+    `[N // pack, ..., pack * C]`, the samples concatenated along the last
+    axis (channels of images, coordinates of points). The last `N mod pack`
+    rows, if any, are left out."""
+    if pack == 1:
+        return samples
+    rank = samples.shape.rank
+    count = tf.shape(samples)[0] // pack
+    packed = tf.reshape(samples[:count * pack],
+                        tf.concat([[count, pack], tf.shape(samples)[1:]], 0))
+    # [B, pack, ..., C] -> [B, ..., pack, C] -> [B, ..., pack * C]
+    packed = tf.transpose(packed, [0, *range(2, rank), 1, rank])
+    return tf.reshape(packed, tf.concat([[count], tf.shape(samples)[1:-1],
+                                         [pack * samples.shape[-1]]], 0))
 
 
 def adam_optimizers(config: Config) -> dict:
@@ -67,7 +87,16 @@ class LatentGAN(Task):
             `multi_hot`), None if unconditional.
         label_names: The labels' names, in vector order.
         preview_samples: Samples in each preview.
+        unrolled_steps: Unrolled GAN (Metz et al. 2016): the generator's loss
+            is the discriminator's after this many functional updates on the
+            step's first real minibatch and the generator's fakes
+            (`unrolled_discriminate`); 0: the current discriminator's.
+        pack: PacGAN: the discriminator judges this many samples at once
+            (`pack_samples`); 1: one.
         **kwargs: Standard `keras.Model` arguments.
+
+    The weight average, penalties, LeCam and augmentation arguments are
+    those of `kgan.config.TrainConfig`.
     """
 
     SAMPLE_KEY = "image"
@@ -82,11 +111,15 @@ class LatentGAN(Task):
                  label_names=None, preview_samples=64, generator_ema=None, ema_half_life=0,
                  ema_rampup=0.05, r1_gamma=0.0, r2_gamma=0.0, gp_weight=0.0, reg_every=1,
                  lecam_weight=0.0, lecam_decay=0.99, augment_policy=(), augment_probability=1.0,
-                 ada_target=0.0, ada_interval=4, ada_speed=100_000, **kwargs):
+                 ada_target=0.0, ada_interval=4, ada_speed=100_000, unrolled_steps=0, pack=1,
+                 **kwargs):
         if d_steps < 1:
             raise ConfigError(f"d_steps must be >= 1, got {d_steps}")
         if reg_every < 1:
             raise ConfigError(f"reg_every must be >= 1, got {reg_every}")
+        if unrolled_steps < 0 or pack < 1:
+            raise ConfigError(f"unrolled_steps must be >= 0 and pack >= 1, got "
+                              f"{unrolled_steps} and {pack}")
         if bool(ema_half_life) != (generator_ema is not None):
             raise ConfigError("a weight average needs both ema_half_life > 0 and generator_ema")
         networks = {"generator": generator, "discriminator": discriminator}
@@ -129,6 +162,8 @@ class LatentGAN(Task):
         self.augment_probability = float(augment_probability)
         self.ada_interval = int(ada_interval)
         self.ada_speed = int(ada_speed)
+        self.unrolled_steps = int(unrolled_steps)
+        self.pack = int(pack)
         # Sample with the raw generator even when an average exists (set by loaders).
         self.serve_raw_weights = False
         if generator_ema is not None:
@@ -173,6 +208,17 @@ class LatentGAN(Task):
         if t.ada_target and not t.augment:
             raise ConfigError(f"train.ada_target={t.ada_target} adapts the probability of "
                               f"augmentations: name them with train.augment")
+        if t.unrolled_steps and t.augment:
+            raise ConfigError(f"train.unrolled_steps={t.unrolled_steps} unrolls the "
+                              f"discriminator on unaugmented samples: leave train.augment unset")
+        if t.unrolled_steps and t.mixed_precision == "mixed_float16":
+            raise ConfigError(f"train.unrolled_steps={t.unrolled_steps} differentiates through "
+                              f"optimizer updates, which float16 loss scaling does not cover: "
+                              f"use float32 or mixed_bfloat16")
+        pack = config.model.pack
+        if pack > 1 and t.batch_size % pack:
+            raise ConfigError(f"model.pack={pack} packs the batch into groups of {pack}: "
+                              f"train.batch_size={t.batch_size} must be a multiple of it")
 
     def configure(self, config: Config) -> None:
         """Compiles the task for training with the config's optimizers."""
@@ -210,10 +256,63 @@ class LatentGAN(Task):
         return self.generator([latents, labels] if self.conditional else latents,
                               training=training)
 
+    def _discriminator_inputs(self, samples, labels):
+        samples = pack_samples(samples, self.pack)
+        return [samples, labels] if self.conditional else samples
+
     def discriminate(self, samples, labels=None, training=False):
-        """Discriminator logits for samples (and label vectors, if conditional)."""
-        return self.discriminator([samples, labels] if self.conditional else samples,
+        """Discriminator logits for samples (and label vectors, if conditional);
+        with packing, one logit per pack of samples."""
+        return self.discriminator(self._discriminator_inputs(samples, labels),
                                   training=training)
+
+    def unrolled_discriminate(self, real, fakes, labels=None):
+        """`fn(samples) -> logits` of the discriminator as it would be after
+        `unrolled_steps` more updates on `real` and `fakes` (Metz et al. 2016,
+        "Unrolled Generative Adversarial Networks", arXiv 1611.02163, Eq. 6
+        and 7), differentiable with respect to the generator.
+
+        The updates are the discriminator optimizer's rule written on tensors
+        (`kgan.functional_optimizers`), from its current state, on the
+        adversarial loss (penalties and LeCam are not unrolled), with the
+        same real and generated batch at every update, as the paper's code
+        does. Under a strategy the unrolled gradients are summed across
+        replicas, as the real update's are. Nothing is assigned: the
+        discriminator, its optimizer and BatchNorm statistics are unchanged.
+        """
+        discriminator = self.discriminator
+        update = FunctionalUpdate(self.d_optimizer, discriminator.trainable_variables)
+        weights = [tf.convert_to_tensor(v) for v in discriminator.trainable_variables]
+        statistics = [tf.convert_to_tensor(v) for v in discriminator.non_trainable_variables]
+        state = update.initial_state()
+        batch_size = tf.shape(real)[0]
+        _, global_size = self.replica_share(batch_size)
+        share = tf.cast(batch_size, tf.float32) / tf.cast(global_size, tf.float32)
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context is not None else 1
+
+        def logits_of(weights, statistics, samples):
+            return discriminator.stateless_call(
+                weights, statistics, self._discriminator_inputs(samples, labels), training=True)
+
+        for _ in range(self.unrolled_steps):
+            with tf.GradientTape() as tape:
+                tape.watch(weights)
+                real_logits, statistics = logits_of(weights, statistics, real)
+                fake_logits, statistics = logits_of(weights, statistics, fakes)
+                loss = self.loss_family.discriminator_loss(
+                    losses.DiscriminatorOutputs(real_logits=real_logits, fake_logits=fake_logits,
+                                                labels=labels),
+                    label_smoothing=self.label_smoothing) * share
+            gradients = tape.gradient(loss, weights)
+            if replicas > 1:
+                present = [i for i, g in enumerate(gradients) if g is not None]
+                summed = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                            [gradients[i] for i in present])
+                for i, g in zip(present, summed):
+                    gradients[i] = g
+            weights, state = update(weights, gradients, state)
+        return lambda samples: logits_of(weights, statistics, samples)[0]
 
     def sample_latents(self, batch_size, update=0, stream=LATENTS):
         """`[batch_size, latent_dim]` standard-normal latents for update
@@ -324,8 +423,11 @@ class LatentGAN(Task):
 
         The fakes are `fakes`, generated under `tape` (a GradientTape not yet
         used) by the unchanged generator; else `batch_size` fresh ones. A
-        relativistic loss also judges `real` (as many real samples).
+        relativistic loss also judges `real` (as many real samples), and an
+        unrolled one unrolls the discriminator on them.
         """
+        if self.unrolled_steps and real is None:
+            raise ValueError("an unrolled generator update needs the real minibatch")
         if fakes is None:
             tape = tf.GradientTape()
             with tape:
@@ -333,15 +435,18 @@ class LatentGAN(Task):
                                       training=True)
         with tape:
             fake_seen = self.seen(fakes, self.d_steps, AUGMENT_FAKE)
+            if self.unrolled_steps:
+                # The unrolled updates see fakes the generator made under this tape.
+                discriminate = self.unrolled_discriminate(real, fakes, labels)
+            else:
+                discriminate = lambda inputs: self.discriminate(  # noqa: E731
+                    inputs, labels, training=True)
             real_logits = None
             if self.loss_family.generator_needs_real:
-                real_logits = self.discriminate(self.seen(real, self.d_steps, AUGMENT_REAL),
-                                                labels, training=True)
+                real_logits = discriminate(self.seen(real, self.d_steps, AUGMENT_REAL))
             outputs = losses.DiscriminatorOutputs(
-                real_logits=real_logits,
-                fake_logits=self.discriminate(fake_seen, labels, training=True),
-                fake_inputs=fake_seen, labels=labels,
-                discriminate=lambda inputs: self.discriminate(inputs, labels, training=True))
+                real_logits=real_logits, fake_logits=discriminate(fake_seen),
+                fake_inputs=fake_seen, labels=labels, discriminate=discriminate)
             adversarial = self.loss_family.generator_loss(outputs)
             total, differentiated = self.player_loss("g", {"adversarial": adversarial},
                                                      batch_size)
@@ -480,7 +585,8 @@ class LatentGAN(Task):
             reg_every=self.reg_every, lecam_weight=self.lecam_weight,
             lecam_decay=self.lecam_decay, augment_policy=self.augment_policy,
             augment_probability=self.augment_probability, ada_target=self.ada_target,
-            ada_interval=self.ada_interval, ada_speed=self.ada_speed)
+            ada_interval=self.ada_interval, ada_speed=self.ada_speed,
+            unrolled_steps=self.unrolled_steps, pack=self.pack)
         return config
 
     @classmethod
@@ -504,4 +610,5 @@ def recipe_arguments(config: Config, generator_ema=None) -> dict:
                 r2_gamma=t.r2_gamma, gp_weight=t.gp_weight, reg_every=t.reg_every,
                 lecam_weight=t.lecam_weight, lecam_decay=t.lecam_decay,
                 augment_policy=t.augment, augment_probability=t.augment_probability,
-                ada_target=t.ada_target, ada_interval=t.ada_interval, ada_speed=t.ada_speed)
+                ada_target=t.ada_target, ada_interval=t.ada_interval, ada_speed=t.ada_speed,
+                unrolled_steps=t.unrolled_steps, pack=config.model.pack)

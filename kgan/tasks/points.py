@@ -59,6 +59,11 @@ class PointGAN(LatentGAN):
             raise ConfigError("in-training evaluation (train.eval_every) measures images; "
                               "evaluate a points run with evaluate.py (modes, high-quality "
                               "share, reverse KL)")
+        unsupported = [name for name in ("spectral_norm", "minibatch_std") if getattr(m, name)]
+        if unsupported:
+            raise ConfigError(f"task points' MLP discriminator has no model.{unsupported[0]}; "
+                              "its batch-level options are model.minibatch_discrimination and "
+                              "model.pack")
         if m.image_shape is not None:
             raise ConfigError(f"task points makes points, not images: model.image_shape must "
                               f"be unset, got {m.image_shape!r}")
@@ -89,9 +94,11 @@ class PointGAN(LatentGAN):
         m, t = config.model, config.train
         generator = PointGenerator(m.latent_dim, hidden_units=m.hidden_units, name="generator")
         generator.build((None, m.latent_dim))
-        discriminator = PointDiscriminator(hidden_units=tuple(reversed(m.hidden_units)),
-                                           name="discriminator")
-        discriminator.build((None, 2))
+        discriminator = PointDiscriminator(
+            hidden_units=tuple(reversed(m.hidden_units)),
+            minibatch_discrimination=m.minibatch_discrimination,
+            minibatch_kernel_dim=m.minibatch_kernel_dim, name="discriminator")
+        discriminator.build((None, 2 * m.pack))  # PacGAN: `pack` points side by side
         generator_ema = None
         if t.ema_half_life:
             generator_ema = PointGenerator(m.latent_dim, hidden_units=m.hidden_units,

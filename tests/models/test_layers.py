@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgan.models import MinibatchStddev, SpectralNorm
+from kgan.models import MinibatchDiscrimination, MinibatchStddev, SpectralNorm
 
 
 def built(layer, input_shape):
@@ -197,3 +197,40 @@ def test_minibatch_stddev_round_trips_its_config():
     clone = keras.saving.deserialize_keras_object(
         keras.saving.serialize_keras_object(MinibatchStddev(group_size=3)))
     assert isinstance(clone, MinibatchStddev) and clone.group_size == 3
+
+
+def test_minibatch_discrimination_by_hand():
+    layer = MinibatchDiscrimination(num_kernels=2, kernel_dim=1)
+    layer.build((None, 1))
+    layer.projection.assign([[1.0, 2.0]])  # M_i = [x_i, 2 x_i]
+    out = layer(tf.constant([[0.0], [1.0], [3.0]])).numpy()
+    # Kernel 1: sum_j exp(-|x_i - x_j|); kernel 2: sum_j exp(-2 |x_i - x_j|); j = i adds 1.
+    x = np.array([0.0, 1.0, 3.0])
+    distances = np.abs(x[:, None] - x[None, :])
+    expected = np.stack([np.exp(-distances).sum(1), np.exp(-2 * distances).sum(1)], axis=1)
+    np.testing.assert_allclose(out[:, 0], x)
+    np.testing.assert_allclose(out[:, 1:], expected, rtol=1e-6)
+
+
+def test_minibatch_discrimination_tells_a_collapsed_batch_from_a_varied_one():
+    layer = MinibatchDiscrimination(num_kernels=8, kernel_dim=3)
+    varied = tf.random.stateless_normal([16, 10], seed=[0, 1])
+    collapsed = tf.tile(varied[:1], [16, 1])
+    # Identical examples are maximally similar: every comparison is exp(0) = 1.
+    np.testing.assert_allclose(layer(collapsed).numpy()[:, 10:], 16.0, rtol=1e-6)
+    assert float(tf.reduce_max(layer(varied)[:, 10:])) < 16.0 - 1.0
+
+
+def test_minibatch_discrimination_round_trips_its_config_and_refuses_bad_shapes():
+    layer = MinibatchDiscrimination(num_kernels=4, kernel_dim=2, name="mbd")
+    x = tf.random.stateless_normal([5, 6], seed=[1, 2])
+    y = layer(x)
+    assert y.shape == (5, 10) and layer.compute_output_shape((None, 6)) == (None, 10)
+    clone = keras.layers.deserialize(keras.layers.serialize(layer))
+    clone.build((None, 6))
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(clone(x).numpy(), y.numpy())
+    with pytest.raises(ValueError, match="takes \\[batch, features\\] inputs"):
+        MinibatchDiscrimination()(tf.zeros([2, 4, 4, 1]))
+    with pytest.raises(ValueError, match="must be >= 1"):
+        MinibatchDiscrimination(num_kernels=0)

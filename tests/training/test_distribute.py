@@ -37,10 +37,14 @@ EQUIVALENCE = textwrap.dedent("""
     modern = dict(loss="relativistic", r1_gamma=1.0, r2_gamma=1.0, reg_every=2,
                   lecam_weight=0.1, ema_half_life=50, augment=("translation", "cutout", "color"),
                   augment_probability=0.5, ada_target=0.6, ada_interval=1, ada_speed=500)
+    # The mode-collapse options: unrolled updates sum their gradients across
+    # replicas; packs are made of each replica's rows.
+    unrolled_pack = sys.argv[4:] == ["unrolled_pack"]
     config = data.resolve(Config(
         model=ModelConfig(architecture=architecture, latent_dim=8, base_filters=8,
-                          hidden_units=(32,)),
+                          hidden_units=(32,), pack=2 if unrolled_pack else 1),
         train=TrainConfig(batch_size=8, d_steps=d_steps, sync_batch_norm=sync,
+                          unrolled_steps=2 if unrolled_pack else 0,
                           **(modern if sys.argv[4:] == ["modern"] else {}))))
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     gans = {"single": build_task(config), "mirrored": build_task(config, mirrored)}
@@ -94,6 +98,13 @@ def test_the_modern_recipe_on_two_replicas_updates_like_one_device():
     report = run_equivalence("mlp", "none", recipe="modern")
     assert report["replicas"] == 2 and report["step"] == 2
     assert report["moved"] > 1e-4 and report["augment_p"] != 0.5
+    assert report["max_difference"] < 1e-6
+
+
+def test_unrolled_updates_and_packing_on_two_replicas_update_like_one_device():
+    report = run_equivalence("mlp", "none", recipe="unrolled_pack")
+    assert report["replicas"] == 2 and report["step"] == 2
+    assert report["moved"] > 1e-4
     assert report["max_difference"] < 1e-6
 
 

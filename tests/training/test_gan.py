@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -57,10 +58,11 @@ def test_generator_step_updates_only_the_generator(architecture):
 
 
 def test_discriminator_alone_learns_a_fixed_batch():
+    keras.utils.set_random_seed(0)  # weights drawn independently of the tests run before
     gan = tiny_gan()
     real = real_batch(8)
     step = tf.function(lambda images: gan.discriminator_step(images)[0])
-    losses = [float(step(real)) for _ in range(40)]
+    losses = [float(step(real)) for _ in range(80)]
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
 
 
