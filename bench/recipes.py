@@ -231,7 +231,7 @@ def run_contender(name: str, minutes: float) -> dict:
     step = checkpoints.checkpoint_step(checkpoints.latest_checkpoint(workdir))
     return {"steps": step, "batch_size": config.train.batch_size,
             "mixed_precision": config.train.mixed_precision, **speed, **timing,
-            **evaluate_run(workdir)}
+            "num_samples": FLAGS.num_samples, **evaluate_run(workdir)}
 
 
 def run_curve(name: str, budgets: list, results: dict, store) -> None:
