@@ -8,6 +8,16 @@ import numpy as np
 CONFIDENT = 0.9
 
 
+def kl_from_uniform(histogram) -> float:
+    """KL(p || uniform) in nats of a histogram of counts over modes: 0 for a
+    perfectly even one, log(num_modes) for one mode. Empty modes add 0 (the
+    limit of p log p)."""
+    histogram = np.asarray(histogram, np.float64)
+    frequencies = histogram / histogram.sum()
+    nonzero = frequencies > 0
+    return float(np.sum(frequencies[nonzero] * np.log(frequencies[nonzero] * len(histogram))))
+
+
 def mode_coverage(probabilities, min_share: float = 0.1) -> dict:
     """Summarizes a classifier's verdicts on generated images.
 
@@ -33,8 +43,7 @@ def mode_coverage(probabilities, min_share: float = 0.1) -> dict:
     count, num_classes = probabilities.shape
     histogram = np.bincount(probabilities.argmax(axis=1), minlength=num_classes)
     frequencies = histogram / count
-    nonzero = frequencies > 0
-    kl = float(np.sum(frequencies[nonzero] * np.log(frequencies[nonzero] * num_classes)))
+    kl = kl_from_uniform(histogram)
     return {
         "histogram": histogram.tolist(),
         "classes_covered": int(np.sum(frequencies >= min_share / num_classes)),

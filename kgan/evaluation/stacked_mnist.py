@@ -10,7 +10,7 @@ uniform one.
 import numpy as np
 
 from kgan.data.stacked_mnist import CHANNELS, NUM_MODES, mode_of
-from kgan.evaluation.modes import CONFIDENT
+from kgan.evaluation.modes import CONFIDENT, kl_from_uniform
 
 # The sample count of the published protocol.
 PROTOCOL_SAMPLES = 26_000
@@ -43,13 +43,11 @@ def stacked_modes(probabilities) -> dict:
     modes = mode_of(probabilities.argmax(axis=-1))
     histogram = np.bincount(modes, minlength=NUM_MODES)
     frequencies = histogram / count
-    nonzero = frequencies > 0
     return {
         "modes_covered": int(np.sum(histogram >= 1)),
         "modes_at_tenth_uniform": int(np.sum(frequencies >= 0.1 / NUM_MODES)),
         "num_modes": NUM_MODES,
-        "kl_from_uniform": float(np.sum(frequencies[nonzero]
-                                        * np.log(frequencies[nonzero] * NUM_MODES))),
+        "kl_from_uniform": kl_from_uniform(histogram),
         "confident_share": float(np.mean(np.all(probabilities.max(axis=-1) >= CONFIDENT,
                                                 axis=-1))),
         "num_samples": count,
