@@ -237,7 +237,13 @@ class MinibatchDiscrimination(keras.layers.Layer):
     def call(self, inputs):
         x = ops.cast(inputs, "float32")
         m = ops.reshape(ops.matmul(x, self.projection), (-1, self.num_kernels, self.kernel_dim))
-        distances = ops.sum(ops.abs(ops.expand_dims(m, 0) - ops.expand_dims(m, 1)), axis=-1)
+        # One [N, N, B] term per kernel dimension instead of one [N, N, B, C]
+        # tensor: the same arithmetic, 1.6x faster forward and backward on CPU
+        # at N = 256 (bench notes, issue 16).
+        distances = 0.0
+        for c in range(self.kernel_dim):
+            column = m[:, :, c]
+            distances = distances + ops.abs(ops.expand_dims(column, 0) - ops.expand_dims(column, 1))
         similarity = ops.sum(ops.exp(-distances), axis=1)  # [N, B]
         return ops.cast(ops.concatenate([x, similarity], axis=-1), inputs.dtype)
 
