@@ -1,5 +1,8 @@
 """Training for a wall-clock budget: the measure of the quality-per-minute benchmarks."""
 
+import contextlib
+import fcntl
+import json
 import os
 import resource
 import signal
@@ -45,3 +48,53 @@ def train_for(workdir: str, config, seconds: float) -> dict:
     if process.returncode not in (0, 130):
         raise RuntimeError(f"train.py exited {process.returncode}; see {log_path}")
     return {"wall_seconds": wall, "cpu_seconds": cpu}
+
+
+def record_result(results_path: str, key: str, value) -> dict:
+    """Adds `key: value` to the JSON results file and returns every result it
+    now holds. The file is re-read under an exclusive lock before the atomic
+    rewrite, so bench processes pinned to different cores can share one
+    results file without losing each other's rows."""
+    from kgan.core.files import write_json_atomically
+
+    with _locked(results_path + ".lock"):
+        results = load_results(results_path)
+        results[key] = value
+        write_json_atomically(results_path, results, indent=2)
+    return results
+
+
+def load_results(results_path: str) -> dict:
+    """The stored results ({} when there is no file yet)."""
+    if not os.path.exists(results_path):
+        return {}
+    with open(results_path) as f:
+        return json.load(f)
+
+
+@contextlib.contextmanager
+def claimed(workdir: str):
+    """Yields True while this process holds the run in `workdir` (and False,
+    at once, when another bench process on another core is training it). The
+    claim is an advisory lock, so a killed process never leaves it stale."""
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, ".bench_claim"), "a") as claim:
+        try:
+            fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(claim, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _locked(lock_path: str):
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -75,7 +75,7 @@ flags.DEFINE_string("data_dir", None, "stacked: the MNIST TFDS data_dir.")
 flags.DEFINE_string("out", "runs/bench_mode_collapse", "Where the runs go.")
 flags.DEFINE_string("results", None, "The results file (default "
                     "bench/results/mode_collapse_<suite>.json).")
-flags.DEFINE_bool("fresh", False, "Ignore stored results.")
+flags.DEFINE_bool("fresh", False, "Re-run the rows already stored, replacing them.")
 FLAGS = flags.FLAGS
 
 
@@ -101,6 +101,10 @@ def run_config(contender: str, problem: str, seed: int):
     return Config.from_dict(merge(values, copy.deepcopy(CONTENDERS[FLAGS.suite][contender])))
 
 
+def run_dir(contender: str, problem: str, seed: int) -> str:
+    return os.path.join(FLAGS.out, FLAGS.suite, f"{contender}_{problem}_seed{seed}")
+
+
 def run(contender: str, problem: str, seed: int) -> dict:
     from budget import train_for
     from machine import matmul_gflops
@@ -109,7 +113,7 @@ def run(contender: str, problem: str, seed: int) -> dict:
     from kgan.config import EvalConfig
     from kgan.evaluation import evaluate
 
-    workdir = os.path.join(FLAGS.out, FLAGS.suite, f"{contender}_{problem}_seed{seed}")
+    workdir = run_dir(contender, problem, seed)
     timing_path = os.path.join(workdir, "bench_timing.json")
     speed = matmul_gflops()
     if checkpoints.latest_checkpoint(workdir) is None:
@@ -168,7 +172,7 @@ def print_table(results: dict, problems: list, contenders: list) -> None:
 
 
 def main(argv):
-    from kgan.core.files import write_json_atomically
+    from budget import claimed, load_results, record_result
 
     logging.set_verbosity(logging.WARNING)
     contenders = FLAGS.contenders or list(CONTENDERS[FLAGS.suite])
@@ -181,23 +185,24 @@ def main(argv):
     problems = FLAGS.mixtures if FLAGS.suite == "rings" else ["stacked_mnist"]
     results_path = FLAGS.results or os.path.join(REPO, "bench", "results",
                                                  f"mode_collapse_{FLAGS.suite}.json")
-    results = {}
-    if os.path.exists(results_path) and not FLAGS.fresh:
-        with open(results_path) as f:
-            results = json.load(f)
     budget = (f"{FLAGS.seconds:g} s" if FLAGS.suite == "rings" else f"{FLAGS.minutes:g} min")
     # Seed-major order: an interrupted comparison has every contender on the first seeds.
     for seed in map(int, FLAGS.seeds):
         for problem in problems:
             for name in contenders:
                 key = f"{name}/{problem}/seed{seed}@{budget}"
-                if key in results:
+                # Re-read each time: a process on another core may have done it meanwhile.
+                if not FLAGS.fresh and key in load_results(results_path):
                     continue
-                print(f"{key}: training", flush=True)
-                results[key] = run(name, problem, seed)
-                write_json_atomically(results_path, results, indent=2)
-                print(f"{key}: {json.dumps(results[key])}", flush=True)
-    print_table(results, problems, contenders)
+                with claimed(run_dir(name, problem, seed)) as mine:
+                    if not mine:
+                        print(f"{key}: being trained by another process; skipped", flush=True)
+                        continue
+                    print(f"{key}: training", flush=True)
+                    row = run(name, problem, seed)
+                    record_result(results_path, key, row)
+                print(f"{key}: {json.dumps(row)}", flush=True)
+    print_table(load_results(results_path), problems, contenders)
 
 
 if __name__ == "__main__":
