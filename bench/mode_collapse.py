@@ -33,6 +33,7 @@ runs both at once, each result recording the cores it had.
 import copy
 import json
 import os
+import shutil
 import statistics
 import sys
 
@@ -116,6 +117,9 @@ def run(contender: str, problem: str, seed: int) -> dict:
     workdir = run_dir(contender, problem, seed)
     timing_path = os.path.join(workdir, "bench_timing.json")
     speed = matmul_gflops()
+    if not os.path.exists(timing_path) and os.path.isdir(os.path.join(workdir, "checkpoints")):
+        # Killed while training: a partial run would resume with a wrong budget.
+        shutil.rmtree(os.path.join(workdir, "checkpoints"))
     if checkpoints.latest_checkpoint(workdir) is None:
         budget = FLAGS.seconds if FLAGS.suite == "rings" else FLAGS.minutes * 60
         timing = {"matmul_gflops": speed, **train_for(workdir, run_config(contender, problem, seed),
