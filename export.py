@@ -1,57 +1,10 @@
 """Export a trained generator: `python export.py --workdir=runs/mnist --export_dir=exports`.
 
-Writes `<export_dir>/<model_name>/<version>/`: a SavedModel for TF Serving
-(signatures `serving_default`: z -> uint8 images, `generate_from_seed`:
-int64 seeds -> uint8 images), TFLite files for on-device generation, and
-`export.json`. Each export is a new integer version, verified before it is
-published; existing versions are never overwritten.
+The command lives in `kgan.commands.export` (installed as `kgan-export`); see
+its docstring and `--help`.
 """
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
-
-from absl import app, flags
-
-from kgan import cli
-from kgan.config import ExportConfig
-from kgan.config import flags as config_flags
-
-# Every ExportConfig field is a flag (tflite_variants is --tflite; see kgan.config.flags).
-config_flags.define_flags(ExportConfig)
-FLAGS = flags.FLAGS
-
-
-def export_from_flags():
-    config = config_flags.config_from_flags(ExportConfig, FLAGS)
-    from kgan import export  # imports TensorFlow: after the flags are known to be valid
-
-    summarize(export.export(config))
-
-
-def main(argv):
-    return cli.run("export.py", export_from_flags, argv,
-                   interrupted="interrupted; nothing was published")
-
-
-def summarize(result):
-    metadata = result.metadata
-    print(f"\n{result.path}")
-    verification = metadata["verification"] or {}
-    saved = verification.get("saved_model")
-    if saved:
-        print(f"  SavedModel: max difference to the Keras generator "
-              f"{saved['serving_default']['max_abs_diff']} levels (z), "
-              f"{saved['generate_from_seed']['max_abs_diff']} (seeds); "
-              f"seeds repeat exactly: {saved['seed_repeats_exactly']}")
-    for variant, entry in metadata["tflite"].items():
-        check = verification.get("tflite", {}).get(variant)
-        diff = (f"max {check['max_abs_diff']}, mean {check['mean_abs_diff']:.3f} levels vs "
-                f"SavedModel") if check else "not verified"
-        print(f"  {entry['file']:40s} {entry['bytes'] / 1e6:6.2f} MB  {diff}")
-    serving = metadata["serving"]
-    print(f"\nServe:   {serving['model_server_command']}\nRequest: {serving['request_command']}")
-
+from kgan.commands.export import run
 
 if __name__ == "__main__":
-    app.run(main)
+    run()

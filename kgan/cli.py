@@ -1,11 +1,27 @@
 """What every kgan script does around its one library call (imports no TensorFlow)."""
 
+import os
 import sys
 from typing import Callable
 
-from absl import app, logging
+from absl import app, flags, logging
 
 from kgan.errors import KganError
+
+
+def program_name(script: str) -> str:
+    """How the running command is called in messages: `kgan-train` when run
+    as the installed console script, else `script` (`train.py`)."""
+    invoked = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return invoked if invoked.startswith("kgan-") else script
+
+
+def adopt_key_flags(module_name: str) -> None:
+    """Makes the flags of the command module `module_name` the running
+    program's own, so `--help` lists them whether the program is a
+    repository script or an installed console script."""
+    for flag in flags.FLAGS.get_key_flags_for_module(module_name):
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
 
 
 def run(name: str, body: Callable[[], int | None], argv: list[str],

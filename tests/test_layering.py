@@ -43,6 +43,10 @@ ALLOWED = {
                    "latent", "conditioning", "tasks"},
     "training": {"config", "errors", "core", "data", "models", "losses", "augment", "images",
                  "checkpoints", "evaluation", "latent", "conditioning", "tasks"},
+    # The command-line programs sit on top; `kgan.metrics` is `python -m`'s name for one.
+    "commands": {"cli", "config", "errors", "evaluation", "export", "training", "latent",
+                 "latent.tools", "core"},
+    "metrics": {"commands"},
 }
 
 

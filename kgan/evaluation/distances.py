@@ -1,4 +1,5 @@
-"""Distances between sets of feature vectors: Frechet distance (FID) and KID.
+"""Distances between sets of feature vectors: Frechet distance (FID), KID,
+and improved precision and recall.
 
 Pure NumPy in float64. Features are `[n, d]` arrays, one row per image, from
 any feature extractor (the TTUR Inception network for FID/KID proper).
@@ -111,3 +112,76 @@ def kernel_distance(features_a, features_b, subsets: int = 100, subset_size: int
                                 b[rng.choice(len(b), size, replace=False)])
                  for _ in range(subsets)]
     return KernelDistance(float(np.mean(estimates)), float(np.std(estimates)), subsets, size)
+
+
+@dataclasses.dataclass(frozen=True)
+class PrecisionRecall:
+    """Improved precision and recall (Kynkaanniemi et al. 2019).
+
+    Attributes:
+        precision: Share of the judged set inside the reference set's manifold
+            (fidelity).
+        recall: Share of the reference set inside the judged set's manifold
+            (diversity).
+        k: Neighbours defining each manifold.
+    """
+
+    precision: float
+    recall: float
+    k: int
+
+
+def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    squared = (np.sum(a * a, axis=1)[:, None] + np.sum(b * b, axis=1)[None, :]
+               - 2.0 * (a @ b.T))
+    return np.maximum(squared, 0.0)
+
+
+def _knn_radii(features: np.ndarray, k: int, chunk: int) -> np.ndarray:
+    """Squared distance from each row to its k-th nearest other row."""
+    radii = np.empty(len(features))
+    for start in range(0, len(features), chunk):
+        distances = _squared_distances(features[start:start + chunk], features)
+        # Column k of the sorted row: column 0 is the row itself (distance 0).
+        radii[start:start + chunk] = np.partition(distances, k, axis=1)[:, k]
+    return radii
+
+
+def _inside_share(points: np.ndarray, centers: np.ndarray, radii: np.ndarray,
+                  chunk: int) -> float:
+    inside = 0
+    for start in range(0, len(points), chunk):
+        distances = _squared_distances(points[start:start + chunk], centers)
+        inside += int(np.sum(np.any(distances <= radii[None, :], axis=1)))
+    return inside / len(points)
+
+
+def precision_recall(judged_features, reference_features, k: int = 3,
+                     chunk: int = 1000) -> PrecisionRecall:
+    """Improved precision and recall of `judged_features` (e.g. generated
+    images) against `reference_features` (real images).
+
+    Each set's manifold is the union of balls around its feature vectors,
+    each ball reaching that vector's k-th nearest neighbour within its own set
+    (Kynkaanniemi et al., "Improved Precision and Recall Metric for Assessing
+    Generative Models", NeurIPS 2019, https://arxiv.org/abs/1904.06991,
+    k = 3). Precision is the share of judged vectors inside the reference
+    manifold, recall the share of reference vectors inside the judged one:
+    fidelity and diversity apart, which FID mixes. Exact k-NN in float64, in
+    chunks of `chunk` rows (memory `chunk * n` floats).
+
+    Raises:
+        ConfigError: for sets with k or fewer vectors, or different feature sizes.
+    """
+    judged = np.asarray(judged_features, np.float64)
+    reference = np.asarray(reference_features, np.float64)
+    if judged.ndim != 2 or reference.ndim != 2 or judged.shape[1] != reference.shape[1]:
+        raise ConfigError(f"need two [n, d] feature arrays of one d, got shapes "
+                          f"{judged.shape} and {reference.shape}")
+    if k < 1 or min(len(judged), len(reference)) <= k:
+        raise ConfigError(f"precision and recall with k = {k} need more than {k} vectors per "
+                          f"set, got {len(judged)} and {len(reference)}")
+    judged_radii = _knn_radii(judged, k, chunk)
+    reference_radii = _knn_radii(reference, k, chunk)
+    return PrecisionRecall(precision=_inside_share(judged, reference, reference_radii, chunk),
+                           recall=_inside_share(reference, judged, judged_radii, chunk), k=k)

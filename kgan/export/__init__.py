@@ -315,6 +315,8 @@ def _metadata(config, loaded, model_name, version, model_dir, signature_table, t
                 "signature": signatures.SERVING_SIGNATURE,
                 "batch_size": config.tflite_batch_size or None,
                 "tolerance": tflite_tolerance(spec, variant),
+                **({"pixel_mapping": tflite.FULL_INT8_PIXEL_MAPPING}
+                   if variant == "full_int8" and spec.kind == "image" else {}),
             } for variant, path in tflite_files.items()},
         "source": {
             "workdir": os.path.abspath(config.workdir),

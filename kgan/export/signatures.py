@@ -118,12 +118,14 @@ def output_spec(spec: LatentServing) -> tf.TensorSpec:
                          name=spec.output_key)
 
 
-def output_function(network, spec: LatentServing) -> Callable:
+def output_function(network, spec: LatentServing, served: bool = True) -> Callable:
     """The bare computation, unchecked: `fn(z)`, or `fn(z, labels)` for a
-    conditional generator (labels as users give them), -> served samples."""
+    conditional generator (labels as users give them), -> served samples
+    (`served=False`: the network's own float output, before `spec.to_output`)."""
+    to_output = spec.to_output if served else (lambda outputs: outputs)
     if not spec.num_labels:
-        return lambda z: spec.to_output(network(z, training=False))
-    return lambda z, labels: spec.to_output(network(
+        return lambda z: to_output(network(z, training=False))
+    return lambda z, labels: to_output(network(
         [z, label_vectors(labels, spec.label_kind, spec.num_labels)], training=False))
 
 

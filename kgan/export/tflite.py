@@ -7,6 +7,16 @@ GAN, float32 `points` for the points task). `generate_from_seed` stays
 SavedModel-only, because TFLite has no builtin stateless random op and Flex
 ops are not allowed here.
 
+`full_int8` of a uint8 output (images) ends its int8 graph at the
+generator's tanh, whose int8 output TFLite fixes at scale 1/128 and zero
+point 0 (256 levels over [-1, 1)), and makes the model's output uint8
+(`inference_output_type`): the final requantization only adds 128, so a
+pixel is `round(128 x) + 128`, clipped to 0..255, within one level of the
+float mapping `round(127.5 (x + 1))`. Converting `to_uint8` itself instead
+quantized `x + 1` to an int8 tensor of scale ~1, leaving 3 grey levels.
+`convert` refuses a result whose output is not on that grid (a generator
+that does not end in tanh).
+
 Every variant applies to every task. For a float output (points), `full_int8`
 quantizes the activations and the output too (its float32 output is
 dequantized from int8 at a scale calibrated on standard-normal latents), so
@@ -60,10 +70,16 @@ def _network_from_saved_model(saved_model_dir: str, network):
                           f"{type(network).__name__} its config describes ({e})") from None
 
 
+def _int8_image_output(variant: str, spec: LatentServing) -> bool:
+    """Whether the model ends at the generator's tanh, made uint8 by the
+    converter (module docstring)."""
+    return variant == "full_int8" and spec.output_dtype == "uint8"
+
+
 def _write_bare_saved_model(saved_model_dir: str, network, spec: LatentServing,
-                            path: str) -> None:
+                            path: str, served: bool = True) -> None:
     network = _network_from_saved_model(saved_model_dir, network)
-    samples = output_function(network, spec)
+    samples = output_function(network, spec, served)
     specs = _input_specs(spec, 0)
     key = spec.output_key
     archive = keras.export.ExportArchive()
@@ -136,9 +152,35 @@ def convert(saved_model_dir: str, variant: str, network, spec: LatentServing,
         raise ValueError(f"unknown TFLite variant {variant!r}")
     with tempfile.TemporaryDirectory(prefix="kgan-tflite-") as scratch:
         bare_dir = os.path.join(scratch, "bare")
-        _write_bare_saved_model(saved_model_dir, network, spec, bare_dir)
-        return _convert(_converter(bare_dir, spec, batch_size), variant, spec,
-                        calibration_samples, seed, batch_size)
+        _write_bare_saved_model(saved_model_dir, network, spec, bare_dir,
+                                served=not _int8_image_output(variant, spec))
+        converted = _convert(_converter(bare_dir, spec, batch_size), variant, spec,
+                             calibration_samples, seed, batch_size)
+        if _int8_image_output(variant, spec):
+            path = os.path.join(scratch, "check.tflite")
+            with open(path, "wb") as f:
+                f.write(converted)
+            _require_pixel_grid(path)
+        return converted
+
+
+# A uint8 output of scale 1/128 and zero point 128 is the pixel mapping of the
+# module docstring; anything else would serve values that are not pixels.
+PIXEL_GRID = (1.0 / 128.0, 128)
+FULL_INT8_PIXEL_MAPPING = ("round(128 x) + 128, clipped to 0..255, for generator output x in "
+                           "[-1, 1] (within one level of the SavedModel's mapping)")
+
+
+def _require_pixel_grid(model_path: str) -> None:
+    runner = interpreter(model_path).get_signature_runner(SERVING_SIGNATURE)
+    output = next(iter(runner.get_output_details().values()))
+    scale, zero_point = output["quantization"]
+    if (output["dtype"] != np.uint8 or not np.isclose(scale, PIXEL_GRID[0], rtol=1e-6)
+            or zero_point != PIXEL_GRID[1]):
+        raise ExportError(
+            f"the full_int8 model's output is {np.dtype(output['dtype']).name} at scale "
+            f"{scale:.6g}, zero point {zero_point}, not uint8 pixels (scale 1/128, zero point "
+            "128): only a generator that ends in tanh converts to full_int8 images")
 
 
 def _convert(converter, variant, spec, calibration_samples, seed, batch_size) -> bytes:
@@ -153,6 +195,8 @@ def _convert(converter, variant, spec, calibration_samples, seed, batch_size) ->
         converter.representative_dataset = lambda: calibration_inputs(
             spec, calibration_samples, seed, batch_size)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if _int8_image_output(variant, spec):
+            converter.inference_output_type = tf.uint8
     return converter.convert()
 
 

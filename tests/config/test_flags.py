@@ -243,7 +243,8 @@ def test_helpfull_groups_the_flags_by_section_and_help_lists_them_all():
     assert {"model", "architecture"} & sections["train.py: model"] == {"model"}
     assert {"dataset", "data_dir", "attributes"} <= sections["train.py: data"]
     assert {"batch_size", "steps", "epochs"} <= sections["train.py: train"]
-    script_flags = next(names for module, names in sections.items() if module.endswith("train.py"))
+    script_flags = next(names for module, names in sections.items()
+                        if module.endswith(("train.py", "commands.train")))
     assert {"workdir", "dry_run", "preset", "config"} <= script_flags
     assert not any("image_shape" in names for names in sections.values())
     short = run_script("train.py", "--help")

@@ -1,5 +1,6 @@
 """Export of a briefly trained generator: SavedModel, TFLite variants, versions, errors."""
 
+import json
 import os
 import pathlib
 import subprocess
@@ -11,6 +12,7 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
 from kgan import export as kgan_export
+from kgan.export.verify import MIN_PSNR_DB
 from kgan.config import Config, DataConfig, ExportConfig, ModelConfig, TrainConfig
 from kgan.errors import ExportError, RunError
 from kgan.training import train
@@ -150,6 +152,28 @@ def test_tflite_matches_the_saved_model_within_bounds(exported, variant):
     difference = np.abs(images.astype(int) - reference)
     max_bound, mean_bound = TFLITE_BOUNDS[variant]
     assert difference.max() <= max_bound and difference.mean() <= mean_bound
+
+
+def test_full_int8_images_keep_their_tones(exported):
+    """The defect of issue 20: full_int8 served only the levels 0, 128 and 255."""
+    z = np.random.default_rng(6).standard_normal((32, LATENT_DIM)).astype(np.float32)
+    reference = tf.saved_model.load(exported.path).signatures["serving_default"](
+        z=tf.constant(z))["images"].numpy()
+    runner = Interpreter(model_path=str(pathlib.Path(exported.path) / "tflite" /
+                                        "mnist_full_int8.tflite")).get_signature_runner()
+    output = runner.get_output_details()["images"]
+    assert output["dtype"] == np.uint8
+    assert output["quantization"][1] == 128 and abs(output["quantization"][0] - 1 / 128) < 1e-9
+    images = np.concatenate([runner(z=z[i:i + 1])["images"] for i in range(len(z))])
+    in_between = lambda x: np.mean((x > 0) & (x < 255))  # noqa: E731
+    assert np.unique(images).size >= 0.5 * np.unique(reference).size > 16
+    assert in_between(images) >= 0.5 * in_between(reference)
+    # round(128 x) + 128 against round(127.5 (x + 1)): one level, plus int8 activations.
+    assert np.mean(np.abs(images.astype(int) - reference.astype(int))) <= 4.0
+    published = json.loads((pathlib.Path(exported.path) / "export.json").read_text())
+    assert "round(128 x) + 128" in published["tflite"]["full_int8"]["pixel_mapping"]
+    fidelity = published["verification"]["tflite"]["full_int8"]["fidelity"]
+    assert fidelity["psnr_db"] >= MIN_PSNR_DB and fidelity["levels"] > 16
 
 
 def test_next_export_is_a_new_version_and_the_old_one_is_untouched(exported, run):
