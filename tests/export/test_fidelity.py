@@ -10,8 +10,8 @@ def test_image_fidelity_hand_computed():
     reference = np.array([0, 64, 128, 255], np.uint8)
     candidate = np.array([0, 0, 128, 255], np.uint8)
     fidelity = image_fidelity(candidate, reference)
-    # MSE = 64^2 / 4 = 1024; PSNR = 10 log10(255^2 / 1024) = 18.0305 dB.
-    assert fidelity["psnr_db"] == pytest.approx(18.0305, abs=1e-4)
+    # MSE = 64^2 / 4 = 1024; PSNR = 10 log10(65025 / 1024) = 10 log10(63.501) = 18.0278 dB.
+    assert fidelity["psnr_db"] == pytest.approx(18.0278, abs=1e-4)
     assert fidelity["levels"] == 3 and fidelity["reference_levels"] == 4
     assert fidelity["tone_share"] == 0.25 and fidelity["reference_tone_share"] == 0.5
 
