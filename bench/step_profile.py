@@ -56,7 +56,7 @@ def make_gan(options):
             g_opt = keras.optimizers.LossScaleOptimizer(g_opt)
             d_opt = keras.optimizers.LossScaleOptimizer(d_opt)
         spe = [int(o[3:]) for o in options if o.startswith("spe")]
-        gan.compile({"g": g_opt, "d": d_opt}, jit_compile="jit" in options,
+        gan.compile(optimizers={"g": g_opt, "d": d_opt}, jit_compile="jit" in options,
                     steps_per_execution=spe[0] if spe else 1)
     return gan, batch
 

@@ -119,7 +119,8 @@ class Kgan:
                                          defaults.mixed_precision):
             self.gan = ImageGAN(tutorial_generator(), tutorial_discriminator(), LATENT_DIM,
                                 seed=0, loss="non_saturating", reuse_fakes=reuse)
-        self.gan.compile({"g": keras.optimizers.Adam(1e-4), "d": keras.optimizers.Adam(1e-4)},
+        self.gan.compile(optimizers={"g": keras.optimizers.Adam(1e-4),
+                                     "d": keras.optimizers.Adam(1e-4)},
                          jit_compile="jit" in options or defaults.jit_compile,
                          steps_per_execution=spe[0] if spe else defaults.steps_per_execution)
         self.stream = data.training_batches(dataset, batch_size, seed=0)

@@ -29,6 +29,7 @@ LABEL_KINDS = ("class", "multi_hot")
 D_NORMALIZATIONS = ("batch", "layer", "none")
 
 CELEBA_DEFAULT_ATTRIBUTES = ("Male", "Smiling", "Eyeglasses", "Blond_Hair")
+FOLDER_RESOLUTIONS = (32, 64, 128)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,11 +50,14 @@ class DataConfig:
         crop_fraction: CelebA's square center crop, as a fraction of the image
             width, taken before resizing (0.9: 160 of 178 pixels, as Lucic et
             al. 2018 crop).
+        resolution: The `folder` dataset's image side (its largest centered
+            square, resized; RGB).
     """
 
     dataset: str = field(default="mnist", metadata={"help": (
-        "Dataset name: mnist, celeba or stacked_mnist (three MNIST digits as RGB channels: "
-        "1,000 modes; --data_dir is MNIST's).")})
+        "Dataset name: mnist, celeba, stacked_mnist (three MNIST digits as RGB channels: "
+        "1,000 modes; --data_dir is MNIST's) or folder (any folder of JPEG/PNG images, "
+        "--data_dir; classes from its subfolders).")})
     data_dir: Optional[str] = field(default=None, metadata={"help": (
         "MNIST: a TFDS data_dir, or a folder holding the four IDX .gz files (default "
         "$KGAN_DATA_DIR, else TFDS's default folder). CelebA: the folder of aligned NNNNNN.jpg "
@@ -66,6 +70,8 @@ class DataConfig:
     crop_fraction: float = field(default=0.9, metadata={"help": (
         "CelebA square center crop as a fraction of the image width, before resizing to 64x64 "
         "(0.9: 160 of 178 pixels).")})
+    resolution: int = field(default=64, metadata={"help": (
+        "folder: the side of the square RGB training images (32, 64 or 128).")})
 
     def __post_init__(self):
         _require(len(self.attributes) >= 1 and len(set(self.attributes)) == len(self.attributes),
@@ -73,6 +79,8 @@ class DataConfig:
                  "must name one or more distinct attributes")
         _require(math.isfinite(self.crop_fraction) and 0.0 < self.crop_fraction <= 1.0,
                  "data.crop_fraction", self.crop_fraction, "must be in (0, 1]")
+        _require(self.resolution in FOLDER_RESOLUTIONS, "data.resolution", self.resolution,
+                 f"must be one of {', '.join(map(str, FOLDER_RESOLUTIONS))}")
 
 
 @dataclasses.dataclass(frozen=True)

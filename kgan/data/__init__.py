@@ -13,7 +13,7 @@ import tensorflow as tf
 from kgan.config import Config, DataConfig
 from kgan.conditioning import label_vectors
 from kgan.core.messages import one_line
-from kgan.data import celeba, mnist, stacked_mnist
+from kgan.data import celeba, folder, mnist, stacked_mnist
 from kgan.data.record import ImageDataset
 from kgan.errors import ConfigError, DataError, lookup
 
@@ -23,21 +23,31 @@ class DatasetSpec:
     """What kgan knows about a dataset before reading it.
 
     Attributes:
-        image_shape: (height, width, channels) of the images it yields.
+        image_shape: (height, width, channels) of the images it yields, or
+            a function of the `DataConfig` giving them (`folder`: its
+            resolution); read it through `shape`.
         label_kind: `class` or `multi_hot` (see `kgan.config.LABEL_KINDS`).
         label_names: The label names a `DataConfig` selects.
         load: Reads one split: `load(data_config, split) -> ImageDataset`.
         splits: The split names `load` accepts.
         evaluation_split: The held-out split generated images are compared
             with by default.
+        fingerprint: Identifies the data a config reads, where the name and
+            split do not (a user's folder); None for a fixed dataset.
     """
 
-    image_shape: tuple[int, int, int]
+    image_shape: tuple[int, int, int] | Callable[[DataConfig], tuple[int, int, int]]
     label_kind: str
     label_names: Callable[[DataConfig], tuple[str, ...]]
     load: Callable[[DataConfig, str], ImageDataset]
     splits: tuple[str, ...]
     evaluation_split: str
+    fingerprint: Callable[[DataConfig], str] | None = None
+
+    def shape(self, data_config: DataConfig) -> tuple[int, int, int]:
+        if callable(self.image_shape):
+            return tuple(self.image_shape(data_config))
+        return tuple(self.image_shape)
 
 
 DATASETS = {
@@ -52,6 +62,9 @@ DATASETS = {
         stacked_mnist.IMAGE_SHAPE, "class", lambda _: stacked_mnist.MODE_NAMES,
         lambda c, split: stacked_mnist.load(resolve_data_dir(c.data_dir), split, c.download),
         stacked_mnist.SPLITS, "test"),
+    # Any folder of JPEG/PNG files; classes from its subfolders.
+    "folder": DatasetSpec(folder.image_shape, "class", folder.label_names, folder.load,
+                          folder.SPLITS, "train", folder.fingerprint),
 }
 
 
@@ -74,11 +87,12 @@ def resolve(config: Config) -> Config:
     """
     spec = get_dataset_spec(config.data.dataset)
     model = config.model
+    shape = spec.shape(config.data)
     if model.image_shape is None:
-        model = dataclasses.replace(model, image_shape=spec.image_shape)
-    elif tuple(model.image_shape) != spec.image_shape:
+        model = dataclasses.replace(model, image_shape=shape)
+    elif tuple(model.image_shape) != shape:
         raise ConfigError(f"model.image_shape {tuple(model.image_shape)} does not match "
-                          f"dataset {config.data.dataset!r} ({spec.image_shape})")
+                          f"dataset {config.data.dataset!r} ({shape})")
     if model.conditional:
         expected = {"label_kind": spec.label_kind,
                     "label_names": tuple(spec.label_names(config.data))}

@@ -43,19 +43,14 @@ The decoded split is cached once under `<kgan cache>/celeba/<key>/` (see
 `load`), so later loads read one `.npy` file and decode nothing.
 """
 
-import hashlib
-import json
 import os
-import shutil
-import tempfile
-import time
 
 import numpy as np
 import tensorflow as tf
 
 from kgan.config import DataConfig, cache_dir
-from kgan.core import scratch
-from kgan.core.messages import failure_reason, one_line
+from kgan.core.messages import failure_reason
+from kgan.data import image_files
 from kgan.data.record import ImageDataset
 from kgan.errors import ConfigError, DataError
 
@@ -71,18 +66,17 @@ _PARTITION_NAMES = ("train", "validation", "test")
 # Bump when the decoded content or the cache layout changes, so old caches are not reused.
 # 2: PNG and CMYK files decoded, unusable sizes skipped and counted.
 _CACHE_VERSION = 2
-_PROGRESS_SECONDS = 5.0
-_DECODE_BATCH = 256
-_MAX_NAMED = 5
-_JPEG_MAGIC = b"\xff\xd8\xff"
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_MAX_NAMED = image_files.MAX_NAMED
 # Limits of a usable image (see the module docstring).
-MAX_PIXELS = 4096 * 4096
-MAX_FILE_BYTES = 64 << 20
+MAX_PIXELS = image_files.MAX_PIXELS
+MAX_FILE_BYTES = image_files.MAX_FILE_BYTES
 MIN_CROP_SIDE = IMAGE_SHAPE[0] // 4
-# Why a listed image is left out, as counted in `ImageDataset.skipped` and the
-# cache manifest: not in the folder, undecodable, of unusable size.
-SKIP_REASONS = ("absent", "corrupt", "wrong_size")
+SKIP_REASONS = image_files.SKIP_REASONS
+
+
+def _decoding(crop_fraction: float) -> image_files.Decoding:
+    return image_files.Decoding("CelebA", IMAGE_SHAPE, crop_fraction, "attributes.npy",
+                                _CACHE_VERSION)
 
 
 def label_names(data_config: DataConfig) -> tuple[str, ...]:
@@ -143,26 +137,26 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
     absent = len(listed) - len(names)
     unlisted = sum(1 for name in on_disk if name not in partitions)
 
-    sizes = _file_sizes(folder, names)
-    key = _cache_key(folder, split, data_config.crop_fraction, sizes,
-                     (attributes_path, partition_path))
+    decoding = _decoding(data_config.crop_fraction)
+    sizes = image_files.file_sizes(folder, names)
+    key = image_files.cache_key(decoding, folder, split, sizes, (attributes_path, partition_path))
     split_cache = os.path.join(cache_dir(), "celeba", key)
     counts = (f"{len(names)} of {len(listed)} listed images present in {folder}; {absent} absent, "
               "skipped" + (f"; {unlisted} .jpg files not in {PARTITION_FILE}, ignored"
                            if unlisted else ""))
-    cached = _read_cache(split_cache)
+    cached = image_files.read_cache(decoding, split_cache)
     if cached is None:
         print(f"CelebA {split}: {counts}; decoding once into {split_cache}", flush=True)
         attributes = _read_attributes(attributes_path, names, len(all_attributes))
         _decode_into_cache(folder, split, names, sizes, attributes, all_attributes,
                            data_config.crop_fraction, split_cache,
                            {"listed": len(listed), "absent": absent})
-        cached = _read_cache(split_cache)
+        cached = image_files.read_cache(decoding, split_cache)
         if cached is None:
             raise DataError(f"the CelebA cache {split_cache} was not readable right after writing it")
     else:
         manifest = cached[2]
-        print(f"CelebA {split}: {counts}; {_skipped_summary(manifest, named=False)}; "
+        print(f"CelebA {split}: {counts}; {image_files.skipped_summary(manifest, named=False)}; "
               f"{manifest['counts']['images']} images read from the cache {split_cache}",
               flush=True)
     images, attributes, manifest = cached
@@ -180,21 +174,6 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
         skipped={reason: manifest["counts"][reason] for reason in SKIP_REASONS},
     )
 
-
-
-def _skipped_summary(manifest: dict, named: bool = True) -> str:
-    """'N undecodable[, skipped: names]; M of unusable size[...]' from a cache manifest."""
-    parts = []
-    for reason, what in (("corrupt", "undecodable"), ("wrong_size", "of unusable size")):
-        skipped = manifest[f"{reason}_names"]
-        text = f"{len(skipped)} {what}"
-        if named and skipped:
-            text += (", skipped: " + ", ".join(skipped[:_MAX_NAMED])
-                     + (", ..." if len(skipped) > _MAX_NAMED else ""))
-        elif named:
-            text += ", skipped"
-        parts.append(text)
-    return "; ".join(parts)
 
 
 def _image_folder(data_dir: str | None) -> str:
@@ -345,243 +324,14 @@ def _no_images_message(folder: str, split: str, on_disk: set[str],
             " by the official partition")
 
 
-def _file_sizes(folder: str, names: list[str]) -> dict[str, tuple[int, int]]:
-    """{name: (size in bytes, mtime in ns)} of the images to read."""
-    sizes = {}
-    for name in names:
-        try:
-            stat = os.stat(os.path.join(folder, name))
-        except OSError as e:  # removed since the folder was listed, or unreadable
-            raise DataError(f"cannot read {os.path.join(folder, name)}: "
-                            f"{failure_reason(e)}") from None
-        sizes[name] = (stat.st_size, stat.st_mtime_ns)
-    return sizes
-
-
-def _cache_key(folder: str, split: str, crop_fraction: float,
-               sizes: dict[str, tuple[int, int]], list_files: tuple[str, ...]) -> str:
-    digest = hashlib.sha256()
-    digest.update(json.dumps({"version": _CACHE_VERSION, "folder": folder, "split": split,
-                              "crop_fraction": crop_fraction,
-                              "image_shape": IMAGE_SHAPE}).encode())
-    for path in list_files:
-        stat = os.stat(path)
-        digest.update(f"\n{os.path.abspath(path)}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
-    for name, (size, mtime_ns) in sizes.items():
-        digest.update(f"\n{name}\t{size}\t{mtime_ns}".encode())
-    return f"{split}-{digest.hexdigest()[:24]}"
-
-
-def _read_cache(split_cache: str):
-    """(images, attributes, manifest) from a complete cache folder, else None.
-
-    Raises:
-        DataError: if the folder is complete (has its manifest) but damaged.
-    """
-    manifest_path = os.path.join(split_cache, "manifest.json")
-    if not os.path.isfile(manifest_path):
-        return None
-    damaged = (f"the CelebA cache {split_cache} is damaged (%s); delete the folder to decode "
-               "again")
-    try:
-        with open(manifest_path) as f:
-            manifest = json.load(f)
-        # The cache holds only arrays: never unpickle (a pickled object can run code).
-        images = np.load(os.path.join(split_cache, "images.npy"), allow_pickle=False)
-        attributes = np.load(os.path.join(split_cache, "attributes.npy"), allow_pickle=False)
-        counts = manifest["counts"]
-        count = counts["images"]
-        complete = all(isinstance(counts[r], int) for r in SKIP_REASONS) and all(
-            isinstance(manifest[f"{r}_names"], list) for r in ("corrupt", "wrong_size"))
-    except KeyError as e:
-        raise DataError(damaged % f"its manifest has no {e}") from None
-    except (OSError, ValueError, TypeError, EOFError) as e:
-        raise DataError(damaged % one_line(e)) from None
-    if not complete or images.dtype != np.uint8 or images.shape != (count, *IMAGE_SHAPE) \
-            or attributes.shape[:1] != (count,):
-        raise DataError(damaged % "its arrays do not match its manifest")
-    return images, attributes, manifest
-
-
-def _header_shape(contents: tf.Tensor) -> tf.Tensor:
-    """int64 (height, width) from a JPEG's or PNG's header, without decoding
-    pixels; an error (the element is dropped) for anything else."""
-    is_jpeg = tf.equal(tf.strings.substr(contents, 0, 3), _JPEG_MAGIC)
-    is_png = tf.equal(tf.strings.substr(contents, 0, 8), _PNG_MAGIC)
-    check = tf.debugging.Assert(is_jpeg | is_png, ["not a JPEG or PNG file"])
-
-    def jpeg_shape():
-        return tf.cast(tf.image.extract_jpeg_shape(contents)[:2], tf.int64)
-
-    def png_shape():
-        # IHDR, the first chunk: width and height as big-endian uint32 at bytes 16..23.
-        header = tf.io.decode_raw(tf.strings.substr(contents, 16, 8), tf.uint8)
-        header = tf.reshape(tf.cast(header, tf.int64), [2, 4])  # fails for a shorter file
-        big_endian = tf.constant([2**24, 2**16, 2**8, 1], tf.int64)
-        width, height = tf.unstack(tf.reduce_sum(header * big_endian, axis=1))
-        return tf.stack([height, width])
-
-    with tf.control_dependencies([check]):
-        return tf.cond(is_jpeg, jpeg_shape, png_shape)
-
-
-def _decode_fn(crop_fraction: float):
-    """(index, path) -> (index, usable, image): the cropped, resized image, or
-    zeros and `usable` False for an image of unusable size."""
-
-    def crop_side(height, width):
-        side = tf.cast(tf.round(crop_fraction * tf.cast(width, tf.float64)), tf.int64)
-        return side, (side <= height) & (side >= MIN_CROP_SIDE)
-
-    def decode(index, path):
-        contents = tf.io.read_file(path)
-        height, width = tf.unstack(_header_shape(contents))
-        _, fits = crop_side(height, width)
-        usable = fits & (height * width <= MAX_PIXELS)
-
-        def crop_and_resize():
-            # try_recover_truncated stays False: a truncated file fails and is skipped.
-            # decode_image (JPEG or PNG here) gives RGB from grayscale, CMYK or RGBA sources.
-            image = tf.io.decode_image(contents, channels=3, expand_animations=False)
-            shape = tf.shape(image, out_type=tf.int64)
-            side, _ = crop_side(shape[0], shape[1])
-            side = tf.clip_by_value(side, 1, tf.minimum(shape[0], shape[1]))
-            top, left = (shape[0] - side) // 2, (shape[1] - side) // 2
-            square = image[top:top + side, left:left + side]
-            resized = tf.image.resize(square, IMAGE_SHAPE[:2], method="bilinear",
-                                      antialias=True)
-            return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
-
-        image = tf.cond(usable, crop_and_resize, lambda: tf.zeros(IMAGE_SHAPE, tf.uint8))
-        return index, usable, tf.ensure_shape(image, IMAGE_SHAPE)
-    return decode
-
-
 def _decode_into_cache(folder: str, split: str, names: list[str],
                        sizes: dict[str, tuple[int, int]], attributes: np.ndarray,
                        attribute_names: tuple[str, ...], crop_fraction: float,
                        split_cache: str, counts: dict) -> None:
-    """Decodes `names` and moves the finished cache folder into `split_cache`.
-
-    Everything is written into a temporary sibling folder first, so an
-    interrupted decode leaves no cache that a later load would trust.
-    """
-    parent = os.path.dirname(split_cache)
-    try:
-        os.makedirs(parent, exist_ok=True)
-        _remove_abandoned_temp_folders(parent, os.path.basename(split_cache))
-        staging = tempfile.mkdtemp(
-            prefix=f".{os.path.basename(split_cache)}.{scratch.owner()}.", dir=parent)
-    except OSError as e:
-        raise DataError(f"cannot write the CelebA cache in {parent}: {failure_reason(e)} (set "
-                        "KGAN_CACHE_DIR to a writable folder)") from None
-    try:
-        # Files too large to be a CelebA image are not read at all.
-        wrong_size = np.array([sizes[name][0] > MAX_FILE_BYTES for name in names], bool)
-        candidates = np.flatnonzero(~wrong_size)
-        paths = [os.path.join(folder, names[i]) for i in candidates]
-        examples = (tf.data.Dataset.from_tensor_slices((candidates, paths))
-                    .map(_decode_fn(crop_fraction), num_parallel_calls=tf.data.AUTOTUNE)
-                    # Dropping failed elements keeps one bad file from ending the pass;
-                    # the indices that come through tell which files failed.
-                    .ignore_errors()
-                    .batch(_DECODE_BATCH)
-                    .prefetch(2))
-        # Written straight to disk: the full train split is 2 GB.
-        images_path = os.path.join(staging, "images.npy")
-        images = np.lib.format.open_memmap(images_path, mode="w+", dtype=np.uint8,
-                                           shape=(len(names), *IMAGE_SHAPE))
-        kept = np.zeros(len(names), bool)
-        done = seen = 0
-        began = last_report = time.perf_counter()
-        for indices, usable, batch in examples:
-            indices, usable = indices.numpy(), usable.numpy()
-            good = batch.numpy()[usable]
-            images[done:done + len(good)] = good
-            kept[indices[usable]] = True
-            wrong_size[indices[~usable]] = True
-            done += len(good)
-            seen += len(indices)
-            now = time.perf_counter()
-            if now - last_report >= _PROGRESS_SECONDS:
-                print(f"CelebA {split}: decoded {seen}/{len(paths)} "
-                      f"({seen / (now - began):.0f} images/s)", flush=True)
-                last_report = now
-        seconds = time.perf_counter() - began
-        corrupt = [name for name, ok, bad in zip(names, kept, wrong_size) if not (ok or bad)]
-        wrong_size_names = [name for name, bad in zip(names, wrong_size) if bad]
-        if done == 0:
-            raise DataError(
-                f"none of the {len(names)} CelebA {split} images in {folder} is usable: "
-                f"{len(corrupt)} undecodable (empty, damaged, or not a JPEG or PNG), "
-                f"{len(wrong_size_names)} of unusable size (crop_fraction {crop_fraction} of "
-                f"the width must give a square that fits and has at least {MIN_CROP_SIDE} "
-                f"pixels; at most {MAX_PIXELS // 2**20} megapixels and "
-                f"{MAX_FILE_BYTES >> 20} MiB), e.g. {(corrupt + wrong_size_names)[0]}")
-        images.flush()
-        del images
-        if done < len(names):
-            _shrink_npy(images_path, done)
-        kept_names = [name for name, ok in zip(names, kept) if ok]
-        np.save(os.path.join(staging, "attributes.npy"), attributes[kept])
-        with open(os.path.join(staging, "names.txt"), "w") as f:
-            f.write("".join(f"{name}\n" for name in kept_names))
-        manifest = {
-            "format_version": _CACHE_VERSION,
-            "folder": folder,
-            "split": split,
-            "crop_fraction": crop_fraction,
-            "image_shape": list(IMAGE_SHAPE),
-            "attribute_names": list(attribute_names),
-            "counts": {**counts, "present": len(names), "corrupt": len(corrupt),
-                       "wrong_size": len(wrong_size_names), "images": done},
-            "corrupt_names": corrupt,
-            "wrong_size_names": wrong_size_names,
-            "decode_seconds": round(seconds, 3),
-            "images_per_second": round(len(names) / seconds, 1) if seconds > 0 else None,
-        }
-        # The manifest is written last: its presence marks a complete folder.
-        with open(os.path.join(staging, "manifest.json"), "w") as f:
-            json.dump(manifest, f, indent=2)
-        try:
-            os.rename(staging, split_cache)
-        except OSError:
-            # Another process finished the same key first; its copy is as good as ours.
-            if not os.path.isfile(os.path.join(split_cache, "manifest.json")):
-                raise
-            shutil.rmtree(staging, ignore_errors=True)
-    except BaseException as e:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(e, OSError):  # a full disk or a file-size limit: nothing was cached
-            raise DataError(f"cannot write the CelebA cache {split_cache}: "
-                            f"{failure_reason(e)}") from None
-        raise
-    print(f"CelebA {split}: decoded {done} images in {seconds:.1f} s "
-          f"({manifest['images_per_second']} images/s); {_skipped_summary(manifest)}",
-          flush=True)
-
-
-def _shrink_npy(path: str, count: int) -> None:
-    """Rewrites an .npy file to its first `count` images, chunk by chunk on disk."""
-    source = np.load(path, mmap_mode="r", allow_pickle=False)
-    smaller_path = path + ".part"
-    smaller = np.lib.format.open_memmap(smaller_path, mode="w+", dtype=np.uint8,
-                                        shape=(count, *IMAGE_SHAPE))
-    for start in range(0, count, 4096):
-        stop = min(start + 4096, count)
-        smaller[start:stop] = source[start:stop]
-    smaller.flush()
-    del smaller, source
-    os.replace(smaller_path, path)
+    image_files.decode_into_cache(_decoding(crop_fraction), folder, split, names, sizes,
+                                  attributes, split_cache, counts,
+                                  {"attribute_names": list(attribute_names)})
 
 
 def _remove_abandoned_temp_folders(parent: str, key: str) -> None:
-    """Deletes temp folders of `key` whose writing process is gone (an interrupted decode)."""
-    prefix = f".{key}."
-    for entry in os.scandir(parent):
-        if not (entry.name.startswith(prefix) and entry.is_dir()):
-            continue
-        # .<key>.<host>-<pid>.<random>; host names may hold dots, the random part none.
-        folder_owner = entry.name[len(prefix):].rpartition(".")[0]
-        if scratch.abandoned(folder_owner):
-            shutil.rmtree(entry.path, ignore_errors=True)
+    image_files.remove_abandoned_temp_folders(parent, key)

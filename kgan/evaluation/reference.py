@@ -21,9 +21,12 @@ from kgan.errors import ConfigError, DataError
 
 def cache_path(data_config: DataConfig, split: str, count: int, identity: str,
                cache_root: str | None = None) -> str:
-    height, width, channels = data.get_dataset_spec(data_config.dataset).image_shape
+    spec = data.get_dataset_spec(data_config.dataset)
+    height, width, channels = spec.shape(data_config)
     key = (f"{data_config.dataset}_{split}_{height}x{width}x{channels}_{count}_"
            f"{identity.replace(':', '-')}")
+    if spec.fingerprint:
+        key += f"_{spec.fingerprint(data_config)}"
     return os.path.join(cache_root or cache_dir(), "reference_features", key + ".npz")
 
 

@@ -11,6 +11,9 @@ the latent size, the served output (`images` uint8 for the image GAN,
   `kgan.export.signatures`, ready for
   `tensorflow_model_server --model_base_path=<export_dir>/<model_name>`;
 * `tflite/<model_name>_<variant>.tflite` for each requested variant;
+* `generator.keras`, the generator as a Keras file: `import kgan`, then
+  `keras.models.load_model(path)` (safe mode on) gives the network itself,
+  float output in [-1, 1], taking `[z, label vectors]` when conditional;
 * `export.json` (what the export is, where it came from, how it was verified)
   and `serving_request.json`, an example TF Serving REST request body.
 
@@ -46,6 +49,7 @@ from kgan.export.verify import tflite_tolerance, verify
 from kgan.tasks import LatentServing
 
 EXPORT_FILE = "export.json"
+KERAS_FILE = "generator.keras"
 REQUEST_FILE = "serving_request.json"
 _STAGING_PREFIX = ".partial-"
 _VERIFY_LATENTS = 16
@@ -193,6 +197,8 @@ def export(config: ExportConfig, log=print) -> ExportResult:
         log(f"Exporting {config.workdir} (step {loaded.step}) as {model_name} version {version}")
         log("  writing the SavedModel")
         write_saved_model(generator, spec, staging, config.max_batch_size)
+        log(f"  writing {KERAS_FILE}")
+        generator.save(os.path.join(staging, KERAS_FILE))
         tflite_files = {}
         if config.tflite_variants:
             os.makedirs(os.path.join(staging, "tflite"))
@@ -223,7 +229,8 @@ def export(config: ExportConfig, log=print) -> ExportResult:
             report = verify(staging, spec, tflite_files, keras_output(z, labels),
                             keras_output(signatures.latents_from_seeds(seeds, spec.latent_dim),
                                          seed_labels),
-                            z, seeds, labels, seed_labels, log=log)
+                            z, seeds, labels, seed_labels,
+                            keras_file=os.path.join(staging, KERAS_FILE), log=log)
 
         metadata = _metadata(config, loaded, model_name, version, model_dir,
                              _signature_table(generator, spec), tflite_files, staging, report)
@@ -308,6 +315,17 @@ def _metadata(config, loaded, model_name, version, model_dir, signature_table, t
         "task": getattr(loaded.config, "task", "gan"),
         "generator": _generator_metadata(loaded, spec),
         "signatures": signature_table,
+        "keras_file": {
+            "file": KERAS_FILE,
+            "bytes": os.path.getsize(os.path.join(staging, KERAS_FILE)),
+            "load": "import kgan; keras.models.load_model(path)",
+            "output": "the network's float output" + (
+                ", in [-1, 1] (pixel_mapping gives the served images)"
+                if spec.kind == "image" else ""),
+            "inputs": "z" if not spec.num_labels else (
+                f"[z, {'one-hot class' if spec.label_kind == 'class' else 'attribute'} "
+                f"vectors [batch, {spec.num_labels}]]"),
+        },
         "tflite": {
             variant: {
                 "file": os.path.relpath(path, staging),

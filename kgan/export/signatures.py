@@ -15,7 +15,13 @@ directly; for the points task `{"points": float32 [batch, 2]}`. Below,
   sample on every call, every machine and every device type. Every int64 is a
   valid seed, -2**63 and 2**63 - 1 included.
 
-A conditional generator takes a `labels` input in both signatures, one row
+* `serving_png`, `generate_png_from_seed` (images of 1 or 3 channels): the
+  same inputs, returning `{"png_bytes": string [batch]}`, one PNG file per
+  image. TF Serving's REST API sends an output named `*_bytes` as
+  `{"b64": ...}`; as nested JSON integers, `images` costs about 4 bytes
+  per pixel, a PNG a fraction of one byte (BUILD_NOTES, issue 20).
+
+A conditional generator takes a `labels` input in every signature, one row
 per image: int32 class ids `[batch]` (MNIST digits), or float32 attribute
 vectors `[batch, num_attributes]` (CelebA; 1 = present, 0 = absent; any
 finite value is accepted, values in between give intermediate strengths).
@@ -76,6 +82,10 @@ from kgan.tasks import LatentServing
 
 SERVING_SIGNATURE = "serving_default"
 SEED_SIGNATURE = "generate_from_seed"
+PNG_SIGNATURE = "serving_png"
+PNG_SEED_SIGNATURE = "generate_png_from_seed"
+# TF Serving's REST API base64-encodes an output whose name ends in `_bytes`.
+PNG_OUTPUT = "png_bytes"
 # A request asking for more images than this is refused (`ExportConfig`'s
 # default): 10,000 is enough for an FID sample in one call, and the uint8
 # output alone is then 7.8 MB for MNIST and 123 MB for 64x64 CelebA.
@@ -118,15 +128,19 @@ def output_spec(spec: LatentServing) -> tf.TensorSpec:
                          name=spec.output_key)
 
 
-def output_function(network, spec: LatentServing, served: bool = True) -> Callable:
+def output_function(network, spec: LatentServing, head: Callable | None = None) -> Callable:
     """The bare computation, unchecked: `fn(z)`, or `fn(z, labels)` for a
-    conditional generator (labels as users give them), -> served samples
-    (`served=False`: the network's own float output, before `spec.to_output`)."""
-    to_output = spec.to_output if served else (lambda outputs: outputs)
+    conditional generator (labels as users give them), -> served samples.
+    With `head`, the samples are instead `head(network.pre_tanh(inputs))`
+    (the full-int8 image end, `kgan.export.tflite`)."""
+    def forward(inputs):
+        if head is None:
+            return spec.to_output(network(inputs, training=False))
+        return head(network.pre_tanh(inputs, training=False))
     if not spec.num_labels:
-        return lambda z: to_output(network(z, training=False))
-    return lambda z, labels: to_output(network(
-        [z, label_vectors(labels, spec.label_kind, spec.num_labels)], training=False))
+        return forward
+    return lambda z, labels: forward(
+        [z, label_vectors(labels, spec.label_kind, spec.num_labels)])
 
 
 def _require(condition, message: str, *data) -> tf.Operation:
@@ -225,21 +239,43 @@ def endpoints(network, spec: LatentServing, max_batch_size: int = MAX_BATCH_SIZE
         checked = _checked(inputs, specs, spec, max_batch_size)
         return {spec.output_key: _in_chunks(generate, checked, chunk_size, output)}
 
-    if label_spec is None:
-        def from_latents_endpoint(z):
-            return serve(samples, z=z)
+    def finish(served, png: bool):
+        return {PNG_OUTPUT: encode_png(served[spec.output_key])} if png else served
 
-        def from_seeds_endpoint(seed):
-            return serve(from_seeds, seed=seed)
+    # Named parameters, not *args: a restored function binds keyword
+    # arguments by them (`TFSMLayer(...)(z, labels=...)`).
+    def endpoint(generate, first_input: str, png: bool) -> Endpoint:
+        if label_spec is None:
+            if first_input == "z":
+                def fn(z):
+                    return finish(serve(generate, z=z), png)
+            else:
+                def fn(seed):
+                    return finish(serve(generate, seed=seed), png)
+            return Endpoint(fn, [specs[first_input]])
+        if first_input == "z":
+            def fn(z, labels):
+                return finish(serve(generate, z=z, labels=labels), png)
+        else:
+            def fn(seed, labels):
+                return finish(serve(generate, seed=seed, labels=labels), png)
+        return Endpoint(fn, [specs[first_input], label_spec])
 
-        return {SERVING_SIGNATURE: Endpoint(from_latents_endpoint, [specs["z"]]),
-                SEED_SIGNATURE: Endpoint(from_seeds_endpoint, [specs["seed"]])}
+    table = {SERVING_SIGNATURE: endpoint(samples, "z", png=False),
+             SEED_SIGNATURE: endpoint(from_seeds, "seed", png=False)}
+    if serves_png(spec):
+        table.update({PNG_SIGNATURE: endpoint(samples, "z", png=True),
+                      PNG_SEED_SIGNATURE: endpoint(from_seeds, "seed", png=True)})
+    return table
 
-    def from_latents_and_labels(z, labels):
-        return serve(samples, z=z, labels=labels)
 
-    def from_seeds_and_labels(seed, labels):
-        return serve(from_seeds, seed=seed, labels=labels)
+def serves_png(spec: LatentServing) -> bool:
+    """Whether the export has the PNG signatures: uint8 images of 1 or 3 channels."""
+    return (spec.kind == "image" and spec.output_dtype == "uint8"
+            and spec.output_shape[-1] in (1, 3))
 
-    return {SERVING_SIGNATURE: Endpoint(from_latents_and_labels, [specs["z"], label_spec]),
-            SEED_SIGNATURE: Endpoint(from_seeds_and_labels, [specs["seed"], label_spec])}
+
+def encode_png(images: tf.Tensor) -> tf.Tensor:
+    """uint8 `[batch, height, width, channels]` -> string `[batch]` of PNG files."""
+    return tf.map_fn(tf.io.encode_png, images,
+                     fn_output_signature=tf.TensorSpec([], tf.string))

@@ -7,15 +7,22 @@ GAN, float32 `points` for the points task). `generate_from_seed` stays
 SavedModel-only, because TFLite has no builtin stateless random op and Flex
 ops are not allowed here.
 
-`full_int8` of a uint8 output (images) ends its int8 graph at the
-generator's tanh, whose int8 output TFLite fixes at scale 1/128 and zero
-point 0 (256 levels over [-1, 1)), and makes the model's output uint8
-(`inference_output_type`): the final requantization only adds 128, so a
-pixel is `round(128 x) + 128`, clipped to 0..255, within one level of the
-float mapping `round(127.5 (x + 1))`. Converting `to_uint8` itself instead
-quantized `x + 1` to an int8 tensor of scale ~1, leaving 3 grey levels.
-`convert` refuses a result whose output is not on that grid (a generator
-that does not end in tanh).
+`full_int8` of a uint8 output (images) ends its int8 graph with its own
+tanh of the generator's pre-tanh activation clipped to [-3.5, 3.5]
+(`INT8_TANH_CLIP`), and makes the model's output uint8
+(`inference_output_type`). TFLite fixes an int8 tanh's output at scale
+1/128 and zero point 0, so the final requantization only adds 128: a pixel
+is `round(128 x) + 128`, clipped to 0..255, within one level of the float
+mapping `round(127.5 (x + 1))`. The clip sets the int8 scale of the tanh's
+input: unclipped, a trained generator's pre-tanh activations span about
+-50..5, and an int8 step of 0.2 there left 22 grey levels (BUILD_NOTES,
+issue 20). A clip at c gives a step of 2c / 255; c must keep tanh(c) above
+127.5 / 128 (c > 3.12), or black would come out as level 1 and white as
+254. At 3.5, tanh(3.5) = 0.998 still maps to 0 and 255 after the input's
+own rounding. Converting `to_uint8` itself instead quantized `x + 1` to an
+int8 tensor of scale ~1, leaving 3 grey levels. `convert` refuses a result
+whose output is not on that grid, and a generator whose body does not end
+in tanh cannot take this path (`GeneratorBase.pre_tanh`).
 
 Every variant applies to every task. For a float output (points), `full_int8`
 quantizes the activations and the output too (its float32 output is
@@ -70,16 +77,25 @@ def _network_from_saved_model(saved_model_dir: str, network):
                           f"{type(network).__name__} its config describes ({e})") from None
 
 
+INT8_TANH_CLIP = 3.5
+
+
 def _int8_image_output(variant: str, spec: LatentServing) -> bool:
-    """Whether the model ends at the generator's tanh, made uint8 by the
+    """Whether the model ends in the clipped tanh, made uint8 by the
     converter (module docstring)."""
     return variant == "full_int8" and spec.output_dtype == "uint8"
 
 
+def _clipped_tanh(clip: float | None):
+    if clip is None:
+        return tf.tanh
+    return lambda pre_tanh: tf.tanh(tf.clip_by_value(pre_tanh, -clip, clip))
+
+
 def _write_bare_saved_model(saved_model_dir: str, network, spec: LatentServing,
-                            path: str, served: bool = True) -> None:
+                            path: str, head=None) -> None:
     network = _network_from_saved_model(saved_model_dir, network)
-    samples = output_function(network, spec, served)
+    samples = output_function(network, spec, head)
     specs = _input_specs(spec, 0)
     key = spec.output_key
     archive = keras.export.ExportArchive()
@@ -132,7 +148,8 @@ def calibration_inputs(spec: LatentServing, samples: int, seed: int, batch_size:
 
 
 def convert(saved_model_dir: str, variant: str, network, spec: LatentServing,
-            calibration_samples: int, seed: int, batch_size: int = 0) -> bytes:
+            calibration_samples: int, seed: int, batch_size: int = 0,
+            int8_tanh_clip: float | None = INT8_TANH_CLIP) -> bytes:
     """Converts the exported generator into one TFLite variant.
 
     Args:
@@ -147,13 +164,16 @@ def convert(saved_model_dir: str, variant: str, network, spec: LatentServing,
         spec: The task's serving spec.
         calibration_samples, seed: Full-int8 calibration.
         batch_size: Fixes the model's batch (0: dynamic).
+        int8_tanh_clip: The clip of the full-int8 image end (module
+            docstring); None ends at the plain tanh (measured, not shipped).
     """
     if variant not in TFLITE_VARIANTS:
         raise ValueError(f"unknown TFLite variant {variant!r}")
     with tempfile.TemporaryDirectory(prefix="kgan-tflite-") as scratch:
         bare_dir = os.path.join(scratch, "bare")
         _write_bare_saved_model(saved_model_dir, network, spec, bare_dir,
-                                served=not _int8_image_output(variant, spec))
+                                _clipped_tanh(int8_tanh_clip)
+                                if _int8_image_output(variant, spec) else None)
         converted = _convert(_converter(bare_dir, spec, batch_size), variant, spec,
                              calibration_samples, seed, batch_size)
         if _int8_image_output(variant, spec):

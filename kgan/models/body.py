@@ -65,13 +65,26 @@ class GeneratorBase(keras.Model):
         self.body.build((z_shape[0], self.body_input_dim))
         self.built = True
 
+    def _body_input(self, inputs):
+        if not self.num_labels:
+            return inputs
+        z, labels = inputs
+        embedded = self.label_embedding(keras.ops.cast(labels, self.compute_dtype))
+        return keras.ops.concatenate([keras.ops.cast(z, self.compute_dtype), embedded], axis=-1)
+
     def call(self, inputs, training=None):
-        if self.num_labels:
-            z, labels = inputs
-            embedded = self.label_embedding(keras.ops.cast(labels, self.compute_dtype))
-            inputs = keras.ops.concatenate([keras.ops.cast(z, self.compute_dtype), embedded],
-                                           axis=-1)
-        return self.body(inputs, training=training)
+        return self.body(self._body_input(inputs), training=training)
+
+    def pre_tanh(self, inputs, training=None):
+        """The body's output before its final tanh, in float32: what a
+        full-int8 export clips before its own tanh (`kgan.export.tflite`)."""
+        *layers, last = self.body.layers
+        if getattr(last, "activation", None) is not keras.activations.tanh:
+            raise ValueError(f"{type(self).__name__}'s body ends in {last.name}, not a tanh")
+        x = self._body_input(inputs)
+        for layer in layers:
+            x = layer(x, training=training)
+        return keras.ops.cast(x, "float32")
 
     def get_config(self):
         config = super().get_config()

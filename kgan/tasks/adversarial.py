@@ -39,13 +39,16 @@ def adam_optimizers(config: Config) -> dict:
     dynamic loss scaling under `mixed_float16` (float16 gradients underflow
     without it; bfloat16 has float32's range)."""
     t = config.train
+    # Named per player: Keras's callbacks log `learning_rate_<name>`.
     optimizers = {
-        "g": keras.optimizers.Adam(t.g_learning_rate, beta_1=t.g_beta1, beta_2=t.g_beta2),
-        "d": keras.optimizers.Adam(t.d_learning_rate, beta_1=t.d_beta1, beta_2=t.d_beta2),
+        "g": keras.optimizers.Adam(t.g_learning_rate, beta_1=t.g_beta1, beta_2=t.g_beta2,
+                                   name="g_adam"),
+        "d": keras.optimizers.Adam(t.d_learning_rate, beta_1=t.d_beta1, beta_2=t.d_beta2,
+                                   name="d_adam"),
     }
     if t.mixed_precision == "mixed_float16":
-        optimizers = {player: keras.optimizers.LossScaleOptimizer(optimizer)
-                      for player, optimizer in optimizers.items()}
+        optimizers = {player: keras.optimizers.LossScaleOptimizer(
+            optimizer, name=f"{player}_loss_scale") for player, optimizer in optimizers.items()}
     return optimizers
 
 
@@ -237,7 +240,7 @@ class LatentGAN(Task):
     def learning_rates(self) -> dict:
         return dict(self._configured_rates)
 
-    def compile(self, optimizers, loss_weights=None, **kwargs):
+    def compile(self, *, optimizers, loss_weights=None, **kwargs):
         """As `Task.compile`; the regularizers' weights (gamma/2 for R1 and
         R2, times `reg_every` when lazy; the GP and LeCam weights) are the
         defaults of `loss_weights`."""
@@ -245,7 +248,8 @@ class LatentGAN(Task):
                    for name, weight in self.penalty_weights.items()}
         if self.lecam_weight:
             weights[("d", "lecam")] = self.lecam_weight
-        super().compile(optimizers, {**weights, **(loss_weights or {})}, **kwargs)
+        super().compile(optimizers=optimizers, loss_weights={**weights, **(loss_weights or {})},
+                        **kwargs)
         self._configured_rates = {player: float(keras.ops.convert_to_numpy(
             optimizer.learning_rate)) for player, optimizer in optimizers.items()}
 

@@ -153,6 +153,50 @@ def _tf_variable(variable):
         else variable
 
 
+class PlayerOptimizers:
+    """A task's `model.optimizer`: its players' optimizers, in `PLAYERS`
+    order, under the `optimizers` attribute that Keras's learning-rate
+    callbacks (`LearningRateScheduler`, `ReduceLROnPlateau`) and its
+    TensorBoard callback read for a model with several. A schedule is then
+    applied to every player's rate, each from its own current value, so a
+    multiplicative schedule keeps the players' ratio (TTUR).
+
+    There is no single `learning_rate`: reading or setting one raises
+    instead of driving an optimizer that trains nothing. After a non-finite
+    rollback, the loop sets every rate to its configured value times the
+    rollback scale (`Task.set_learning_rate_scale`), replacing a schedule's.
+    """
+
+    built = True
+
+    def __init__(self, task: "Task"):
+        self._task = task
+        self.optimizers = [task.optimizers[player] for player in task.PLAYERS]
+
+    @property
+    def iterations(self):
+        """The task's step counter (every optimizer steps at most once per step)."""
+        return self._task.step_counter
+
+    @property
+    def variables(self) -> list:
+        return [v for optimizer in self.optimizers for v in optimizer.variables]
+
+    @property
+    def learning_rate(self):
+        raise AttributeError(self._no_single_rate())
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        raise AttributeError(self._no_single_rate())
+
+    def _no_single_rate(self) -> str:
+        return (f"{type(self._task).__name__} has one optimizer per player "
+                f"({', '.join(self._task.PLAYERS)}): set "
+                f"task.optimizers[player].learning_rate, or use a Keras learning-rate "
+                f"callback, which drives every player's rate")
+
+
 class Task(keras.Model):
     """Base class of the GAN families (see the module docstring).
 
@@ -245,19 +289,39 @@ class Task(keras.Model):
 
     # ----- training -----
 
-    def compile(self, optimizers: dict, loss_weights: Optional[dict] = None, **kwargs):
+    def compile(self, *, optimizers: dict, loss_weights: Optional[dict] = None, **kwargs):
         """Configures training.
+
+        Arguments are keyword-only: keras-io's GAN examples take
+        `compile(d_optimizer, g_optimizer, loss_fn)`, and a positional call
+        in another order would train each player with the other's optimizer.
 
         Args:
             optimizers: `{player: optimizer}` for every player in `PLAYERS`.
             loss_weights: `{(player, term): weight}`; terms not named weigh 1.
             **kwargs: Passed to `keras.Model.compile` (`jit_compile`,
-                `steps_per_execution`).
+                `steps_per_execution`); not `optimizer`, `loss` or `metrics`,
+                which the task's own players and loss terms replace.
         """
-        super().compile(**kwargs)
+        foreign = sorted({"optimizer", "loss", "metrics"} & set(kwargs))
+        if foreign:
+            raise TypeError(f"{type(self).__name__}.compile takes no {', '.join(foreign)}: "
+                            f"pass optimizers={{player: optimizer}} for players "
+                            f"{', '.join(self.PLAYERS)}; the losses are the task's own")
+        if not isinstance(optimizers, dict):
+            raise TypeError(f"optimizers must be a dict {{player: optimizer}} for players "
+                            f"{', '.join(self.PLAYERS)}, got {type(optimizers).__name__}")
+        unknown = sorted(set(optimizers) - set(self.PLAYERS))
+        if unknown:
+            raise ValueError(f"optimizers for unknown player(s) {', '.join(unknown)} "
+                             f"(players: {', '.join(self.PLAYERS)})")
         missing = sorted(set(self.PLAYERS) - set(optimizers))
         if missing:
             raise ValueError(f"no optimizer for player(s) {', '.join(missing)}")
+        # Keras's compile reads `self.optimizer` (to wrap it for float16):
+        # until this compile is done there is none.
+        self.optimizers = {}
+        super().compile(**kwargs)
         self.optimizers = dict(optimizers)
         self.loss_weights = dict(loss_weights or {})
         # Optimizer slots are created now, eagerly: created lazily inside the
@@ -268,6 +332,18 @@ class Task(keras.Model):
         # The networks are built; without this, `fit` under a strategy
         # would trace `call` on a data batch to build the model.
         self.built = True
+
+    @property
+    def optimizer(self):
+        """Every player's optimizer, as Keras's callbacks expect of a model
+        with several (`PlayerOptimizers`); None before `compile`."""
+        return PlayerOptimizers(self) if getattr(self, "optimizers", None) else None
+
+    @optimizer.setter
+    def optimizer(self, value):
+        # keras.Model sets its single optimizer (compile's default RMSprop);
+        # a task has one per player, so that one is never built or stepped.
+        pass
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Under a strategy, Keras's `fit` first reduces one distributed batch

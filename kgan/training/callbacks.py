@@ -239,6 +239,27 @@ class NonFiniteGuard(keras.callbacks.Callback):
                              f"loss ({', '.join(bad)})" if bad else "weights")
 
 
+class HideInternalMetrics(keras.callbacks.Callback):
+    """Removes the loop's own counters (`nonfinite_steps`) from the logs of
+    every later callback: Keras passes one logs dict down the list, so the
+    user's callbacks, placed after this one, see only the task's metrics."""
+
+    INTERNAL = (NONFINITE_STEPS,)
+
+    def _hide(self, logs):
+        for name in self.INTERNAL:
+            (logs if logs is not None else {}).pop(name, None)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._hide(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._hide(logs)
+
+    def on_train_end(self, logs=None):
+        self._hide(logs)
+
+
 class EvaluationMonitor(keras.callbacks.Callback):
     """Evaluates the generator every `every` steps and keeps the best checkpoint.
 

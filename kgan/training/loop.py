@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
@@ -17,8 +18,8 @@ from kgan.config import Config
 from kgan.core.files import append_line
 from kgan.errors import RunError
 from kgan.training import distribute
-from kgan.training.callbacks import (EvaluationMonitor, NonFiniteError, NonFiniteGuard,
-                                     TrainingMonitor)
+from kgan.training.callbacks import (EvaluationMonitor, HideInternalMetrics, NonFiniteError,
+                                     NonFiniteGuard, TrainingMonitor)
 
 # Sections of the config that a checkpoint's contents depend on: a run cannot
 # be resumed with different values here. (The precision policy changes the
@@ -156,7 +157,8 @@ def build_task(config: Config, strategy: tf.distribute.Strategy | None = None) -
 
 
 def train(config: Config, workdir: str, stream=None,
-          strategy: tf.distribute.Strategy | None = None) -> TrainResult:
+          strategy: tf.distribute.Strategy | None = None,
+          callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainResult:
     """Trains (or resumes) the run in `workdir` to the configured length.
 
     The workdir gets `config.json`, `checkpoints/` (the newest
@@ -173,6 +175,15 @@ def train(config: Config, workdir: str, stream=None,
         stream: Where progress is written (default stdout).
         strategy: A `tf.distribute.Strategy` to use instead of the one
             `train.strategy` names (e.g. a MirroredStrategy over chosen devices).
+        callbacks: Your `keras.callbacks.Callback`s, called after kgan's own
+            (the non-finite guard, logging, previews, checkpoints,
+            evaluation) at every step; Keras's batch numbers count from the
+            start of this `fit`, not of the run. Their logs hold the
+            task's metrics (`d_loss`, `g_loss`, ...), not the loop's
+            internal counters. `model.optimizer` holds every player's
+            optimizer (`kgan.tasks.base.PlayerOptimizers`), so
+            `LearningRateScheduler` and `ReduceLROnPlateau` drive every
+            player's rate; the loop runs one Keras epoch per `fit`.
 
     Returns:
         A `TrainResult`.
@@ -247,16 +258,17 @@ def train(config: Config, workdir: str, stream=None,
             t.log_every, t.sample_every, t.checkpoint_every, stream, chief=chief,
             scratch_dir=None if chief else save_dir)
         # The guard comes first: it ends a diverged step before anything is written.
-        callbacks = [NonFiniteGuard(fit_start), monitor]
+        own_callbacks = [NonFiniteGuard(fit_start), monitor]
         if evaluation_setup:
             metric_fn, eval_latents, eval_labels = evaluation_setup
-            callbacks.append(EvaluationMonitor(workdir, checkpoint, t.eval_metric, metric_fn,
-                                               eval_latents, eval_labels, fit_start,
-                                               t.eval_every, stream))
+            own_callbacks.append(EvaluationMonitor(workdir, checkpoint, t.eval_metric, metric_fn,
+                                                   eval_latents, eval_labels, fit_start,
+                                                   t.eval_every, stream))
         try:
             with stop.on_sigint():
                 task.fit(batches, epochs=1, steps_per_epoch=end_step - fit_start,
-                        callbacks=[*callbacks, stop], verbose=0, shuffle=False)
+                         callbacks=[*own_callbacks, HideInternalMetrics(), *callbacks, stop],
+                         verbose=0, shuffle=False)
         except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
             stop.requested = True
         except NonFiniteError as e:

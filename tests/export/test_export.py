@@ -6,6 +6,7 @@ import pathlib
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -58,11 +59,36 @@ def exported(run, tmp_path_factory):
 def test_version_layout(exported):
     version_dir = pathlib.Path(exported.path)
     assert version_dir.name == "1" and exported.version == 1 and exported.model_name == "mnist"
-    for name in ("saved_model.pb", "variables", "export.json", "serving_request.json"):
+    for name in ("saved_model.pb", "variables", "export.json", "serving_request.json",
+                 "generator.keras"):
         assert (version_dir / name).exists(), name
     assert sorted(p.name for p in (version_dir / "tflite").iterdir()) == [
         f"mnist_{v}.tflite" for v in sorted(("float32", "float16", "dynamic_int8", "full_int8"))]
     assert os.listdir(version_dir.parent) == ["1"], "no staging folder may remain"
+
+
+def test_the_keras_file_loads_in_safe_mode_and_serves_the_saved_models_images(exported):
+    z = np.random.default_rng(7).standard_normal((6, LATENT_DIM)).astype(np.float32)
+    network = keras.models.load_model(str(pathlib.Path(exported.path) / "generator.keras"),
+                                      safe_mode=True)
+    images = np.round((np.asarray(network(z)) + 1.0) * 127.5).clip(0, 255)
+    reference = tf.saved_model.load(exported.path).signatures["serving_default"](
+        z=tf.constant(z))["images"].numpy()
+    assert np.abs(images - reference).max() <= 1
+    recorded = exported.metadata["keras_file"]
+    assert recorded["file"] == "generator.keras" and recorded["bytes"] > 0
+    assert exported.metadata["verification"]["keras_file"]["safe_mode"] is True
+
+
+def test_plain_keras_serves_the_saved_model_through_tfsm_layer(exported):
+    """The README's plain-Keras route; export verification checks it in a process without kgan."""
+    z = np.random.default_rng(8).standard_normal((3, LATENT_DIM)).astype(np.float32)
+    layer = keras.layers.TFSMLayer(exported.path, call_endpoint="serving_default")
+    images = np.asarray(layer(tf.constant(z))["images"])
+    reference = tf.saved_model.load(exported.path).signatures["serving_default"](
+        z=tf.constant(z))["images"].numpy()
+    np.testing.assert_array_equal(images, reference)
+    assert exported.metadata["verification"]["saved_model"]["keras_tfsm_layer_equal"] is True
 
 
 def test_the_request_cap_is_configurable_and_recorded(run, tmp_path):

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from kgan.tasks.base import Phase, Task
@@ -40,7 +41,7 @@ class CountingTask(Task):
 
 def test_terms_are_weighted_summed_and_logged_each():
     task = CountingTask()
-    task.compile({"p": keras.optimizers.SGD(0.0)}, loss_weights={("p", "fit"): 0.5})
+    task.compile(optimizers={"p": keras.optimizers.SGD(0.0)}, loss_weights={("p", "fit"): 0.5})
     batch = {"x": tf.ones([4, 1])}
     logs = task.train_step(batch)
     # y = 0: fit = 9 and pull = 0, logged unweighted; total = 0.5 * 9 + 0.
@@ -50,7 +51,7 @@ def test_terms_are_weighted_summed_and_logged_each():
 
 def test_a_lazy_phase_runs_every_n_steps_under_fit():
     task = CountingTask(every=3)
-    task.compile({"p": keras.optimizers.SGD(0.01)})
+    task.compile(optimizers={"p": keras.optimizers.SGD(0.01)})
     stream = tf.data.Dataset.from_tensors({"x": tf.ones([4, 1])}).repeat()
     task.fit(stream, steps_per_epoch=7, epochs=1, verbose=0)
     assert int(task.step_counter.numpy()) == 7
@@ -60,7 +61,7 @@ def test_a_lazy_phase_runs_every_n_steps_under_fit():
 
 def test_checkpoint_items_name_networks_optimizers_and_step():
     task = CountingTask()
-    task.compile({"p": keras.optimizers.SGD(0.1)})
+    task.compile(optimizers={"p": keras.optimizers.SGD(0.1)})
     assert set(task.checkpoint_items()) == {"net", "p_optimizer", "step"}
 
 
@@ -70,3 +71,38 @@ def test_noise_is_keyed_by_seed_and_key():
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, task.noise(4, (3,), 8))
     assert a.shape == (4, 3)
+
+
+def test_compile_arguments_are_keyword_only_and_checked():
+    task = CountingTask()
+    with pytest.raises(TypeError):
+        task.compile({"p": keras.optimizers.SGD(0.1)})  # keras-io's positional style
+    with pytest.raises(TypeError, match="takes no optimizer"):
+        task.compile(optimizers={"p": keras.optimizers.SGD(0.1)}, optimizer="adam")
+    with pytest.raises(ValueError, match="unknown player.*q"):
+        task.compile(optimizers={"p": keras.optimizers.SGD(0.1), "q": keras.optimizers.SGD(0.1)})
+    with pytest.raises(ValueError, match="no optimizer for player.*p"):
+        task.compile(optimizers={})
+
+
+def test_the_model_optimizer_is_every_players_and_has_no_single_rate():
+    task = CountingTask()
+    assert task.optimizer is None
+    sgd = keras.optimizers.SGD(0.1)
+    task.compile(optimizers={"p": sgd})
+    assert task.optimizer.optimizers == [sgd]
+    assert task.optimizer.iterations is task.step_counter
+    with pytest.raises(AttributeError, match="one optimizer per player"):
+        task.optimizer.learning_rate = 0.5
+    assert not hasattr(task.optimizer, "learning_rate")
+
+
+def test_a_keras_learning_rate_schedule_drives_the_players_optimizer():
+    task = CountingTask()
+    task.compile(optimizers={"p": keras.optimizers.SGD(0.1)})
+    stream = tf.data.Dataset.from_tensors({"x": tf.ones([4, 1])}).repeat()
+    history = task.fit(stream, steps_per_epoch=2, epochs=3, verbose=0, callbacks=[
+        keras.callbacks.LearningRateScheduler(lambda epoch, rate: rate * 0.5)])
+    assert float(task.optimizers["p"].learning_rate.numpy()) == pytest.approx(0.1 / 8)
+    assert history.history[f"learning_rate_{task.optimizers['p'].name}"] == pytest.approx(
+        [0.05, 0.025, 0.0125])

@@ -3,7 +3,10 @@
 import dataclasses
 import json
 import math
+import pathlib
+import re
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,6 +16,9 @@ from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
 from kgan.errors import RunError
 from kgan.training import total_steps, train
 from kgan.training.loop import build_task, resolve, restore_run
+
+
+README = pathlib.Path(__file__).parents[2] / "README.md"
 
 
 def small_config(data_dir, **train_changes):
@@ -191,3 +197,39 @@ def test_in_training_evaluation_of_a_conditional_run(tmp_path, mnist_tfds_dir):
     assert result.step == 6
     best = json.loads((tmp_path / "run" / "best" / "best.json").read_text())
     assert best["metric"] == "classifier_fd" and np.isfinite(best["value"])
+
+
+
+class LogRecorder(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batch_logs, self.rates = [], None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batch_logs.append(dict(logs))
+
+    def on_train_end(self, logs=None):
+        self.rates = {opt.name: float(opt.learning_rate.numpy())
+                      for opt in self.model.optimizer.optimizers}
+
+
+def test_user_callbacks_see_task_metrics_and_a_schedule_drives_both_players(
+        tmp_path, mnist_tfds_dir):
+    recorder = LogRecorder()
+    config = small_config(mnist_tfds_dir, steps=3, d_learning_rate=4e-4, g_learning_rate=1e-4)
+    train(config, str(tmp_path / "run"), callbacks=[
+        keras.callbacks.LearningRateScheduler(lambda epoch, rate: rate * 0.5), recorder])
+    assert len(recorder.batch_logs) == 3
+    assert all({"d_loss", "g_loss"} <= set(logs) for logs in recorder.batch_logs)
+    assert not any("nonfinite_steps" in logs for logs in recorder.batch_logs)
+    # Each player's rate halved from its own: the 4:1 ratio is kept.
+    assert recorder.rates == pytest.approx({"d_adam": 2e-4, "g_adam": 5e-5})
+
+    # The TensorBoard tags are the README's workdir listing.
+    listing = next(line for line in README.read_text().splitlines()
+                   if line.strip().startswith("tensorboard/"))
+    documented = set(re.findall(r"`([^`]+)`", listing))
+    tags = {value.tag for path in (tmp_path / "run" / "tensorboard").iterdir()
+            for event in tf.compat.v1.train.summary_iterator(str(path))
+            for value in event.summary.value}
+    assert tags == documented
