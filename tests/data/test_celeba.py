@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from kgan import data
 from kgan.config import DataConfig
-from kgan.data import celeba
+from kgan.data import celeba, image_files
 from kgan.errors import ConfigError, DataError
 from tests.conftest import SHARED_DATA
 
@@ -268,7 +268,7 @@ def test_failed_decode_leaves_no_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("KGAN_CACHE_DIR", str(cache))
     root, _ = small_copy(tmp_path, present(FULL, (0,))[:3])
     with monkeypatch.context() as patch:
-        patch.setattr(celeba.json, "dump", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+        patch.setattr(image_files.json, "dump", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
         with pytest.raises(KeyboardInterrupt):
             data.load(config(root), "train")
     assert os.listdir(cache / "celeba") == []
