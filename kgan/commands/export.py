@@ -48,10 +48,18 @@ def summarize(result):
         check = verification.get("tflite", {}).get(variant)
         diff = (f"max {check['max_abs_diff']}, mean {check['mean_abs_diff']:.3f} levels vs "
                 f"SavedModel") if check else "not verified"
+        fidelity = (check or {}).get("fidelity")
+        if fidelity and fidelity["psnr_db"] is not None:
+            diff += (f"; PSNR {fidelity['psnr_db']:.1f} dB, {fidelity['levels']} of "
+                     f"{fidelity['reference_levels']} levels")
         print(f"  {entry['file']:40s} {entry['bytes'] / 1e6:6.2f} MB  {diff}")
+    keras_file = metadata.get("keras_file")
+    if keras_file:
+        print(f"  {keras_file['file']:40s} {keras_file['bytes'] / 1e6:6.2f} MB  "
+              + ("loads in safe mode; within 1 level of the SavedModel"
+                 if verification.get("keras_file") else "not verified"))
     serving = metadata["serving"]
     print(f"\nServe:   {serving['model_server_command']}\nRequest: {serving['request_command']}")
-
 
 
 def run():
