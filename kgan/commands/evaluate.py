@@ -95,7 +95,6 @@ def print_report(report):
     print("\n".join(lines))
 
 
-
 def run():
     """The console script's entry point (`kgan-evaluate`); the repository's
     `evaluate.py` calls it too."""

@@ -67,7 +67,6 @@ def main(argv):
     return cli.run(cli.program_name("generate.py"), generate_from_flags, argv)
 
 
-
 def run():
     """The console script's entry point (`kgan-generate`); the repository's
     `generate.py` calls it too."""

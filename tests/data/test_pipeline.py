@@ -89,7 +89,7 @@ def test_resolve_fills_and_checks_the_image_shape():
     wrong = dataclasses.replace(Config(), model=ModelConfig(image_shape=(64, 64, 3)))
     with pytest.raises(ConfigError, match="does not match dataset 'mnist'"):
         data.resolve(wrong)
-    with pytest.raises(ConfigError, match="unknown dataset 'cifar10'; choose one of: celeba, mnist"):
+    with pytest.raises(ConfigError, match="unknown dataset 'cifar10'; choose one of: celeba, folder, mnist"):
         data.get_dataset_spec("cifar10")
 
 
