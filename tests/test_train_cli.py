@@ -77,7 +77,7 @@ def test_resuming_starts_from_the_runs_own_config_not_the_dataset_preset(tmp_pat
 
 @pytest.mark.parametrize("flags, message", [
     (["--data_dir=/no/such/dir"], "data directory '/no/such/dir' does not exist"),
-    (["--dataset=cifar10"], "unknown dataset 'cifar10'; choose one of: celeba, mnist, "
+    (["--dataset=cifar10"], "unknown dataset 'cifar10'; choose one of: celeba, folder, mnist, "
                             "stacked_mnist"),
     (["--model=vgg"], "unknown model 'vgg'; choose one of: dcgan, mlp, resnet"),
     (["--loss=wgan"], "unknown loss 'wgan'; choose one of: hinge, least_squares, minimax, "
