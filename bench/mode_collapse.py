@@ -103,7 +103,14 @@ def run_config(contender: str, problem: str, seed: int):
 
 
 def run_dir(contender: str, problem: str, seed: int) -> str:
-    return os.path.join(FLAGS.out, FLAGS.suite, f"{contender}_{problem}_seed{seed}")
+    """Each budget trains its own runs (a longer one never resumes a shorter one's);
+    the budgets of the first measurements (rings 60 s, stacked 30 min) kept the
+    folders they were trained in."""
+    first = (FLAGS.suite == "rings" and FLAGS.seconds == 60) or (
+        FLAGS.suite == "stacked" and FLAGS.minutes == 30)
+    budget = "" if first else (f"{FLAGS.seconds:g}s" if FLAGS.suite == "rings"
+                               else f"{FLAGS.minutes:g}min")
+    return os.path.join(FLAGS.out, FLAGS.suite, budget, f"{contender}_{problem}_seed{seed}")
 
 
 def run(contender: str, problem: str, seed: int) -> dict:
