@@ -76,7 +76,8 @@ flags.DEFINE_string("data_dir", None, "stacked: the MNIST TFDS data_dir.")
 flags.DEFINE_string("out", "runs/bench_mode_collapse", "Where the runs go.")
 flags.DEFINE_string("results", None, "The results file (default "
                     "bench/results/mode_collapse_<suite>.json).")
-flags.DEFINE_bool("fresh", False, "Re-run the rows already stored, replacing them.")
+flags.DEFINE_bool("fresh", False, "Ignore stored results: evaluate every run again and replace "
+                  "its row (runs already trained are not retrained).")
 FLAGS = flags.FLAGS
 
 
