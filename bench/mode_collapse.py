@@ -45,6 +45,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 _RPGAN_R1R2 = {"loss": "relativistic", "r1_gamma": 0.1, "r2_gamma": 0.1}
+_EMA_BF16 = {"ema_half_life": 10_000, "mixed_precision": "auto"}
 CONTENDERS = {
     "rings": {
         "gan": {},
@@ -62,6 +63,11 @@ CONTENDERS = {
         "rpgan_r1r2": {"model": {"d_normalization": "none"},
                        "train": {**_RPGAN_R1R2, "reg_every": 4}},
         "unrolled5": {"train": {"unrolled_steps": 5}},
+        # The issue-15 recipe (EMA generator, bfloat16 compute where native)
+        # on the two best 30-minute contenders.
+        "pacgan2_ema_bf16": {"model": {"pack": 2}, "train": _EMA_BF16},
+        "rpgan_r1r2_ema_bf16": {"model": {"d_normalization": "none"},
+                                "train": {**_RPGAN_R1R2, "reg_every": 4, **_EMA_BF16}},
     },
 }
 SAMPLES = {"rings": 2_500, "stacked": 26_000}
