@@ -151,7 +151,7 @@ def image_fidelity(candidate, reference) -> dict:
             "reference_tone_share": _tone_share(reference)}
 
 
-def _fidelity_failure(fidelity: dict) -> str | None:
+def fidelity_failure(fidelity: dict) -> str | None:
     """Why a quantized image variant is not published, or None."""
     psnr = fidelity["psnr_db"]
     if psnr is not None and psnr < MIN_PSNR_DB:
@@ -306,7 +306,7 @@ def verify(saved_model_dir: str, spec: LatentServing, tflite_files: dict[str, st
         if tolerance is not None and result["max_abs_diff"] > tolerance:
             raise ExportError(f"the {variant} TFLite model differs from the SavedModel by "
                               f"{result['max_abs_diff']} {spec.unit} (tolerance {tolerance})")
-        failure = "fidelity" in result and _fidelity_failure(result["fidelity"])
+        failure = "fidelity" in result and fidelity_failure(result["fidelity"])
         if failure:
             raise ExportError(f"the {variant} TFLite model loses too much against the "
                               f"SavedModel: {failure}; not published (choose other "

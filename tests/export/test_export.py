@@ -15,7 +15,7 @@ from ai_edge_litert.interpreter import Interpreter
 from kgan import export as kgan_export
 from kgan import checkpoints
 from kgan.export import tflite
-from kgan.export.verify import MIN_PSNR_DB, image_fidelity
+from kgan.export.verify import MIN_PSNR_DB, fidelity_failure, image_fidelity
 from kgan.config import Config, DataConfig, ExportConfig, ModelConfig, TrainConfig
 from kgan.errors import ExportError, RunError
 from kgan.training import train
@@ -209,6 +209,30 @@ def test_full_int8_images_keep_their_tones(exported, run, tmp_path):
     fidelity = image_fidelity(images, reference)
     assert fidelity["tone_share"] >= 0.5 * fidelity["reference_tone_share"]
     assert fidelity["psnr_db"] >= MIN_PSNR_DB
+    assert fidelity_failure(fidelity) is None
+
+
+def test_an_unclipped_full_int8_end_is_posterized_and_refused(run, tmp_path):
+    """Like a trained generator (pre-tanh activations of -50..5), the output layer
+    is scaled until most pixels saturate: without the clip, the tanh's int8 input
+    spans that whole range, and verification's level bound refuses the model."""
+    loaded = checkpoints.load_task(str(run))
+    output_kernel = [w for w in loaded.generator.weights if w.path.endswith("kernel")][-1]
+    output_kernel.assign(output_kernel * 3000.0)
+    saved_model = tmp_path / "saved_model"
+    kgan_export.write_saved_model(loaded.generator, loaded.spec, str(saved_model))
+    z = np.random.default_rng(6).standard_normal((32, LATENT_DIM)).astype(np.float32)
+    reference = tf.saved_model.load(str(saved_model)).signatures["serving_default"](
+        z=tf.constant(z))["images"].numpy()
+    model_path = tmp_path / "full_int8.tflite"
+    fidelity = {}
+    for clip in (tflite.INT8_TANH_CLIP, None):
+        model_path.write_bytes(tflite.convert(
+            str(saved_model), "full_int8", kgan_export.fresh_network(loaded.config, loaded.spec),
+            loaded.spec, calibration_samples=100, seed=0, batch_size=1, int8_tanh_clip=clip))
+        fidelity[clip] = image_fidelity(tflite.generate(str(model_path), z), reference)
+    assert fidelity_failure(fidelity[tflite.INT8_TANH_CLIP]) is None
+    assert "posterized" in fidelity_failure(fidelity[None])
 
 
 def test_export_states_the_full_int8_pixel_mapping_and_its_fidelity(exported):

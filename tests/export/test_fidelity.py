@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kgan.export.verify import MIN_PSNR_DB, _fidelity_failure, image_fidelity
+from kgan.export.verify import MIN_PSNR_DB, fidelity_failure, image_fidelity
 
 
 def test_image_fidelity_hand_computed():
@@ -19,7 +19,7 @@ def test_image_fidelity_hand_computed():
 def test_identical_images_have_no_psnr_and_pass():
     images = np.arange(256, dtype=np.uint8)
     fidelity = image_fidelity(images, images)
-    assert fidelity["psnr_db"] is None and _fidelity_failure(fidelity) is None
+    assert fidelity["psnr_db"] is None and fidelity_failure(fidelity) is None
 
 
 def test_posterized_images_fail_even_at_a_passing_psnr():
@@ -31,7 +31,7 @@ def test_posterized_images_fail_even_at_a_passing_psnr():
     posterized = (np.round(reference / 127.5) * 127.5).clip(0, 255).astype(np.uint8)
     fidelity = image_fidelity(posterized, reference)
     assert fidelity["levels"] <= 3 and fidelity["psnr_db"] >= MIN_PSNR_DB
-    assert "posterized" in _fidelity_failure(fidelity)
+    assert "posterized" in fidelity_failure(fidelity)
 
 
 def test_low_psnr_fails_with_the_figure():
@@ -39,4 +39,4 @@ def test_low_psnr_fails_with_the_figure():
     noisy = (reference + np.random.default_rng(1).integers(-40, 41, 1000)).astype(np.uint8)
     fidelity = image_fidelity(noisy, reference)
     assert fidelity["psnr_db"] < MIN_PSNR_DB
-    assert f"{fidelity['psnr_db']:.1f} dB" in _fidelity_failure(fidelity)
+    assert f"{fidelity['psnr_db']:.1f} dB" in fidelity_failure(fidelity)
