@@ -15,7 +15,9 @@ import tensorflow as tf
 from kgan.data import ImageDataset
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-SHARED_DATA = pathlib.Path(os.environ.get("KGAN_SHARED_DATA", REPO.parent / "shared" / "data"))
+# Absolute: tests run programs from other folders (the installed wheel's, from a temp dir).
+SHARED_DATA = pathlib.Path(
+    os.environ.get("KGAN_SHARED_DATA", REPO.parent / "shared" / "data")).resolve()
 MNIST_TFDS_DIR = SHARED_DATA / "tensorflow_datasets"
 MNIST_IDX_DIR = SHARED_DATA / "mnist"
 
