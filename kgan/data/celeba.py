@@ -67,10 +67,8 @@ _PARTITION_NAMES = ("train", "validation", "test")
 # 2: PNG and CMYK files decoded, unusable sizes skipped and counted.
 _CACHE_VERSION = 2
 _MAX_NAMED = image_files.MAX_NAMED
-# Limits of a usable image (see the module docstring).
-MAX_PIXELS = image_files.MAX_PIXELS
+# Files over this size are not read (the other limits: `image_files.Decoding`).
 MAX_FILE_BYTES = image_files.MAX_FILE_BYTES
-MIN_CROP_SIDE = IMAGE_SHAPE[0] // 4
 SKIP_REASONS = image_files.SKIP_REASONS
 
 
