@@ -30,6 +30,8 @@ D_NORMALIZATIONS = ("batch", "layer", "none")
 
 CELEBA_DEFAULT_ATTRIBUTES = ("Male", "Smiling", "Eyeglasses", "Blond_Hair")
 FOLDER_RESOLUTIONS = (32, 64, 128)
+# What pix2pix turns into faces (kgan.data.translation).
+TRANSLATIONS = ("colorization", "sketch")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,8 +52,14 @@ class DataConfig:
         crop_fraction: CelebA's square center crop, as a fraction of the image
             width, taken before resizing (0.9: 160 of 178 pixels, as Lucic et
             al. 2018 crop).
-        resolution: The `folder` dataset's image side (its largest centered
-            square, resized; RGB).
+        resolution: The image side of the `folder` dataset (its largest
+            centered square, resized; RGB) and of the image-to-image tasks
+            on CelebA (`pix2pix`, `cyclegan`: 64 or 128).
+        translation: What `pix2pix` learns to turn into faces: `colorization`
+            (the face's grayscale) or `sketch` (an edge drawing computed
+            from the face, `kgan.data.translation.sketch`).
+        domain_a, domain_b: `cyclegan`'s two unpaired domains, each a CelebA
+            attribute that its faces have (`Male`) or lack (`-Male`).
     """
 
     dataset: str = field(default="mnist", metadata={"help": (
@@ -71,7 +79,17 @@ class DataConfig:
         "CelebA square center crop as a fraction of the image width, before resizing to 64x64 "
         "(0.9: 160 of 178 pixels).")})
     resolution: int = field(default=64, metadata={"help": (
-        "folder: the side of the square RGB training images (32, 64 or 128).")})
+        "folder: the side of the square RGB training images (32, 64 or 128); pix2pix and "
+        "cyclegan: the side of the CelebA faces they translate (64 or 128).")})
+    translation: str = field(default="colorization", metadata={"help": (
+        "pix2pix: what is turned into faces: colorization (grayscale -> colour) or sketch "
+        "(an edge drawing computed from each face -> the face).")})
+    domain_a: str = field(default="-Male", metadata={"help": (
+        "cyclegan: domain A, a CelebA attribute its faces have (Eyeglasses) or lack "
+        "(-Eyeglasses).")})
+    domain_b: str = field(default="Male", metadata={"help": (
+        "cyclegan: domain B, as --domain_a (e.g. --domain_a=-Male --domain_b=Male: women <-> "
+        "men).")})
 
     def __post_init__(self):
         _require(len(self.attributes) >= 1 and len(set(self.attributes)) == len(self.attributes),
@@ -81,6 +99,14 @@ class DataConfig:
                  "data.crop_fraction", self.crop_fraction, "must be in (0, 1]")
         _require(self.resolution in FOLDER_RESOLUTIONS, "data.resolution", self.resolution,
                  f"must be one of {', '.join(map(str, FOLDER_RESOLUTIONS))}")
+        _require(self.translation in TRANSLATIONS, "data.translation", self.translation,
+                 f"must be one of {', '.join(TRANSLATIONS)}")
+        for name in ("domain_a", "domain_b"):
+            value = getattr(self, name)
+            _require(len(value.removeprefix("-")) >= 1, f"data.{name}", value,
+                     "must name a CelebA attribute, with a leading - for its absence")
+        _require(self.domain_a != self.domain_b, "data.domain_b", self.domain_b,
+                 "must differ from data.domain_a")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +147,13 @@ class ModelConfig:
         minibatch_kernel_dim: Size of each minibatch discrimination kernel.
         pack: PacGAN packing (Lin et al. 2018): the discriminator judges this
             many samples at once, concatenated along the channels (1: one).
+        generator_blocks: Residual blocks of CycleGAN's ResNet generator
+            (Zhu et al. 2017: 6 at 128x128, 9 at 256x256).
+        patch_layers: Stride-2 convolutions of the PatchGAN discriminator
+            (Isola et al. 2017: 3, a 70x70 receptive field; 2: 34x34).
+        dropout: Dropout rate of the U-Net generator's innermost decoder
+            stages, pix2pix's noise (0.5 in the paper; applied in training
+            only: the served translation is deterministic).
     """
 
     architecture: str = field(default="dcgan", metadata={
@@ -157,6 +190,14 @@ class ModelConfig:
     pack: int = field(default=1, metadata={"help": (
         "PacGAN: the discriminator judges this many samples at once, concatenated along the "
         "channels (1: one; Lin et al. 2018 use 2-4).")})
+    generator_blocks: int = field(default=6, metadata={"help": (
+        "cyclegan: residual blocks of the ResNet generator (6 at 128x128 in Zhu et al.).")})
+    patch_layers: int = field(default=3, metadata={"help": (
+        "pix2pix/cyclegan: stride-2 convolutions of the PatchGAN discriminator (3: 70x70 "
+        "patches, 2: 34x34).")})
+    dropout: float = field(default=0.5, metadata={"help": (
+        "pix2pix: dropout rate of the U-Net's innermost decoder stages (its noise; training "
+        "only).")})
 
     @property
     def num_labels(self) -> int:
@@ -185,6 +226,12 @@ class ModelConfig:
         _require(self.minibatch_kernel_dim >= 1, "model.minibatch_kernel_dim",
                  self.minibatch_kernel_dim, "must be >= 1")
         _require(self.pack >= 1, "model.pack", self.pack, "must be >= 1 (1: no packing)")
+        _require(0 <= self.generator_blocks <= 64, "model.generator_blocks",
+                 self.generator_blocks, "must be in [0, 64]")
+        _require(1 <= self.patch_layers <= 6, "model.patch_layers", self.patch_layers,
+                 "must be in [1, 6]")
+        _require(math.isfinite(self.dropout) and 0.0 <= self.dropout < 1.0, "model.dropout",
+                 self.dropout, "must be in [0, 1)")
         if self.pack > 1:
             _require(not self.conditional, "model.pack", self.pack,
                      "packs samples of different labels; use it with an unconditional model")
@@ -295,6 +342,16 @@ class TrainConfig:
         rollback_lr_factor: Learning-rate multiplier per rollback, in (0, 1).
         max_rollbacks: Rollbacks allowed in a run before it stops as with
             `stop`.
+        l1_weight: pix2pix: weight of the L1 distance to the target (lambda,
+            100 in Isola et al. 2017).
+        adversarial_weight: pix2pix: weight of the conditional GAN term; 0
+            trains the L1-only baseline (no discriminator updates).
+        cycle_weight: cyclegan: weight of each cycle-consistency L1 term
+            (lambda, 10 in Zhu et al. 2017).
+        identity_weight: cyclegan: weight of the identity L1 terms, as a
+            fraction of `cycle_weight` (0.5 in Zhu et al.; 0: off).
+        history_size: cyclegan: generated images kept per discriminator in
+            its history buffer (50 in Zhu et al.; 0: judge only the newest).
     """
 
     loss: str = field(default="non_saturating", metadata={"help": (
@@ -391,6 +448,19 @@ class TrainConfig:
         "help": "Learning-rate multiplier per --on_nan=rollback."})
     max_rollbacks: int = field(default=3, metadata={
         "help": "Rollbacks allowed before the run stops."})
+    l1_weight: float = field(default=100.0, metadata={
+        "help": "pix2pix: weight of the L1 distance to the target (100 in Isola et al.)."})
+    adversarial_weight: float = field(default=1.0, metadata={"help": (
+        "pix2pix: weight of the conditional GAN term (0: the L1-only baseline, no "
+        "discriminator).")})
+    cycle_weight: float = field(default=10.0, metadata={
+        "help": "cyclegan: weight of each cycle-consistency L1 term (10 in Zhu et al.)."})
+    identity_weight: float = field(default=0.5, metadata={"help": (
+        "cyclegan: identity L1 weight as a fraction of --cycle_weight (0.5 in Zhu et al.; 0: "
+        "off).")})
+    history_size: int = field(default=50, metadata={"help": (
+        "cyclegan: generated images kept per discriminator in its history buffer (50 in Zhu "
+        "et al.; 0: none).")})
 
     def __post_init__(self):
         _require(0.0 <= self.label_smoothing < 1.0, "train.label_smoothing",
@@ -419,7 +489,8 @@ class TrainConfig:
             _require(0.0 <= getattr(self, name) < 1.0, f"train.{name}", getattr(self, name),
                      "must be in [0, 1)")
         for name in ("r1_gamma", "r2_gamma", "gp_weight", "lecam_weight", "ema_half_life",
-                     "ema_rampup", "ada_target"):
+                     "ema_rampup", "ada_target", "l1_weight", "adversarial_weight",
+                     "cycle_weight", "identity_weight"):
             value = getattr(self, name)
             _require(math.isfinite(value) and value >= 0, f"train.{name}", value, "must be >= 0")
         _require(0.0 <= self.lecam_decay < 1.0, "train.lecam_decay", self.lecam_decay,
@@ -444,6 +515,8 @@ class TrainConfig:
                  self.rollback_lr_factor, "must be in (0, 1)")
         _require(self.max_rollbacks >= 1, "train.max_rollbacks", self.max_rollbacks,
                  "must be >= 1")
+        _require(0 <= self.history_size <= 10_000, "train.history_size", self.history_size,
+                 "must be in [0, 10000]")
         minimum = MIN_FID_SAMPLES if self.eval_metric == "fid" else 2
         _require(self.eval_samples >= minimum, "train.eval_samples", self.eval_samples,
                  f"must be >= {minimum} for {self.eval_metric}")
@@ -461,7 +534,9 @@ class Config:
 
     task: str = dataclasses.field(default="gan", metadata={
         "help": "GAN family to train (kgan.tasks.TASKS): gan (noise -> image, MNIST/CelebA, "
-                "unconditional or conditional) or points (2-D toy mixtures ring8/grid25)."})
+                "unconditional or conditional), points (2-D toy mixtures ring8/grid25), pix2pix "
+                "(paired image-to-image: CelebA colorization or sketch -> face) or cyclegan "
+                "(unpaired: CelebA attribute domains)."})
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()

@@ -146,6 +146,81 @@ class LatentServing:
         return len(self.label_names) if self.label_kind else 0
 
 
+@dataclasses.dataclass(frozen=True)
+class Direction:
+    """One direction of an image-to-image task's serving.
+
+    Attributes:
+        signature: The SavedModel signature serving it (`serving_default`
+            for the first direction).
+        network: Name (in `serving_items`) of the network that translates.
+        source: What its inputs show, for logs and `export.json`
+            (`grayscale faces`, `-Male`).
+        target: What its outputs show (`colour faces`, `Male`).
+    """
+
+    signature: str
+    network: str
+    source: str
+    target: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TranslationServing:
+    """A task served as `uint8 image -> uint8 image`: the image-to-image families.
+
+    Every direction takes uint8 RGB images `[batch, *image_shape]` and
+    returns uint8 RGB images of the same shape. Export builds a signature per
+    direction (the first is also `serving_default`), its TFLite models and
+    their verification from this; evaluation and `generate.py
+    --mode=translate` translate through it.
+
+    Attributes:
+        directions: The served directions, the default first.
+        image_shape: (height, width, 3) of served inputs and outputs.
+        to_input: uint8 RGB images -> the network's input (float in
+            [-1, 1], the network's channels: one for a grayscale or sketch
+            input), built from TensorFlow ops (it runs inside the signatures
+            and TFLite).
+        to_output: Network output (float in [-1, 1]) -> uint8 RGB images.
+        unit: What output differences are measured in, for verification.
+        tolerance: Largest difference a float32 TFLite conversion may show
+            against the SavedModel (in `unit`).
+    """
+
+    directions: tuple
+    image_shape: tuple
+    to_input: Callable[[tf.Tensor], tf.Tensor]
+    to_output: Callable[[tf.Tensor], tf.Tensor]
+    unit: str = "uint8 pixel levels (0..255)"
+    tolerance: float = 1
+    input_key: ClassVar[str] = "images"
+    output_key: ClassVar[str] = "images"
+    output_dtype: ClassVar[str] = "uint8"
+    kind: ClassVar[str] = "image"
+    # Nothing is sampled from noise: a loader or the loop asking for a
+    # latent size gets 0.
+    latent_dim: ClassVar[int] = 0
+    num_labels: ClassVar[int] = 0
+
+    @property
+    def network(self) -> str:
+        """The default direction's network."""
+        return self.directions[0].network
+
+    @property
+    def output_shape(self) -> tuple:
+        return tuple(self.image_shape)
+
+    def direction(self, signature: str) -> Direction:
+        """The direction served by `signature` (ValueError listing them otherwise)."""
+        for direction in self.directions:
+            if direction.signature == signature:
+                return direction
+        raise ValueError(f"no direction {signature!r}; this task serves "
+                         f"{', '.join(d.signature for d in self.directions)}")
+
+
 def _tf_variable(variable):
     """The TensorFlow variable under a Keras variable (the distributed one
     under a strategy)."""
