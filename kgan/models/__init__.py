@@ -14,6 +14,7 @@ from kgan.models.layers import MinibatchDiscrimination, MinibatchStddev, Spectra
 from kgan.models.mlp import MLPDiscriminator, MLPGenerator
 from kgan.models.resnet import (DiscriminatorBlock, GeneratorBlock, GlobalSumPooling2D,
                                 NearestUpsampling2D, ResNetDiscriminator, ResNetGenerator)
+from kgan.models.translation import PatchDiscriminator, ResnetTranslator, UNetGenerator
 
 
 @dataclasses.dataclass(frozen=True)
