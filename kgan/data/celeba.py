@@ -1,4 +1,4 @@
-"""CelebA (aligned and cropped) as 64x64 RGB images with attribute labels.
+"""CelebA (aligned and cropped) as 64x64 (or 128x128) RGB images with attribute labels.
 
 Reads the original layout: a folder of `NNNNNN.jpg` files (`img_align_celeba`,
 178x218, or a downscaled copy with the same aspect such as 89x109) and the
@@ -7,7 +7,8 @@ original `list_attr_celeba.txt` and `list_eval_partition.txt`. Any subset of the
 skipped.
 
 Crop: a square center crop of side `round(crop_fraction * width)`, 160 of the
-178 pixels by default, then a resize to 64x64. This is the crop of Lucic et al.
+178 pixels by default, then a resize to 64x64 (`image_size` 128 for the
+image-to-image tasks, `kgan.data.translation`). This is the crop of Lucic et al.
 2018 ("Are GANs Created Equal?") and compare_gan: it keeps the whole face and
 drops most of the stretched-edge padding that the alignment adds at the sides
 and bottom. DCGAN-tensorflow's 108x108 crop is tighter (it cuts off hair and
@@ -20,7 +21,10 @@ window's bottom row dominates), and it accepts a file truncated below the crop
 window; decoding the whole file without `try_recover_truncated` rejects every
 truncated file, so a damaged download is reported rather than silently used.
 Bilinear resizing with antialiasing averages over the 2.5x reduction instead
-of aliasing.
+of aliasing (1.25x at 128). The half-size 89x109 copies give an 80-pixel crop:
+a 1.25x reduction at 64, but at 128 a 1.6x bilinear upsampling, softer than
+the originals' detail (it is not refused: the crop is above a quarter of the
+output, the rule below); decode the 178x218 originals for 128x128 work.
 
 Hostile files: every listed file is one of
   * decoded: a JPEG (baseline or progressive; RGB, grayscale or CMYK, all
@@ -31,8 +35,8 @@ Hostile files: every listed file is one of
     them, and their size cannot be read before decoding them);
   * of unusable size, skipped and named: no centered square of
     `crop_fraction` x width fits in the image (it is wider than an aligned
-    CelebA face allows), the square would be under a quarter of the 64-pixel
-    output (upsampled into a blur), the header declares more than 16
+    CelebA face allows), the square would be under a quarter of the output
+    side (upsampled into a blur), the header declares more than 16
     megapixels (a decompression bomb: CelebA images have 0.04), or the file
     is over 64 MiB (not read at all).
 A malformed line in a list file refuses the load with a `DataError` naming
@@ -55,6 +59,8 @@ from kgan.data.record import ImageDataset
 from kgan.errors import ConfigError, DataError
 
 IMAGE_SHAPE = (64, 64, 3)
+# The output sides `load` decodes: 64 (the GANs) and 128 (pix2pix, CycleGAN).
+IMAGE_SIZES = (64, 128)
 SPLITS = ("train", "validation", "test", "heldout")
 ATTRIBUTES_FILE = "list_attr_celeba.txt"
 PARTITION_FILE = "list_eval_partition.txt"
@@ -72,9 +78,11 @@ MAX_FILE_BYTES = image_files.MAX_FILE_BYTES
 SKIP_REASONS = image_files.SKIP_REASONS
 
 
-def _decoding(crop_fraction: float) -> image_files.Decoding:
-    return image_files.Decoding("CelebA", IMAGE_SHAPE, crop_fraction, "attributes.npy",
-                                _CACHE_VERSION)
+def _decoding(crop_fraction: float, image_size: int = 64) -> image_files.Decoding:
+    # The output shape is part of `image_files.cache_key`, so each size has its own
+    # cache; at 64 the Decoding (and so the key) is the one this module always used.
+    return image_files.Decoding("CelebA", (image_size, image_size, 3), crop_fraction,
+                                "attributes.npy", _CACHE_VERSION)
 
 
 def label_names(data_config: DataConfig) -> tuple[str, ...]:
@@ -82,8 +90,18 @@ def label_names(data_config: DataConfig) -> tuple[str, ...]:
     return tuple(data_config.attributes)
 
 
-def load(data_config: DataConfig, split: str) -> ImageDataset:
-    """Loads one CelebA split as (uint8 [64, 64, 3] image, float32 attribute vector) pairs.
+def all_attribute_names(data_config: DataConfig) -> tuple[str, ...]:
+    """Every attribute `list_attr_celeba.txt` names (40), in its column order.
+
+    Raises:
+        DataError: if the folder or the list file is missing or its header is malformed.
+    """
+    folder = _image_folder(data_config.data_dir)
+    return _attribute_names(_find_list_file(folder, ATTRIBUTES_FILE))
+
+
+def load(data_config: DataConfig, split: str, image_size: int = 64) -> ImageDataset:
+    """Loads one CelebA split as (uint8 [size, size, 3] image, float32 attribute vector) pairs.
 
     The first load of a split decodes its images into the kgan cache
     (`$KGAN_CACHE_DIR`, default `~/.cache/kgan`) under a key that hashes the
@@ -99,19 +117,24 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
             two list files are in the image folder or its parent.
             `attributes` selects the labels, `crop_fraction` the crop.
         split: One of `SPLITS`; `heldout` is validation and test together.
+        image_size: The output side, one of `IMAGE_SIZES`: the same crop is
+            resized to 64x64 (the default, `IMAGE_SHAPE`) or 128x128.
 
     Returns:
         An `ImageDataset` in sorted file-name order, with multi-hot labels
         in the order of `data_config.attributes`.
 
     Raises:
-        ConfigError: for an unknown split.
+        ConfigError: for an unknown split or image size.
         DataError: if the folder, the list files, an attribute or the
             split's images are missing, a list file is malformed, no image
             of the split is usable, or the cache is damaged.
     """
     if split not in _PARTITIONS:
         raise ConfigError(f"CelebA has no split {split!r}; choose from {', '.join(SPLITS)}")
+    if type(image_size) is not int or image_size not in IMAGE_SIZES:
+        raise ConfigError(f"CelebA image_size {image_size!r} is not supported; choose "
+                          f"{' or '.join(map(str, IMAGE_SIZES))}")
     folder = _image_folder(data_config.data_dir)
     attributes_path = _find_list_file(folder, ATTRIBUTES_FILE)
     partition_path = _find_list_file(folder, PARTITION_FILE)
@@ -135,7 +158,7 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
     absent = len(listed) - len(names)
     unlisted = sum(1 for name in on_disk if name not in partitions)
 
-    decoding = _decoding(data_config.crop_fraction)
+    decoding = _decoding(data_config.crop_fraction, image_size)
     sizes = image_files.file_sizes(folder, names)
     key = image_files.cache_key(decoding, folder, split, sizes, (attributes_path, partition_path))
     split_cache = os.path.join(cache_dir(), "celeba", key)
@@ -146,9 +169,8 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
     if cached is None:
         print(f"CelebA {split}: {counts}; decoding once into {split_cache}", flush=True)
         attributes = _read_attributes(attributes_path, names, len(all_attributes))
-        _decode_into_cache(folder, split, names, sizes, attributes, all_attributes,
-                           data_config.crop_fraction, split_cache,
-                           {"listed": len(listed), "absent": absent})
+        _decode_into_cache(decoding, folder, split, names, sizes, attributes, all_attributes,
+                           split_cache, {"listed": len(listed), "absent": absent})
         cached = image_files.read_cache(decoding, split_cache)
         if cached is None:
             raise DataError(f"the CelebA cache {split_cache} was not readable right after writing it")
@@ -165,7 +187,7 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
     return ImageDataset(
         examples=tf.data.Dataset.from_tensor_slices((images, labels)),
         num_examples=len(images),
-        image_shape=IMAGE_SHAPE,
+        image_shape=decoding.image_shape,
         label_kind="multi_hot",
         label_names=label_names(data_config),
         source=folder,
@@ -322,11 +344,11 @@ def _no_images_message(folder: str, split: str, on_disk: set[str],
             " by the official partition")
 
 
-def _decode_into_cache(folder: str, split: str, names: list[str],
-                       sizes: dict[str, tuple[int, int]], attributes: np.ndarray,
-                       attribute_names: tuple[str, ...], crop_fraction: float,
+def _decode_into_cache(decoding: image_files.Decoding, folder: str, split: str,
+                       names: list[str], sizes: dict[str, tuple[int, int]],
+                       attributes: np.ndarray, attribute_names: tuple[str, ...],
                        split_cache: str, counts: dict) -> None:
-    image_files.decode_into_cache(_decoding(crop_fraction), folder, split, names, sizes,
+    image_files.decode_into_cache(decoding, folder, split, names, sizes,
                                   attributes, split_cache, counts,
                                   {"attribute_names": list(attribute_names)})
 
