@@ -10,12 +10,16 @@ from kgan.config import Config
 from kgan.errors import lookup
 from kgan.tasks.base import (Direction, LatentServing, Phase, Preview, Task, TaskData,
                              TranslationServing)
+from kgan.tasks.cyclegan import CycleGAN
 from kgan.tasks.gan import ImageGAN
+from kgan.tasks.pix2pix import Pix2Pix
 from kgan.tasks.points import PointGAN
 
 TASKS = {
     ImageGAN.NAME: ImageGAN,
     PointGAN.NAME: PointGAN,
+    Pix2Pix.NAME: Pix2Pix,
+    CycleGAN.NAME: CycleGAN,
 }
 
 

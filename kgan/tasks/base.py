@@ -292,6 +292,11 @@ class Task(keras.Model):
     EVALUATION_METRICS: ClassVar[tuple] = ()
     # Console labels of metrics whose logged name is not what users expect.
     METRIC_LABELS: ClassVar[dict] = {}
+    # How the trained task is used: `latent` (sampled from noise:
+    # `LatentServing`) or `translation` (images in, images out:
+    # `TranslationServing`); tools that load runs choose their path by it
+    # without building the task.
+    SERVING: ClassVar[str] = "latent"
     # A task that keeps a moving average of a network's weights serves the
     # average unless a loader sets this.
     serve_raw_weights: bool = False
