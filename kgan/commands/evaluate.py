@@ -41,7 +41,34 @@ def per_class_text(values: dict, decimals: int) -> str:
                     for name, value in values.items())
 
 
+def translation_lines(report) -> list:
+    lines = [f"\n{report['source']}, step {report['step']}: {report['split']} inputs"]
+    for signature, d in report["directions"].items():
+        lines.append(f"  {signature}: {d['source']} -> {d['target']} ({d['inputs']} inputs)")
+        if "psnr_db" in d:
+            c = d["colourfulness"]
+            lines.append(f"    PSNR {d['psnr_db']:.2f} dB, SSIM {d['ssim']:.4f}, colourfulness "
+                         f"{c['outputs']:.1f} (real faces {c['real']:.1f})")
+        if "translation_success" in d:
+            lines.append(f"    translation success {d['translation_success']:.3f} (inputs "
+                         f"judged {d['source']}: {d['inputs_judged_source']:.3f}), other "
+                         f"attributes kept {d['attribute_agreement']:.3f}")
+        if "cycle_error_levels" in d:
+            lines.append(f"    cycle error {d['cycle_error_levels']:.2f} levels "
+                         f"({d['cycle_psnr_db']:.2f} dB)")
+        if "fid" in d:
+            lines.append(f"    FID {d['fid']:.3f}, KID {d['kid']['mean']:.5f} +- "
+                         f"{d['kid']['std']:.5f} against {d['real_faces']} real faces")
+    return lines
+
+
 def print_report(report):
+    if "directions" in report:
+        lines = translation_lines(report)
+        lines += [f"  warning: {warning}" for warning in report.get("warnings", [])]
+        lines.append(f"Report: {report['output']}")
+        print("\n".join(lines))
+        return
     lines = [f"\n{report['source']}, step {report['step']}: {report['num_samples']} samples"]
     if "modes" in report:
         m = report["modes"]

@@ -14,6 +14,9 @@ exported SavedModel) and reports:
   covered of 1,000 and the KL divergence of the mode histogram from uniform
   (PacGAN's protocol: 26,000 samples).
 
+An image-to-image run (pix2pix, CycleGAN) is judged by translating its
+held-out inputs instead (`kgan.evaluation.translation`).
+
 A class-conditional generator is sampled with balanced classes, and the
 report adds per class: the classifier's agreement with the requested label
 (does class 3 give 3s?), FID and the classifier Frechet distance against the
@@ -30,13 +33,13 @@ import time
 
 import numpy as np
 
-from kgan import data
+from kgan import checkpoints, data, tasks
 from kgan.config import MIN_FID_SAMPLES, DataConfig, EvalConfig, ModelConfig
 from kgan.core.files import write_json_atomically
 from kgan.data import points as point_data
 from kgan.data.stacked_mnist import mode_of
 from kgan.evaluation import (attribute_classifier, mnist_classifier, reference, sampling,
-                             stacked_mnist)
+                             stacked_mnist, translation)
 from kgan.evaluation import points as point_metrics
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
@@ -252,8 +255,26 @@ def _reference_count(config: EvalConfig, data_config: DataConfig, split: str) ->
     return min(10_000, data.load(data_config, split).num_examples)
 
 
+def _translator(config: EvalConfig):
+    """The run or export as a `translation.Translator` if its task translates
+    images (pix2pix, CycleGAN), else None."""
+    if config.workdir is not None:
+        run_config = checkpoints.read_config(config.workdir)
+        if run_config is None or tasks.task_of(run_config).SERVING != "translation":
+            return None
+        return translation.from_workdir(config.workdir, config.checkpoint)
+    task = translation.export_task(config.saved_model)
+    if task is None or tasks.get_task(task).SERVING != "translation":
+        return None
+    return translation.from_saved_model(config.saved_model)
+
+
 def evaluate(config: EvalConfig, log=print) -> dict:
     """Evaluates a saved generator and writes the JSON report. Returns the report."""
+    translator = _translator(config)
+    if translator is not None:
+        return _finish(translation.evaluate_translation(translator, config, log), config,
+                       translator)
     if config.workdir is not None:
         source = sampling.from_workdir(config.workdir, config.checkpoint, config.raw_weights)
     else:

@@ -85,19 +85,32 @@ def load(path: str, checkpoint: str | None = None, raw_weights: bool = False) ->
         RunError: if `path` is none of these, or cannot be loaded.
         ConfigError: for a checkpoint or raw weights asked of an export.
     """
-    if os.path.exists(checkpoints.config_path(path)):
-        return from_workdir(path, checkpoint, raw_weights)
+    kind, located = locate(path)
+    if kind == "run":
+        return from_workdir(located, checkpoint, raw_weights)
     if raw_weights:
         raise ConfigError(f"raw weights only apply to a training run, and {path!r} is not one")
     if checkpoint is not None:
         raise ConfigError(f"a checkpoint ({checkpoint!r}) only applies to a training run, and "
                           f"{path!r} is not one")
+    return from_saved_model(located)
+
+
+def locate(path: str) -> tuple[str, str]:
+    """(`run`, path) for a training run; (`export`, version folder) for an
+    export version folder or an export model folder (its highest version).
+
+    Raises:
+        RunError: if `path` is neither.
+    """
+    if os.path.exists(checkpoints.config_path(path)):
+        return "run", path
     if os.path.exists(os.path.join(path, EXPORT_FILE)):
-        return from_saved_model(path)
+        return "export", path
     versions = sorted(int(name) for name in (os.listdir(path) if os.path.isdir(path) else [])
                       if name.isdigit() and os.path.exists(os.path.join(path, name, EXPORT_FILE)))
     if versions:
-        return from_saved_model(os.path.join(path, str(versions[-1])))
+        return "export", os.path.join(path, str(versions[-1]))
     what = "does not exist" if not os.path.exists(path) else (
         f"is neither a kgan run directory ({checkpoints.CONFIG_FILE}) nor a kgan export "
         f"({EXPORT_FILE}, or integer version folders holding one)")
