@@ -22,11 +22,13 @@ from kgan.config import flags as config_flags
 from kgan.errors import ConfigError
 
 flags.DEFINE_string("workdir", None, "Run directory: config.json, checkpoints/, samples/, "
-                    "tensorboard/. Default runs/<dataset>_<model>[_conditional].")
+                    "tensorboard/. Default runs/<task>_<dataset> for pix2pix/cyclegan, else "
+                    "runs/<dataset>_<model>[_conditional].")
 flags.DEFINE_bool("dry_run", False, "Print the resolved config as JSON and exit.")
 flags.DEFINE_string("preset", None, "A named recipe (kgan/presets/<name>.json): "
                     f"{', '.join(presets.preset_names())}; 'none' for the plain defaults. "
-                    "Default: the preset named like --dataset (the measured best recipe for it), "
+                    "Default: the preset named like --task (pix2pix, cyclegan), else like "
+                    "--dataset (the measured best recipe for it), "
                     "unless --config is given. --config and explicit flags override it.")
 flags.DEFINE_string("config", None, "A config JSON file, whole or partial (e.g. another run's "
                     "config.json): overrides --preset and the defaults; explicit flags override "
@@ -38,16 +40,25 @@ FLAGS = flags.FLAGS
 
 
 def preset_name(explicit: dict):
-    """--preset, else (without --config) the preset named like the dataset."""
+    """--preset, else (without --config) the preset named like the task (a
+    family other than the noise-to-image GAN: pix2pix, cyclegan), else the
+    one named like the dataset."""
     if FLAGS.preset is not None:
         return None if FLAGS.preset == "none" else FLAGS.preset
     if FLAGS.config is not None:
         return None
+    task = explicit.get("task", Config().task)
+    if task != Config().task and task in presets.preset_names():
+        return task
     dataset = explicit.get("data", {}).get("dataset", Config().data.dataset)
     return dataset if dataset in presets.preset_names() else None
 
 
 def default_workdir(config: Config) -> str:
+    """runs/<task>_<dataset> for a family with its own preset, else
+    runs/<dataset>_<architecture>[_conditional]."""
+    if config.task != Config().task and config.task in presets.preset_names():
+        return os.path.join("runs", f"{config.task}_{config.data.dataset}")
     return os.path.join("runs", "_".join(
         [config.data.dataset, config.model.architecture]
         + (["conditional"] if config.model.conditional else [])))

@@ -8,7 +8,7 @@ from typing import Optional
 from kgan.config.base import _require
 
 # The latent tools (generate.py, kgan.latent).
-GENERATE_MODES = ("grid", "interpolate", "arithmetic", "project", "progress")
+GENERATE_MODES = ("grid", "interpolate", "arithmetic", "project", "progress", "translate")
 INTERPOLATIONS = ("slerp", "linear")
 
 
@@ -61,7 +61,9 @@ class GenerateConfig:
             fresh samples, judged by the dataset classifier against random
             directions), `project` (real images -> latents, reconstructions,
             and edits with a concept vector if `attribute` is set) or
-            `progress` (a GIF of a run's sample grids).
+            `progress` (a GIF of a run's sample grids); for an image-to-image
+            run (pix2pix, CycleGAN), `translate` (`images` -> translations
+            and a before/after figure).
         source: A training run, an export version folder, or an export
             model folder (its newest version). `progress` needs a run.
         checkpoint: A checkpoint of a training run; default its newest.
@@ -98,8 +100,11 @@ class GenerateConfig:
             from (once; cached); default the run's data_dir.
         classifier_heldout_dir: CelebA folder whose held-out faces measure
             it; default the first of `classifier_data_dirs`.
-        images: Image files (PNG or JPEG) to project; CelebA photos get the
-            dataset's crop, every image is resized to the generator's size.
+        images: Image files (PNG or JPEG), or folders of them, to project or
+            translate; CelebA photos get the dataset's crop, every image is
+            resized to the generator's size.
+        direction: The translation direction, by its signature
+            (`serving_default`; CycleGAN also `b_to_a`).
         project_split: Or project the first `project_count` images of this
             split of the run's dataset (e.g. `heldout`, `test`).
         project_count: Images taken from `project_split`.
@@ -158,7 +163,10 @@ class GenerateConfig:
         "CelebA folder whose held-out faces measure the classifier. Default: the first of "
         "--classifier_data_dirs.")})
     images: tuple[str, ...] = field(default=(), metadata={
-        "help": "Image files to project (PNG/JPEG)."})
+        "help": "Image files (PNG/JPEG) or folders of them, to project or translate."})
+    direction: str = field(default="serving_default", metadata={"help": (
+        "translate: the direction, by its signature name (serving_default; CycleGAN: b_to_a for "
+        "domain B -> A).")})
     project_split: Optional[str] = field(default=None, metadata={"help": (
         "Or project images of this split of the run's dataset (heldout, test, ...).")})
     project_count: int = field(default=8, metadata={"help": "Images from --project_split."})
@@ -189,6 +197,9 @@ class GenerateConfig:
         if self.mode == "arithmetic":
             _require(bool(self.attribute), "generate.attribute", self.attribute,
                      "must name the concept for arithmetic (e.g. Smiling, or a digit)")
+        if self.mode == "translate":
+            _require(bool(self.images), "generate.images", self.images,
+                     "must name the pictures to translate (files or folders)")
         if self.mode == "project":
             _require(bool(self.images) != (self.project_split is not None), "generate.images",
                      self.images, "or generate.project_split: give exactly one for project")

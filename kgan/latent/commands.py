@@ -29,7 +29,7 @@ from kgan.data import points as point_data
 from kgan.errors import ConfigError, DataError, RunError
 from kgan.evaluation import attribute_classifier, mnist_classifier, reference, sampling
 from kgan.evaluation.points import mode_metrics
-from kgan.latent import animation, concepts, projection
+from kgan.latent import animation, concepts, projection, translate
 from kgan.latent.interpolation import interpolate
 from kgan.latent.seeds import Purpose, generate_in_batches, truncated_normal
 
@@ -454,6 +454,17 @@ def run(config: GenerateConfig, log=print) -> GenerateResult:
         if config.checkpoint is not None:
             raise ConfigError("progress reads a run's sample grids; --checkpoint does not apply")
         return progress(config, log)
+    translates = translate.is_translator(config.source)
+    if translates != (config.mode == "translate"):
+        raise ConfigError(
+            f"{config.source} translates images: use --mode=translate (or progress)" if translates
+            else f"--mode=translate needs an image-to-image run (task pix2pix or cyclegan); "
+                 f"{config.source} samples from noise")
+    if translates:
+        if config.raw_weights:
+            raise ConfigError("--raw_weights applies to runs with a weight average; an "
+                              "image-to-image run keeps none")
+        return GenerateResult(*translate.translate_mode(config, log))
     source = sampling.load(config.source, config.checkpoint, config.raw_weights)
     if source.spec.kind == "points":
         if config.mode != "grid":
