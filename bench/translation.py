@@ -67,6 +67,8 @@ flags.DEFINE_float("chunk_minutes", 10.0, "Longest training process (wall-clock)
                    "time spent is stored after each, so an interrupted comparison resumes.")
 flags.DEFINE_string("data_dir", None, "The CelebA image folder (default "
                     "../shared/data/celeba/img_align_celeba beside the repository).")
+flags.DEFINE_list("classifier_data_dirs", None, "CelebA folders kgan's attribute classifier "
+                  "learns from (default the 178x218 and 89x109 shared folders).")
 flags.DEFINE_string("inception_path", None, "The TTUR FID graph (default $KGAN_INCEPTION_PATH).")
 flags.DEFINE_integer("seed", 0, "Training seed.")
 flags.DEFINE_string("out", "runs/bench_translation", "Where the runs go.")
@@ -78,6 +80,12 @@ FLAGS = flags.FLAGS
 def data_dir() -> str:
     return FLAGS.data_dir or os.path.join(os.path.dirname(REPO), "shared", "data", "celeba",
                                           "img_align_celeba")
+
+
+def classifier_data_dirs() -> tuple:
+    celeba = os.path.dirname(data_dir())
+    return tuple(FLAGS.classifier_data_dirs or (data_dir(), os.path.join(
+        celeba, "img_align_celeba_89x109")))
 
 
 def run_config(problem: str, contender: str):
@@ -128,7 +136,8 @@ def evaluate_run(problem: str, contender: str) -> dict:
 
     workdir = run_dir(problem, contender)
     report = evaluate(EvalConfig(workdir=workdir, inception_path=FLAGS.inception_path,
-                                 classifier_data_dirs=(data_dir(),)),
+                                 classifier_data_dirs=classifier_data_dirs(),
+                                 classifier_heldout_dir=data_dir()),
                       log=lambda message: print(f"  {message}", flush=True))
     report.pop("output", None)
     for direction in report["directions"].values():
