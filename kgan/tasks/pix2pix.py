@@ -93,6 +93,17 @@ class Pix2Pix(TranslationTask):
     def get_config(self):
         return {**super().get_config(), "translation": self.translation}
 
+    def checkpoint_items(self) -> dict:
+        """The base items plus the state of the generator's dropout seeds:
+        dropout is pix2pix's noise, and a resumed run must draw the masks an
+        uninterrupted one would."""
+        # Numbered in layer order: Keras names seed generators uniquely per
+        # process, so their names differ between a run and its resumption.
+        states = [v for v in self.generator.non_trainable_variables
+                  if "seed_generator" in v.path]
+        return {**super().checkpoint_items(),
+                **{f"generator_noise_{index}": v for index, v in enumerate(states)}}
+
     def phases(self):
         return [Phase("DG", self._step)]
 

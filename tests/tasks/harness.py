@@ -41,7 +41,12 @@ def _quiet(message):
 
 def _requests(spec, rows: int, seed: int = 0):
     """(what the serving signature takes, what the Keras network takes) for
-    `rows` latents, with labels as each side encodes them if conditional."""
+    `rows` requests: latents, with labels as each side encodes them if
+    conditional; or uint8 images for an image-to-image task."""
+    if isinstance(spec, tasks.TranslationServing):
+        images = np.random.default_rng(seed).integers(0, 256, [rows, *spec.image_shape],
+                                                      dtype=np.uint8)
+        return {spec.input_key: images}, spec.to_input(images)
     z = np.random.default_rng(seed).standard_normal([rows, spec.latent_dim]).astype(np.float32)
     if not spec.num_labels:
         return {"z": z}, z
@@ -95,9 +100,7 @@ class TaskContract:
             name in items for names in task.PLAYERS.values() for name in names)
         data = task_class.load_data(config, "train")
         assert data.num_examples >= 1 and set(data.element_spec) <= set(data.arrays) | {"label"}
-        z = np.zeros([3, spec.latent_dim], np.float32)
-        inputs = z if not spec.num_labels else [z, np.eye(spec.num_labels, dtype=np.float32)[
-            np.arange(3) % spec.num_labels]]
+        _, inputs = _requests(spec, 3)
         out = getattr(task, spec.network)(inputs, training=False)
         assert tuple(out.shape) == (3, *spec.output_shape)
         preview = task.preview()
@@ -146,7 +149,8 @@ class TaskContract:
         np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), np.asarray(expected))
         verification = exported.metadata["verification"]
         assert verification["saved_model"]["loaded_without_kgan"]
-        assert verification["saved_model"]["seed_repeats_exactly"]
+        if isinstance(spec, tasks.LatentServing):
+            assert verification["saved_model"]["seed_repeats_exactly"]
 
     def test_tflite_matches_the_saved_model(self, exported):
         report = exported.metadata["verification"]["tflite"]
@@ -157,6 +161,9 @@ class TaskContract:
     def test_hostile_requests_are_refused(self, run, exported):
         spec = checkpoints.load_task(run[0]).spec
         serve = tf.saved_model.load(exported.path).signatures["serving_default"]
+        if isinstance(spec, tasks.TranslationServing):
+            self._check_hostile_images(spec, serve)
+            return
 
         def request(rows, z=None):
             served, _ = _requests(spec, rows)
@@ -173,4 +180,21 @@ class TaskContract:
         with pytest.raises(tf.errors.InvalidArgumentError, match="at most 64"):
             request(65)
         (key, empty), = request(0).items()
+        assert key == spec.output_key and tuple(empty.shape) == (0, *spec.output_shape)
+
+    @staticmethod
+    def _check_hostile_images(spec, serve):
+        height, width, channels = spec.image_shape
+
+        def request(images):
+            return serve(**{spec.input_key: tf.constant(images)})
+
+        for shape in ([2, height + 1, width, channels], [2, height, width, 1]):
+            with pytest.raises(tf.errors.InvalidArgumentError, match=spec.input_key):
+                request(np.zeros(shape, np.uint8))
+        with pytest.raises((tf.errors.InvalidArgumentError, TypeError, ValueError)):
+            request(np.zeros([2, *spec.image_shape], np.float32))
+        with pytest.raises(tf.errors.InvalidArgumentError, match="at most 64"):
+            request(np.zeros([65, *spec.image_shape], np.uint8))
+        (key, empty), = request(np.zeros([0, *spec.image_shape], np.uint8)).items()
         assert key == spec.output_key and tuple(empty.shape) == (0, *spec.output_shape)

@@ -56,7 +56,8 @@ def test_cyclegan_is_registered_and_reads_two_domains():
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"data": DataConfig(dataset="celeba", domain_a="-Mael", domain_b="Male")}, "Mael"),
+    ({"data": DataConfig(dataset="celeba", data_dir=CELEBA, domain_a="-Mael", domain_b="Male")},
+     "Mael"),
     ({"model": ModelConfig(architecture="mlp")}, "model.architecture 'mlp'"),
     ({"train": TrainConfig(r1_gamma=1.0)}, "train.r1_gamma"),
 ])
