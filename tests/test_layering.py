@@ -30,7 +30,7 @@ ALLOWED = {
     "augment": {"errors"},
     # Optimizer rules on tensors (unrolled GANs): Keras and TensorFlow only.
     "functional_optimizers": set(),
-    "data": {"config", "errors", "core", "conditioning"},
+    "data": {"config", "errors", "core", "conditioning", "images"},
     "models": {"config", "errors"},
     # A task is a game: networks, data, losses; it never sees the run loop.
     "tasks": {"config", "errors", "core", "data", "models", "losses", "augment", "images",

@@ -34,9 +34,48 @@ def main(argv):
                    interrupted="interrupted; nothing was published")
 
 
+def _tflite_line(entry: dict, check: dict | None) -> str:
+    diff = (f"max {check['max_abs_diff']}, mean {check['mean_abs_diff']:.3f} levels vs "
+            f"SavedModel") if check else "not verified"
+    fidelity = (check or {}).get("fidelity")
+    if fidelity and fidelity["psnr_db"] is not None:
+        diff += (f"; PSNR {fidelity['psnr_db']:.1f} dB, {fidelity['levels']} of "
+                 f"{fidelity['reference_levels']} levels")
+    return f"  {entry['file']:40s} {entry['bytes'] / 1e6:6.2f} MB  {diff}"
+
+
+def summarize_translation(metadata: dict) -> None:
+    """The summary of an image-to-image export: per direction, its signature,
+    the SavedModel's and the Keras file's differences, and each TFLite model."""
+    verification = metadata["verification"] or {}
+    for direction in metadata["generator"]["directions"]:
+        signature = direction["signature"]
+        print(f"  {signature}: {direction['source']} -> {direction['target']}")
+        saved = verification.get("saved_model", {}).get(signature)
+        if saved:
+            print(f"    SavedModel: max difference to the Keras network {saved['max_abs_diff']} "
+                  f"levels; wrong sizes and channels refused: "
+                  f"{saved['refuses_wrong_size'] and saved['refuses_wrong_channels']}")
+        keras_file = metadata.get("keras_files", {}).get(signature)
+        if keras_file:
+            checked = verification.get("keras_files", {}).get(signature)
+            print(f"  {keras_file['file']:40s} {keras_file['bytes'] / 1e6:6.2f} MB  "
+                  + (f"loads in safe mode; max difference {checked['max_abs_diff']} levels"
+                     if checked else "not verified"))
+        for variant, entry in metadata["tflite"].get(signature, {}).items():
+            print(_tflite_line(entry, verification.get("tflite", {}).get(signature, {})
+                               .get(variant)))
+
+
 def summarize(result):
     metadata = result.metadata
     print(f"\n{result.path}")
+    if metadata["generator"].get("directions"):
+        summarize_translation(metadata)
+        serving = metadata["serving"]
+        print(f"\nServe:   {serving['model_server_command']}\n"
+              f"Request: {serving['request_command']}")
+        return
     verification = metadata["verification"] or {}
     saved = verification.get("saved_model")
     if saved:
@@ -45,14 +84,7 @@ def summarize(result):
               f"{saved['generate_from_seed']['max_abs_diff']} (seeds); "
               f"seeds repeat exactly: {saved['seed_repeats_exactly']}")
     for variant, entry in metadata["tflite"].items():
-        check = verification.get("tflite", {}).get(variant)
-        diff = (f"max {check['max_abs_diff']}, mean {check['mean_abs_diff']:.3f} levels vs "
-                f"SavedModel") if check else "not verified"
-        fidelity = (check or {}).get("fidelity")
-        if fidelity and fidelity["psnr_db"] is not None:
-            diff += (f"; PSNR {fidelity['psnr_db']:.1f} dB, {fidelity['levels']} of "
-                     f"{fidelity['reference_levels']} levels")
-        print(f"  {entry['file']:40s} {entry['bytes'] / 1e6:6.2f} MB  {diff}")
+        print(_tflite_line(entry, verification.get("tflite", {}).get(variant)))
     keras_file = metadata.get("keras_file")
     if keras_file:
         print(f"  {keras_file['file']:40s} {keras_file['bytes'] / 1e6:6.2f} MB  "

@@ -19,10 +19,10 @@ grayscale of the user's own drawing, which is NOT sketched again: users
 draw sketches, while training computes them from faces. The asymmetry is
 deliberate, and it is why `sketch` draws dark lines on white, the way
 people draw. Both paths go through uint8 (`grayscale_uint8`,
-`sketch_uint8`), so a training input is exactly what serving computes from
-the same picture, and a sketch saved as a PNG and served again gives the
-same network input it had in training (a TFLite model's float arithmetic
-may round a pixel that lies on a .5 boundary the other way: one level).
+in integer arithmetic, and `sketch_uint8`), so a training input is exactly
+what serving computes from the same picture, in a SavedModel or a TFLite
+model, and a sketch saved as a PNG and served again gives the same network
+input it had in training.
 
 The picture functions (`grayscale`, `sketch` and their uint8 forms) use
 only TensorFlow ops that TFLite has as builtins (CONV_2D, MIRROR_PAD,
@@ -52,6 +52,8 @@ from kgan.images import to_uint8
 RESOLUTIONS = celeba.IMAGE_SIZES
 # ITU-R BT.601 luma: what JPEG and most grayscale conversions use.
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+# The same weights in 256ths (77 + 150 + 29 = 256), for integer-exact uint8 luma.
+LUMA_WEIGHTS_256 = (77, 150, 29)
 # The sketch's difference of Gaussians, in output pixels and luma units of [-1, 1];
 # see `sketch`.
 SKETCH_SIGMA = 0.6
@@ -90,8 +92,16 @@ def grayscale(images) -> tf.Tensor:
 
 
 def grayscale_uint8(images) -> tf.Tensor:
-    """uint8 RGB `[n, h, w, 3]` -> uint8 luma `[n, h, w, 1]`: `grayscale`, rounded."""
-    return to_uint8(grayscale(to_unit_range(images)))
+    """uint8 RGB `[n, h, w, 3]` -> uint8 luma `[n, h, w, 1]`, in integers:
+    `(77 R + 150 G + 29 B + 128) // 256`, the BT.601 weights in 256ths
+    (within half a level of the float luma). Integer arithmetic gives the
+    same level in a SavedModel, a TFLite model and the pipeline: rounding
+    float luma flips pixels that lie on a .5 boundary between them, and a
+    one-level change of a pix2pix input moved its output by up to 6 levels."""
+    rgb = tf.cast(images, tf.int32)
+    red, green, blue = (rgb[..., i:i + 1] for i in range(3))
+    red_w, green_w, blue_w = LUMA_WEIGHTS_256
+    return tf.cast((red_w * red + green_w * green + blue_w * blue + 128) // 256, tf.uint8)
 
 
 def sketch(images) -> tf.Tensor:

@@ -39,7 +39,7 @@ from kgan.core.files import write_atomically
 from kgan.core.messages import one_line
 from kgan.data import translation as translation_data
 from kgan.errors import ConfigError, RunError
-from kgan.evaluation import attribute_classifier
+from kgan.evaluation import attribute_classifier, sampling
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
 
@@ -90,6 +90,13 @@ def export_task(path: str) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return task if isinstance(task, str) else None
+
+
+def is_translator(source: str) -> bool:
+    """Whether `source` (a run, an export version or model folder) translates images."""
+    kind, path = sampling.locate(source)
+    task = (checkpoints.read_config(path).task if kind == "run" else export_task(path))
+    return task is not None and tasks.get_task(task).SERVING == "translation"
 
 
 def from_saved_model(path: str) -> Translator:

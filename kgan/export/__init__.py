@@ -1,8 +1,11 @@
 """Export a trained generator for TF Serving (SavedModel) and devices (TFLite).
 
-Everything follows the task's serving spec (`kgan.tasks.LatentServing`):
-the latent size, the served output (`images` uint8 for the image GAN,
-`points` float32 for the points task), its unit and tolerance.
+Everything follows the task's serving spec. A `kgan.tasks.LatentServing`
+gives the latent size, the served output (`images` uint8 for the image GAN,
+`points` float32 for the points task), its unit and tolerance; its version
+is described below. A `kgan.tasks.TranslationServing` (image-to-image
+tasks: uint8 images in, uint8 images out, a signature per direction) gets
+the artifacts of `kgan.export.translation`. Both are published the same way.
 
 `export(ExportConfig(workdir=...))` writes one new version,
 `<export_dir>/<model_name>/<version>/`, holding:
@@ -44,9 +47,9 @@ from kgan.config import ExportConfig
 from kgan.core import scratch
 from kgan.core.messages import failure_reason
 from kgan.errors import ExportError
-from kgan.export import signatures, tflite
+from kgan.export import signatures, tflite, translation
 from kgan.export.verify import tflite_tolerance, verify
-from kgan.tasks import LatentServing
+from kgan.tasks import LatentServing, TranslationServing
 
 EXPORT_FILE = "export.json"
 KERAS_FILE = "generator.keras"
@@ -101,13 +104,9 @@ def write_saved_model(network, spec: LatentServing, path: str,
     archive.write_out(path, verbose=False)
 
 
-def _spec(spec: tf.TensorSpec) -> dict:
-    return {"dtype": spec.dtype.name, "shape": [None if d is None else int(d) for d in spec.shape]}
-
-
 def _signature_table(network, spec: LatentServing) -> dict:
-    output = {spec.output_key: _spec(signatures.output_spec(spec))}
-    return {name: {"inputs": {s.name: _spec(s) for s in endpoint.input_signature},
+    output = {spec.output_key: signatures.describe(signatures.output_spec(spec))}
+    return {name: {"inputs": {s.name: signatures.describe(s) for s in endpoint.input_signature},
                    "outputs": output}
             for name, endpoint in signatures.endpoints(network, spec).items()}
 
@@ -171,10 +170,15 @@ def export(config: ExportConfig, log=print) -> ExportResult:
     """
     loaded = checkpoints.load_task(config.workdir, config.checkpoint, log=log,
                                    raw_weights=config.raw_weights)
-    generator, spec = loaded.generator, loaded.spec
-    if not isinstance(spec, LatentServing):
-        raise ExportError(f"task {getattr(loaded.config, 'task', 'gan')} is not served as "
-                          "latents -> samples; export supports LatentServing tasks only")
+    spec = loaded.spec
+    if isinstance(spec, TranslationServing):
+        write_version = translation.write_version
+    elif isinstance(spec, LatentServing):
+        write_version = _write_latent_version
+    else:
+        raise ExportError(f"task {getattr(loaded.config, 'task', 'gan')} is served by a "
+                          f"{type(spec).__name__}; export supports LatentServing and "
+                          "TranslationServing tasks")
     model_name = config.model_name or os.path.basename(os.path.normpath(config.workdir))
     model_dir = os.path.join(config.export_dir, model_name)
     _make_model_dir(model_dir)
@@ -195,49 +199,12 @@ def export(config: ExportConfig, log=print) -> ExportResult:
                           f"{failure_reason(e)}") from None
     try:
         log(f"Exporting {config.workdir} (step {loaded.step}) as {model_name} version {version}")
-        log("  writing the SavedModel")
-        write_saved_model(generator, spec, staging, config.max_batch_size)
-        log(f"  writing {KERAS_FILE}")
-        generator.save(os.path.join(staging, KERAS_FILE))
-        tflite_files = {}
-        if config.tflite_variants:
-            os.makedirs(os.path.join(staging, "tflite"))
-        for variant in config.tflite_variants:
-            log(f"  converting to TFLite {variant}")
-            path = os.path.join(staging, "tflite", f"{model_name}_{variant}.tflite")
-            converted = tflite.convert(staging, variant, fresh_network(loaded.config, spec), spec,
-                                       config.calibration_samples, config.seed,
-                                       config.tflite_batch_size)
-            with open(path, "wb") as f:
-                f.write(converted)
-            tflite_files[variant] = path
-
-        report = None
-        if config.verify:
-            log("Verifying")
-            z = latent.standard_normal(config.seed, latent.Purpose.EXPORT_VERIFICATION,
-                                       _VERIFY_LATENTS, spec.latent_dim)
-            seeds = np.array(_VERIFY_SEEDS, np.int64)
-            labels = verification_labels(spec, len(z))
-            seed_labels = None if labels is None else labels[:len(seeds)]
-            served = signatures.output_function(generator, spec)
-
-            def keras_output(latents, batch_labels):
-                args = () if batch_labels is None else (batch_labels,)
-                return np.asarray(served(tf.constant(latents, tf.float32), *args))
-
-            report = verify(staging, spec, tflite_files, keras_output(z, labels),
-                            keras_output(signatures.latents_from_seeds(seeds, spec.latent_dim),
-                                         seed_labels),
-                            z, seeds, labels, seed_labels,
-                            keras_file=os.path.join(staging, KERAS_FILE), log=log)
-
-        metadata = _metadata(config, loaded, model_name, version, model_dir,
-                             _signature_table(generator, spec), tflite_files, staging, report)
+        sections, request_body = write_version(config, loaded, staging, model_name, log)
+        metadata = _metadata(config, loaded, model_name, version, model_dir, sections)
         with open(os.path.join(staging, EXPORT_FILE), "w") as f:
             json.dump(metadata, f, indent=2)
         with open(os.path.join(staging, REQUEST_FILE), "w") as f:
-            json.dump(metadata["serving"]["request_body"], f)
+            json.dump(request_body, f)
         # Publishing is one rename; a version created meanwhile makes it fail, never overwritten.
         try:
             os.rename(staging, final_dir)
@@ -256,6 +223,53 @@ def export(config: ExportConfig, log=print) -> ExportResult:
         raise
     log(f"Published {final_dir}")
     return ExportResult(final_dir, model_name, version, metadata)
+
+
+def _write_latent_version(config: ExportConfig, loaded, staging: str, model_name: str,
+                          log) -> tuple[dict, dict]:
+    """Writes and verifies a latent task's artifacts in `staging`; returns
+    `export.json`'s task-specific sections and the request body of
+    `serving_request.json` (as `translation.write_version`)."""
+    generator, spec = loaded.generator, loaded.spec
+    log("  writing the SavedModel")
+    write_saved_model(generator, spec, staging, config.max_batch_size)
+    log(f"  writing {KERAS_FILE}")
+    generator.save(os.path.join(staging, KERAS_FILE))
+    tflite_files = {}
+    if config.tflite_variants:
+        os.makedirs(os.path.join(staging, "tflite"))
+    for variant in config.tflite_variants:
+        log(f"  converting to TFLite {variant}")
+        path = os.path.join(staging, "tflite", f"{model_name}_{variant}.tflite")
+        converted = tflite.convert(staging, variant, fresh_network(loaded.config, spec), spec,
+                                   config.calibration_samples, config.seed,
+                                   config.tflite_batch_size)
+        with open(path, "wb") as f:
+            f.write(converted)
+        tflite_files[variant] = path
+
+    report = None
+    if config.verify:
+        log("Verifying")
+        z = latent.standard_normal(config.seed, latent.Purpose.EXPORT_VERIFICATION,
+                                   _VERIFY_LATENTS, spec.latent_dim)
+        seeds = np.array(_VERIFY_SEEDS, np.int64)
+        labels = verification_labels(spec, len(z))
+        seed_labels = None if labels is None else labels[:len(seeds)]
+        served = signatures.output_function(generator, spec)
+
+        def keras_output(latents, batch_labels):
+            args = () if batch_labels is None else (batch_labels,)
+            return np.asarray(served(tf.constant(latents, tf.float32), *args))
+
+        report = verify(staging, spec, tflite_files, keras_output(z, labels),
+                        keras_output(signatures.latents_from_seeds(seeds, spec.latent_dim),
+                                     seed_labels),
+                        z, seeds, labels, seed_labels,
+                        keras_file=os.path.join(staging, KERAS_FILE), log=log)
+    request_body = _request_body(spec)
+    return _latent_sections(config, loaded, generator, tflite_files, staging, report,
+                            request_body), request_body
 
 
 def _labels_metadata(spec: LatentServing) -> dict | None:
@@ -281,7 +295,7 @@ def _request_body(spec: LatentServing) -> dict:
 def _generator_metadata(loaded, spec: LatentServing) -> dict:
     """What the served network is: the same keys for every task, plus the
     image fields (shape, pixel mapping, value range) for an image task."""
-    output = _spec(signatures.output_spec(spec))
+    output = signatures.describe(signatures.output_spec(spec))
     generator = {
         "architecture": loaded.config.model.architecture,
         "latent_dim": spec.latent_dim,
@@ -302,19 +316,12 @@ def _generator_metadata(loaded, spec: LatentServing) -> dict:
     return generator
 
 
-def _metadata(config, loaded, model_name, version, model_dir, signature_table, tflite_files,
-              staging, report) -> dict:
+def _latent_sections(config, loaded, generator, tflite_files, staging, report,
+                     request_body) -> dict:
     spec = loaded.spec
-    version_dir = os.path.abspath(os.path.join(model_dir, str(version)))
-    request_body = _request_body(spec)
     return {
-        "format": "kgan-export/1",
-        "model_name": model_name,
-        "version": version,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "task": getattr(loaded.config, "task", "gan"),
         "generator": _generator_metadata(loaded, spec),
-        "signatures": signature_table,
+        "signatures": _signature_table(generator, spec),
         "keras_file": {
             "file": KERAS_FILE,
             "bytes": os.path.getsize(os.path.join(staging, KERAS_FILE)),
@@ -336,6 +343,24 @@ def _metadata(config, loaded, model_name, version, model_dir, signature_table, t
                 **({"pixel_mapping": tflite.FULL_INT8_PIXEL_MAPPING}
                    if variant == "full_int8" and spec.kind == "image" else {}),
             } for variant, path in tflite_files.items()},
+        "verification": report,
+        "serving": {"chunk_size": signatures.CHUNK_SIZE, "request_body": request_body},
+    }
+
+
+def _metadata(config, loaded, model_name, version, model_dir, sections: dict) -> dict:
+    """`export.json`: what every export says (name, version, source, versions,
+    how to serve it) around the task-specific `sections` of its writer."""
+    sections = dict(sections)
+    report, serving = sections.pop("verification"), sections.pop("serving")
+    version_dir = os.path.abspath(os.path.join(model_dir, str(version)))
+    return {
+        "format": "kgan-export/1",
+        "model_name": model_name,
+        "version": version,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "task": getattr(loaded.config, "task", "gan"),
+        **sections,
         "source": {
             "workdir": os.path.abspath(config.workdir),
             "checkpoint": os.path.abspath(loaded.checkpoint),
@@ -352,9 +377,8 @@ def _metadata(config, loaded, model_name, version, model_dir, signature_table, t
                                      f"--model_name={model_name} "
                                      f"--model_base_path={os.path.abspath(model_dir)}"),
             "max_batch_size": config.max_batch_size,
-            "chunk_size": signatures.CHUNK_SIZE,
+            **serving,
             "request_file": REQUEST_FILE,
-            "request_body": request_body,
             "request_command": (f"curl -s -X POST -d @{os.path.join(version_dir, REQUEST_FILE)} "
                                 f"http://localhost:8501/v1/models/{model_name}/versions/"
                                 f"{version}:predict"),

@@ -1,5 +1,8 @@
 """The serving signatures of an exported generator, and how they treat bad requests.
 
+These are a latent task's (`kgan.tasks.LatentServing`); an image-to-image
+task's are in `kgan.export.translation`.
+
 The signatures follow the task's serving spec (`kgan.tasks.LatentServing`):
 every signature returns `{spec.output_key: spec.output_dtype [batch,
 *spec.output_shape]}`, computed with BatchNorm in inference mode and mapped
@@ -122,6 +125,12 @@ def labels_spec(spec: LatentServing) -> tf.TensorSpec | None:
     return tf.TensorSpec([None, spec.num_labels], tf.float32, name="labels")
 
 
+def describe(tensor_spec: tf.TensorSpec) -> dict:
+    """A tensor spec as `export.json` gives it: dtype name and shape (None: any size)."""
+    return {"dtype": tensor_spec.dtype.name,
+            "shape": [None if d is None else int(d) for d in tensor_spec.shape]}
+
+
 def output_spec(spec: LatentServing) -> tf.TensorSpec:
     """The served output of every signature: `[batch, *output_shape]` of `output_dtype`."""
     return tf.TensorSpec([None, *spec.output_shape], tf.as_dtype(spec.output_dtype),
@@ -143,15 +152,16 @@ def output_function(network, spec: LatentServing, head: Callable | None = None) 
         [z, label_vectors(labels, spec.label_kind, spec.num_labels)])
 
 
-def _require(condition, message: str, *data) -> tf.Operation:
+def require(condition, message: str, *data) -> tf.Operation:
+    """An Assert failing the request with InvalidArgument: `message`, then `data`."""
     return tf.debugging.Assert(condition, [message, *data], summarize=8)
 
 
 def _finite_check(values, name: str) -> tf.Operation:
     finite_rows = tf.reduce_all(tf.math.is_finite(values), axis=-1)
-    return _require(tf.reduce_all(finite_rows),
-                    f"{name} must be finite (no NaN or Inf); rows that are not:",
-                    tf.cast(tf.where(tf.logical_not(finite_rows))[:, 0], tf.int32))
+    return require(tf.reduce_all(finite_rows),
+                   f"{name} must be finite (no NaN or Inf); rows that are not:",
+                   tf.cast(tf.where(tf.logical_not(finite_rows))[:, 0], tf.int32))
 
 
 def _checked(inputs: dict, specs: dict, spec: LatentServing, max_batch_size: int) -> list:
@@ -161,21 +171,21 @@ def _checked(inputs: dict, specs: dict, spec: LatentServing, max_batch_size: int
     values = {name: tf.ensure_shape(inputs[name], specs[name].shape, name=name)
               for name in names}
     count = tf.shape(values[names[0]])[0]
-    checks = [_require(count <= max_batch_size,
-                       f"a request may ask for at most {max_batch_size} {spec.output_key} (the "
-                       f"limit of this export; split the request); rows of {names[0]}:", count)]
+    checks = [require(count <= max_batch_size,
+                      f"a request may ask for at most {max_batch_size} {spec.output_key} (the "
+                      f"limit of this export; split the request); rows of {names[0]}:", count)]
     if "z" in values:
         checks.append(_finite_check(values["z"], "z"))
     if "labels" in values:
         labels = values["labels"]
         rows = tf.shape(labels)[0]
-        checks.append(_require(tf.equal(rows, count), f"labels must have one row per "
-                               f"{names[0]} row; rows of labels, {names[0]}:", rows, count))
+        checks.append(require(tf.equal(rows, count), f"labels must have one row per "
+                              f"{names[0]} row; rows of labels, {names[0]}:", rows, count))
         if spec.label_kind == "class":
-            checks.append(_require(tf.reduce_all(labels >= 0),
-                                   "labels must be class ids >= 0, got:", labels))
-            checks.append(_require(tf.reduce_all(labels < spec.num_labels),
-                                   f"labels must be class ids < {spec.num_labels}, got:", labels))
+            checks.append(require(tf.reduce_all(labels >= 0),
+                                  "labels must be class ids >= 0, got:", labels))
+            checks.append(require(tf.reduce_all(labels < spec.num_labels),
+                                  f"labels must be class ids < {spec.num_labels}, got:", labels))
         else:
             checks.append(_finite_check(labels, "labels"))
     # Generation waits for the checks: nothing runs on a refused request
@@ -184,8 +194,8 @@ def _checked(inputs: dict, specs: dict, spec: LatentServing, max_batch_size: int
         return [tf.identity(values[name]) for name in names]
 
 
-def _in_chunks(generate: Callable, inputs: list, chunk_size: int,
-               output: tf.TensorSpec) -> tf.Tensor:
+def in_chunks(generate: Callable, inputs: list, chunk_size: int,
+              output: tf.TensorSpec) -> tf.Tensor:
     """`generate(*inputs)` on consecutive row chunks of at most `chunk_size`,
     concatenated; an empty batch gets an empty result without running the
     network (TensorFlow's CPU Conv2D returns a wrongly shaped tensor for an
@@ -237,7 +247,7 @@ def endpoints(network, spec: LatentServing, max_batch_size: int = MAX_BATCH_SIZE
 
     def serve(generate, **inputs):
         checked = _checked(inputs, specs, spec, max_batch_size)
-        return {spec.output_key: _in_chunks(generate, checked, chunk_size, output)}
+        return {spec.output_key: in_chunks(generate, checked, chunk_size, output)}
 
     def finish(served, png: bool):
         return {PNG_OUTPUT: encode_png(served[spec.output_key])} if png else served

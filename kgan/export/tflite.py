@@ -1,5 +1,10 @@
 """TFLite conversion of an exported generator, and running it with LiteRT.
 
+This is a latent task's conversion; an image-to-image task's
+(`kgan.export.translation`) shares its variants (`convert_variant`), its
+full-int8 image end (`clipped_tanh`, `require_pixel_grid`) and its chunked
+runner (`run_signature`).
+
 Every variant has one signature, `serving_default`: float32 latents `z`
 (and the SavedModel's `labels` input for a conditional generator) in, the
 task's served output out (`spec.output_key`: uint8 `images` for the image
@@ -86,7 +91,8 @@ def _int8_image_output(variant: str, spec: LatentServing) -> bool:
     return variant == "full_int8" and spec.output_dtype == "uint8"
 
 
-def _clipped_tanh(clip: float | None):
+def clipped_tanh(clip: float | None):
+    """The full-int8 image end: `tanh(clip(pre_tanh, -clip, clip))` (plain tanh for None)."""
     if clip is None:
         return tf.tanh
     return lambda pre_tanh: tf.tanh(tf.clip_by_value(pre_tanh, -clip, clip))
@@ -172,15 +178,17 @@ def convert(saved_model_dir: str, variant: str, network, spec: LatentServing,
     with tempfile.TemporaryDirectory(prefix="kgan-tflite-") as scratch:
         bare_dir = os.path.join(scratch, "bare")
         _write_bare_saved_model(saved_model_dir, network, spec, bare_dir,
-                                _clipped_tanh(int8_tanh_clip)
+                                clipped_tanh(int8_tanh_clip)
                                 if _int8_image_output(variant, spec) else None)
-        converted = _convert(_converter(bare_dir, spec, batch_size), variant, spec,
-                             calibration_samples, seed, batch_size)
+        converted = convert_variant(
+            _converter(bare_dir, spec, batch_size), variant,
+            lambda: calibration_inputs(spec, calibration_samples, seed, batch_size),
+            _int8_image_output(variant, spec))
         if _int8_image_output(variant, spec):
             path = os.path.join(scratch, "check.tflite")
             with open(path, "wb") as f:
                 f.write(converted)
-            _require_pixel_grid(path)
+            require_pixel_grid(path)
         return converted
 
 
@@ -191,7 +199,8 @@ FULL_INT8_PIXEL_MAPPING = ("round(128 x) + 128, clipped to 0..255, for generator
                            "[-1, 1] (within one level of the SavedModel's mapping)")
 
 
-def _require_pixel_grid(model_path: str) -> None:
+def require_pixel_grid(model_path: str) -> None:
+    """ExportError unless the model's output is uint8 pixels (`PIXEL_GRID`)."""
     runner = interpreter(model_path).get_signature_runner(SERVING_SIGNATURE)
     output = next(iter(runner.get_output_details().values()))
     scale, zero_point = output["quantization"]
@@ -203,7 +212,11 @@ def _require_pixel_grid(model_path: str) -> None:
             "128): only a generator that ends in tanh converts to full_int8 images")
 
 
-def _convert(converter, variant, spec, calibration_samples, seed, batch_size) -> bytes:
+def convert_variant(converter, variant: str, representative_dataset=None,
+                    uint8_output: bool = False) -> bytes:
+    """`converter`'s model as `variant`, builtin ops only. full_int8 is
+    calibrated on `representative_dataset` (a callable yielding input dicts);
+    with `uint8_output` its output is made uint8 (the clipped tanh's pixels)."""
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if variant == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -212,10 +225,9 @@ def _convert(converter, variant, spec, calibration_samples, seed, batch_size) ->
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     elif variant == "full_int8":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: calibration_inputs(
-            spec, calibration_samples, seed, batch_size)
+        converter.representative_dataset = representative_dataset
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        if _int8_image_output(variant, spec):
+        if uint8_output:
             converter.inference_output_type = tf.uint8
     return converter.convert()
 
@@ -311,20 +323,29 @@ def generate(model_path: str, z: np.ndarray, labels: np.ndarray | None = None,
     """
     interp = interpreter(model_path, num_threads)
     runner = interp.get_signature_runner(SERVING_SIGNATURE)
-    details = runner.get_input_details()
-    inputs = _checked_inputs(interp, details, model_path, z, labels)
-    count = len(inputs["z"])
+    inputs = _checked_inputs(interp, runner.get_input_details(), model_path, z, labels)
+    return run_signature(runner, inputs, CHUNK_SIZE)
+
+
+def run_signature(runner, inputs: dict, chunk_size: int) -> np.ndarray:
+    """A signature runner's one output for checked `inputs` (arrays with one
+    row per sample, the batch-defining one first), computed on consecutive
+    chunks: of the model's batch size for a fixed-batch model (the last one
+    padded), of at most `chunk_size` rows for a dynamic one. An empty batch
+    gives `[0, *output_shape]` of the output's dtype."""
+    first = next(iter(inputs))
+    count = len(inputs[first])
     key = output_key(runner)
     if count == 0:
         output = runner.get_output_details()[key]
         return np.zeros((0, *(int(d) for d in output["shape_signature"][1:])), output["dtype"])
-    batch = int(details["z"]["shape_signature"][0])
+    batch = int(runner.get_input_details()[first]["shape_signature"][0])
     fixed = batch != -1
-    step = batch if fixed else CHUNK_SIZE
+    step = batch if fixed else chunk_size
     chunks = []
     for start in range(0, count, step):
         chunk = {name: value[start:start + step] for name, value in inputs.items()}
-        rows = len(chunk["z"])
+        rows = len(chunk[first])
         if fixed and rows < batch:
             chunk = {name: np.concatenate([value, np.zeros((batch - rows, *value.shape[1:]),
                                                            value.dtype)])

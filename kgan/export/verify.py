@@ -1,5 +1,8 @@
 """Checks an export as its users will run it, before it is published.
 
+These are a latent task's checks; an image-to-image task's
+(`kgan.export.translation.verify`) use the comparisons defined here.
+
 * The SavedModel is loaded in a fresh Python process that imports TensorFlow
   only (not kgan); both signatures are called and compared with the Keras
   generator, and the seed signature is called twice to check it repeats.
@@ -117,7 +120,8 @@ def _proto_dtype(dtype: str) -> str:
     return types_pb2.DataType.Name(tf.dtypes.as_dtype(dtype).as_datatype_enum)
 
 
-def _run(args, what, cwd):
+def run_program(args, what: str, cwd: str) -> str:
+    """`args`' stdout; ExportError `<what> failed: <its last stderr line>` if it fails."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
@@ -162,24 +166,34 @@ def fidelity_failure(fidelity: dict) -> str | None:
     return None
 
 
-def _verify_keras_file(path: str, spec: LatentServing, z, labels, saved_model_output) -> dict:
+def check_keras_file(path: str, spec, serve, saved_model_output, tolerance) -> dict:
+    """Loads a `.keras` file with `safe_mode=True` and compares `serve(network)`
+    (its served output for the verification inputs) with the SavedModel's;
+    ExportError if it does not load or differs by more than `tolerance`."""
     try:
         network = keras.models.load_model(path, safe_mode=True)
     except Exception as e:  # whatever Keras raises, the file does not load
         raise ExportError(f"{path} does not load with keras.models.load_model(safe_mode=True): "
                           f"{failure_reason(e)}") from None
-    inputs = tf.constant(z) if labels is None else [
-        tf.constant(z), label_vectors(labels, spec.label_kind, spec.num_labels)]
-    result = {**_diff(np.asarray(spec.to_output(network(inputs, training=False))),
-                      saved_model_output, spec),
-              "safe_mode": True, "tolerance": _saved_model_tolerance(spec)}
-    if result["max_abs_diff"] > result["tolerance"]:
+    result = {**differences(np.asarray(serve(network)), saved_model_output, spec),
+              "safe_mode": True, "tolerance": tolerance}
+    if result["max_abs_diff"] > tolerance:
         raise ExportError(f"{path} differs from the SavedModel by {result['max_abs_diff']} "
-                          f"{spec.unit} (tolerance {result['tolerance']})")
+                          f"{spec.unit} (tolerance {tolerance})")
     return result
 
 
-def _diff(a, b, spec: LatentServing) -> dict:
+def _verify_keras_file(path: str, spec: LatentServing, z, labels, saved_model_output) -> dict:
+    inputs = tf.constant(z) if labels is None else [
+        tf.constant(z), label_vectors(labels, spec.label_kind, spec.num_labels)]
+    return check_keras_file(
+        path, spec, lambda network: spec.to_output(network(inputs, training=False)),
+        saved_model_output, _saved_model_tolerance(spec))
+
+
+def differences(a, b, spec) -> dict:
+    """Max and mean absolute difference of two outputs, in `spec.unit`
+    (integer levels for uint8 outputs)."""
     if spec.output_dtype == "uint8":
         difference = np.abs(np.asarray(a, np.int32) - np.asarray(b, np.int32))
         return {"max_abs_diff": int(difference.max()), "mean_abs_diff": float(difference.mean())}
@@ -222,14 +236,15 @@ def verify(saved_model_dir: str, spec: LatentServing, tflite_files: dict[str, st
         np.save(os.path.join(scratch, "z.npy"), z)
 
         log("  loading the SavedModel in a fresh process without kgan")
-        _run([sys.executable, "-c", _FRESH_PROCESS_SCRIPT, os.path.abspath(saved_model_dir),
-              inputs, outputs, key], "loading the SavedModel in a fresh process", scratch)
+        run_program([sys.executable, "-c", _FRESH_PROCESS_SCRIPT,
+                     os.path.abspath(saved_model_dir), inputs, outputs, key],
+                    "loading the SavedModel in a fresh process", scratch)
         fresh = np.load(outputs, allow_pickle=False)  # arrays only: never unpickle
         if fresh["kgan_modules"].size:
             raise ExportError(f"the SavedModel imported kgan when loaded: {fresh['kgan_modules']}")
         report["saved_model"] = {
-            SERVING_SIGNATURE: _diff(fresh["from_z"], expected_from_z, spec),
-            SEED_SIGNATURE: _diff(fresh["from_seed"], expected_from_seed, spec),
+            SERVING_SIGNATURE: differences(fresh["from_z"], expected_from_z, spec),
+            SEED_SIGNATURE: differences(fresh["from_seed"], expected_from_seed, spec),
             "seed_repeats_exactly": bool(np.array_equal(fresh["from_seed"],
                                                         fresh["from_seed_again"])),
             "loaded_without_kgan": True,
@@ -263,8 +278,8 @@ def verify(saved_model_dir: str, spec: LatentServing, tflite_files: dict[str, st
 
         log("  inspecting and running it with saved_model_cli")
         cli = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
-        shown = _run([*cli, "show", "--dir", saved_model_dir, "--all"], "saved_model_cli show",
-                     scratch)
+        shown = run_program([*cli, "show", "--dir", saved_model_dir, "--all"],
+                            "saved_model_cli show", scratch)
         for needed in (f"signature_def['{SERVING_SIGNATURE}']", f"signature_def['{SEED_SIGNATURE}']",
                        f"outputs['{key}']", _proto_dtype(spec.output_dtype)):
             if needed not in shown:
@@ -278,8 +293,9 @@ def verify(saved_model_dir: str, spec: LatentServing, tflite_files: dict[str, st
                 SEED_SIGNATURE: (["--input_exprs", seed_exprs], fresh["from_seed"])}
         for name, (input_args, fresh_output) in runs.items():
             outdir = os.path.join(scratch, name)
-            _run([*cli, "run", "--dir", saved_model_dir, "--tag_set", "serve", "--signature_def",
-                  name, *input_args, "--outdir", outdir], f"saved_model_cli run {name}", scratch)
+            run_program([*cli, "run", "--dir", saved_model_dir, "--tag_set", "serve",
+                         "--signature_def", name, *input_args, "--outdir", outdir],
+                        f"saved_model_cli run {name}", scratch)
             if not np.array_equal(np.load(os.path.join(outdir, f"{key}.npy"),
                                           allow_pickle=False), fresh_output):
                 raise ExportError(f"saved_model_cli run {name} disagrees with tf.saved_model.load")
@@ -298,7 +314,7 @@ def verify(saved_model_dir: str, spec: LatentServing, tflite_files: dict[str, st
             raise ExportError(f"{variant} TFLite model uses non-builtin ops: {not_builtin}")
         tolerance = tflite_tolerance(spec, variant)
         samples = tflite.generate(path, z, labels)
-        result = {**_diff(samples, fresh["from_z"], spec),
+        result = {**differences(samples, fresh["from_z"], spec),
                   "builtin_ops_only": True, "tolerance": tolerance}
         if spec.output_dtype == "uint8":
             result["fidelity"] = image_fidelity(samples, fresh["from_z"])

@@ -27,7 +27,8 @@ from kgan.core.messages import one_line
 from kgan.data import mnist
 from kgan.data import points as point_data
 from kgan.errors import ConfigError, DataError, RunError
-from kgan.evaluation import attribute_classifier, mnist_classifier, reference, sampling
+from kgan.evaluation import (attribute_classifier, mnist_classifier, reference, sampling,
+                             translation)
 from kgan.evaluation.points import mode_metrics
 from kgan.latent import animation, concepts, projection, translate
 from kgan.latent.interpolation import interpolate
@@ -454,7 +455,7 @@ def run(config: GenerateConfig, log=print) -> GenerateResult:
         if config.checkpoint is not None:
             raise ConfigError("progress reads a run's sample grids; --checkpoint does not apply")
         return progress(config, log)
-    translates = translate.is_translator(config.source)
+    translates = translation.is_translator(config.source)
     if translates != (config.mode == "translate"):
         raise ConfigError(
             f"{config.source} translates images: use --mode=translate (or progress)" if translates

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from kgan import checkpoints, images, tasks
+from kgan import images
 from kgan.config import GenerateConfig
 from kgan.core.files import write_json_atomically
 from kgan.data import translation as translation_data
@@ -24,14 +24,6 @@ def load_translator(config: GenerateConfig) -> translation.Translator:
     if kind == "run":
         return translation.from_workdir(path, config.checkpoint)
     return translation.from_saved_model(path)
-
-
-def is_translator(source: str) -> bool:
-    """Whether `source` (a run or an export) translates images."""
-    kind, path = sampling.locate(source)
-    task = (checkpoints.read_config(path).task if kind == "run"
-            else translation.export_task(path))
-    return task is not None and tasks.get_task(task).SERVING == "translation"
 
 
 def translate_mode(config: GenerateConfig, log=print):

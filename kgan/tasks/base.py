@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan.config import Config
+from kgan.errors import ConfigError
 
 # The metric counting steps with non-finite losses or weights.
 NONFINITE_STEPS = "nonfinite_steps"
@@ -213,11 +214,11 @@ class TranslationServing:
         return tuple(self.image_shape)
 
     def direction(self, signature: str) -> Direction:
-        """The direction served by `signature` (ValueError listing them otherwise)."""
+        """The direction served by `signature` (ConfigError listing them otherwise)."""
         for direction in self.directions:
             if direction.signature == signature:
                 return direction
-        raise ValueError(f"no direction {signature!r}; this task serves "
+        raise ConfigError(f"no direction {signature!r}; this task serves "
                          f"{', '.join(d.signature for d in self.directions)}")
 
 

@@ -76,17 +76,17 @@ def test_grayscale_is_the_bt601_weighted_sum():
                       [10, 200, 90]]]], np.uint8)
     gray = translation.grayscale_uint8(rgb).numpy()
     assert gray.dtype == np.uint8 and gray.shape == (1, 1, 6, 1)
-    # 76.245, 149.685, 29.07, 255, 0, 130.65 rounded
-    assert gray.ravel().tolist() == [76, 150, 29, 255, 0, 131]
+    # (77 R + 150 G + 29 B + 128) // 256: 77.2, 149.9, 29.4, 255.5, 0.5, 130.9 floored
+    assert gray.ravel().tolist() == [77, 149, 29, 255, 0, 130]
 
 
-def test_grayscale_uint8_rounds_the_float_path():
+def test_grayscale_uint8_is_integer_luma_within_a_level_of_the_float_one():
     rgb = np.random.default_rng(0).integers(0, 256, (3, 20, 30, 3), dtype=np.uint8)
     gray = translation.grayscale_uint8(rgb).numpy()
-    float_path = to_uint8(translation.grayscale(to_unit_range(rgb))).numpy()
-    np.testing.assert_array_equal(gray, float_path)
-    by_hand = rgb.astype(np.float64) @ np.array(translation.LUMA_WEIGHTS)
-    assert np.abs(gray[..., 0] - by_hand).max() <= 0.5 + 1e-3
+    by_hand = (rgb.astype(np.int64) @ np.array(translation.LUMA_WEIGHTS_256) + 128) // 256
+    np.testing.assert_array_equal(gray[..., 0], by_hand)
+    float_luma = rgb.astype(np.float64) @ np.array(translation.LUMA_WEIGHTS)
+    assert np.abs(gray[..., 0] - float_luma).max() <= 1.0
 
 
 def test_sketch_is_white_on_flat_pictures_and_draws_the_dark_side_of_an_edge():
@@ -159,9 +159,8 @@ def test_the_picture_functions_convert_to_tflite_builtins(test_faces):
     lite = runner(images=images)
     reference = functions.run(tf.constant(images))
     np.testing.assert_allclose(lite["sketch"], reference["sketch"].numpy(), atol=1e-4)
-    # Float rounding may tip a pixel at a .5 boundary: one level at most.
-    np.testing.assert_allclose(lite["colorization"], reference["colorization"].numpy(),
-                               atol=1 / 127.5 + 1e-6)
+    # Integer luma: TFLite computes the very same levels.
+    np.testing.assert_array_equal(lite["colorization"], reference["colorization"].numpy())
     assert np.abs(lite["sketch_uint8"].astype(int)
                   - reference["sketch_uint8"].numpy().astype(int)).max() <= 1
 

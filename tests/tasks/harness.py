@@ -146,7 +146,12 @@ class TaskContract:
         assert result.returncode == 0, result.stderr[-2000:]
         assert result.stdout.strip() == spec.output_key
         expected = spec.to_output(getattr(loaded.task, spec.network)(inputs, training=False))
-        np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), np.asarray(expected))
+        served_output = np.load(tmp_path / "out.npy")
+        # The graph may fuse ops the eager network runs one by one: the export's
+        # own bound (`spec.tolerance`, one level of a uint8 image) applies.
+        difference = np.abs(served_output.astype(np.float64) - np.asarray(expected, np.float64))
+        assert served_output.shape == tuple(expected.shape)
+        assert difference.max() <= spec.tolerance
         verification = exported.metadata["verification"]
         assert verification["saved_model"]["loaded_without_kgan"]
         if isinstance(spec, tasks.LatentServing):
@@ -154,9 +159,16 @@ class TaskContract:
 
     def test_tflite_matches_the_saved_model(self, exported):
         report = exported.metadata["verification"]["tflite"]
-        for variant in self.EXPORT_VARIANTS:
-            assert report[variant]["builtin_ops_only"]
-            assert report[variant]["max_abs_diff"] <= report[variant]["tolerance"]
+        directions = exported.metadata["generator"].get("directions")
+        # An image-to-image export verifies every direction's models.
+        checks = ([report[d["signature"]][v] for d in directions for v in self.EXPORT_VARIANTS]
+                  if directions else [report[v] for v in self.EXPORT_VARIANTS])
+        for check in checks:
+            assert check["builtin_ops_only"]
+            if check["tolerance"] is None:  # quantized images: held to what a user sees
+                assert check["fidelity"]["psnr_db"] >= 30
+            else:
+                assert check["max_abs_diff"] <= check["tolerance"]
 
     def test_hostile_requests_are_refused(self, run, exported):
         spec = checkpoints.load_task(run[0]).spec

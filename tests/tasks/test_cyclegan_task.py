@@ -1,12 +1,17 @@
 """CycleGAN meets the task contract on real CelebA domains; its history buffer resumes exactly."""
 
 import dataclasses
+import os
 
+import keras
+import numpy as np
 import pytest
 
 from kgan import checkpoints, tasks
-from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
+from kgan.config import Config, DataConfig, GenerateConfig, ModelConfig, TrainConfig
 from kgan.data import translation as translation_data
+from kgan.evaluation import translation
+from kgan.latent import commands
 from kgan.errors import ConfigError
 from kgan.tasks.cyclegan import CycleGAN
 from tests.conftest import SHARED_DATA
@@ -33,9 +38,27 @@ class TestCycleGANTaskContract(TaskContract):
         items = checkpoints.saved_item_names(checkpoints.latest_checkpoint(workdir))
         assert {"history_a", "history_b", "history_filled"} <= items
 
-    def test_both_directions_are_served(self, exported):
+    def test_both_directions_are_served(self, run, exported):
         table = exported.metadata["signatures"]
         assert {"serving_default", "b_to_a"} <= set(table)
+        faces = CycleGAN.examples(TINY)["b_to_a"].inputs[:5]
+        from_export = translation.from_saved_model(exported.path).translate("b_to_a", faces)
+        from_run = checkpoints.load_task(run[0]).task.translate("b_to_a", faces)
+        assert np.abs(from_export.astype(int) - from_run.astype(int)).max() <= 1
+
+    def test_generate_translates_with_the_export_in_either_direction(self, exported, tmp_path):
+        face = os.path.join(CELEBA, "000002.jpg")
+        figures = {}
+        for direction in ("serving_default", "b_to_a"):
+            result = commands.run(GenerateConfig(mode="translate", source=exported.path,
+                                                 images=(face,), direction=direction,
+                                                 output_dir=str(tmp_path)), log=lambda m: None)
+            assert result.report["direction"]["signature"] == direction
+            figures[direction] = np.asarray(keras.utils.load_img(result.files[0]))
+        assert not np.array_equal(figures["serving_default"], figures["b_to_a"])
+        with pytest.raises(ConfigError, match="no direction 'a_to_c'"):
+            commands.run(GenerateConfig(mode="translate", source=exported.path, images=(face,),
+                                        direction="a_to_c", output_dir=str(tmp_path)))
 
 
 def test_cyclegan_is_registered_and_reads_two_domains():

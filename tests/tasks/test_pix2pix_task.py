@@ -1,6 +1,7 @@
 """pix2pix meets the task contract on real CelebA pairs, and plays its game as the paper does."""
 
 import dataclasses
+import json
 import os
 
 import keras
@@ -9,7 +10,10 @@ import pytest
 import tensorflow as tf
 
 from kgan import checkpoints, tasks
-from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
+from kgan.config import Config, DataConfig, EvalConfig, GenerateConfig, ModelConfig, TrainConfig
+from kgan.data import translation as translation_data
+from kgan.evaluation import evaluate
+from kgan.latent import commands
 from kgan.errors import ConfigError
 from kgan.tasks.pix2pix import Pix2Pix
 from kgan.tasks.translation import mirrored
@@ -29,6 +33,34 @@ class TestPix2PixTaskContract(TaskContract):
 
     def config(self, request):
         return TINY
+
+    def test_evaluate_translates_every_held_out_face(self, run, tmp_path):
+        workdir, _ = run
+        report = evaluate(EvalConfig(workdir=workdir, metrics=("classifier",),
+                                     output=str(tmp_path / "report.json")), log=lambda m: None)
+        result = report["directions"]["serving_default"]
+        assert result["inputs"] == 1440 and 5 < result["psnr_db"] < 40 and 0 < result["ssim"] < 1
+        colour = result["colourfulness"]
+        assert colour["inputs"] == 0.0 and colour["real"] > 20  # grayscale in, faces out
+        assert json.loads((tmp_path / "report.json").read_text())["step"] == self.STEPS
+
+    def test_generate_translates_a_users_pictures(self, run, tmp_path):
+        workdir, _ = run
+        face = os.path.join(CELEBA, "000002.jpg")
+        wide = tmp_path / "wide.png"
+        keras.utils.save_img(str(wide), np.full([40, 90, 3], 200, np.uint8), scale=False)
+        result = commands.run(GenerateConfig(mode="translate", source=workdir,
+                                             images=(face, str(wide)),
+                                             output_dir=str(tmp_path / "out")),
+                              log=lambda m: None)
+        figure, report, *outputs = result.files
+        assert [os.path.basename(p) for p in outputs] == ["000002.png", "wide.png"]
+        # Two rows (picture, translation) of 64x64 tiles with 2-pixel borders.
+        assert keras.utils.load_img(figure).size == (2 * 66 + 2, 2 * 66 + 2)
+        pictures, _ = translation_data.load_user_images([face], 64, TINY.data.crop_fraction)
+        expected = checkpoints.load_task(workdir).task.translate("serving_default", pictures)
+        written = np.asarray(keras.utils.load_img(outputs[0]), np.uint8)
+        np.testing.assert_array_equal(written, expected[0])
 
 
 def test_pix2pix_is_registered_with_its_pairs():
