@@ -29,6 +29,8 @@ import shutil
 import keras
 import numpy as np
 import tensorflow as tf
+from google.protobuf.message import DecodeError
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from kgan import tasks
 from kgan.config import Config
@@ -88,13 +90,20 @@ def make_checkpoint(items: dict) -> tf.train.Checkpoint:
 
 def saved_item_names(path: str) -> set[str] | None:
     """The top-level item names (`make_checkpoint`'s keys) a checkpoint
-    holds, or None if it cannot be read (`restore_newest` reports that)."""
+    holds, or None if it cannot be read (`restore_newest` reports that).
+
+    Read from the checkpoint's object graph, not from its variable keys: a
+    variable reachable from several items is keyed by one path only (a
+    network whose weights are all trainable is keyed under the optimizer
+    that updates them, which sorts first), yet every item is in the graph.
+    """
     try:
-        names = tf.train.list_variables(path)
-    except (tf.errors.OpError, ValueError):
+        reader = tf.train.load_checkpoint(path)
+        graph = trackable_object_graph_pb2.TrackableObjectGraph()
+        graph.ParseFromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
+    except (tf.errors.OpError, ValueError, DecodeError):
         return None
-    return {name.split("/")[0] for name, _ in names
-            if not name.startswith(("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter"))}
+    return {child.local_name for child in graph.nodes[0].children} - {"save_counter"}
 
 
 def checkpoint_manager(checkpoint: tf.train.Checkpoint, workdir: str,

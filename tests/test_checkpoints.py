@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -70,3 +71,18 @@ def test_config_write_is_atomic_and_strict_on_read(tmp_path):
     (tmp_path / "config.json").write_text('{"model": {"layers": 3}}')
     with pytest.raises(RunError, match="unknown key"):
         checkpoints.read_config(str(tmp_path))
+
+
+def test_saved_item_names_include_networks_whose_weights_the_optimizer_keys(tmp_path):
+    # Every weight of this network is trainable, so the checkpoint keys them
+    # all under the optimizer ("an_optimizer" sorts first); the network is
+    # still an item of the checkpoint, and resuming must not call it missing.
+    network = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    optimizer = keras.optimizers.Adam()
+    optimizer.build(network.trainable_variables)
+    path = checkpoints.make_checkpoint({"an_optimizer": optimizer, "network": network,
+                                        "step": keras.Variable(0)}).save(str(tmp_path / "c"))
+    keys = {name.split("/")[0] for name, _ in tf.train.list_variables(path)}
+    assert "network" not in keys  # the variable keys alone would miss it
+    assert checkpoints.saved_item_names(path) == {"an_optimizer", "network", "step"}
+    assert checkpoints.saved_item_names(str(tmp_path / "missing")) is None
