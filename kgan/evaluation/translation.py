@@ -40,10 +40,10 @@ from kgan.core.messages import one_line
 from kgan.data import translation as translation_data
 from kgan.errors import ConfigError, RunError
 from kgan.evaluation import attribute_classifier, sampling
+from kgan.evaluation.sampling import EXPORT_FILE
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
 
-EXPORT_FILE = "export.json"
 _BATCH = 64
 
 

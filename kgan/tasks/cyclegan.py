@@ -19,13 +19,12 @@ import tensorflow as tf
 
 from kgan import images
 from kgan.config import Config
-from kgan.data import celeba
+from kgan.data import celeba, to_unit_range
 from kgan.data import translation as translation_data
 from kgan.losses import DiscriminatorOutputs
 from kgan.tasks.base import Direction, Phase, TaskData, TranslationServing
 from kgan.tasks.translation import (HISTORY, MIRROR, TranslationExamples, TranslationTask,
-                                    generator_for, mirrored, patch_discriminator_for,
-                                    to_unit_range)
+                                    generator_for, mirrored, patch_discriminator_for)
 from kgan.tasks.translation_losses import cyclegan_cycle_loss, cyclegan_identity_loss
 
 

@@ -16,11 +16,12 @@ import tensorflow as tf
 
 from kgan import images
 from kgan.config import Config
+from kgan.data import to_unit_range
 from kgan.data import translation as translation_data
 from kgan.losses import DiscriminatorOutputs
 from kgan.tasks.base import Direction, Phase, TaskData, TranslationServing
 from kgan.tasks.translation import (TranslationExamples, TranslationTask, generator_for,
-                                    mirrored, patch_discriminator_for, to_unit_range)
+                                    mirrored, patch_discriminator_for)
 from kgan.tasks.translation_losses import pix2pix_l1_loss
 
 # The discriminator's objective is halved "which slows down the rate at which

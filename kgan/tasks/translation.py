@@ -53,11 +53,6 @@ class TranslationExamples:
     description: str = ""
 
 
-def to_unit_range(images_uint8) -> tf.Tensor:
-    """uint8 images -> float32 in [-1, 1] (the inverse of `images.to_uint8` on its grid)."""
-    return tf.cast(images_uint8, tf.float32) / 127.5 - 1.0
-
-
 def generator_for(config: Config, input_channels: int, name: str) -> keras.Model:
     """The configured translator (`model.architecture`: unet or resnet), built."""
     m, size = config.model, config.data.resolution
