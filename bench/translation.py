@@ -1,4 +1,4 @@
-"""Image-to-image translation against its papers' baselines, at equal wall-clock budgets.
+"""Image-to-image translation against its papers' baselines, at equal CPU budgets.
 
 Problems (`--problems`), each with its contenders (config overrides of the
 task's preset, `kgan/presets/<task>.json`):
@@ -17,6 +17,10 @@ task's preset, `kgan/presets/<task>.json`):
   domain: translation success by kgan's CelebA attribute classifier,
   agreement of the other 39 attributes, cycle error, FID and KID against
   the held-out faces of the target domain.
+* Ablations: `pix2pix_resize`, `l1_only_resize` and `cyclegan_resize` are
+  the same contenders with resize-convolution upsampling in the generators
+  (`--upsampling=resize`, Odena et al. 2016) instead of the papers'
+  transposed convolutions.
 
 Budgets are CPU seconds of the training processes (start-up, data loading
 and tracing included; a process pinned to one core spends at most one CPU
@@ -49,14 +53,20 @@ from absl import app, flags, logging
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+_L1_ONLY = {"train": {"adversarial_weight": 0.0}}
+_RESIZE = {"model": {"upsampling": "resize"}}
+_PIX2PIX_CONTENDERS = {
+    "pix2pix": {}, "l1_only": _L1_ONLY,
+    # Ablation: resize-convolution upsampling, for the GAN and its baseline alike.
+    "pix2pix_resize": _RESIZE, "l1_only_resize": {**_L1_ONLY, **_RESIZE},
+}
 PROBLEMS = {
-    "colorization": ("pix2pix", {"data": {"translation": "colorization"}},
-                     {"pix2pix": {}, "l1_only": {"train": {"adversarial_weight": 0.0}}}),
-    "sketch": ("pix2pix", {"data": {"translation": "sketch"}},
-               {"pix2pix": {}, "l1_only": {"train": {"adversarial_weight": 0.0}}}),
+    "colorization": ("pix2pix", {"data": {"translation": "colorization"}}, _PIX2PIX_CONTENDERS),
+    "sketch": ("pix2pix", {"data": {"translation": "sketch"}}, _PIX2PIX_CONTENDERS),
     "women_men": ("cyclegan", {"data": {"domain_a": "-Male", "domain_b": "Male"}},
                   {"cyclegan": {},
-                   "gan_alone": {"train": {"cycle_weight": 0.0, "identity_weight": 0.0}}}),
+                   "gan_alone": {"train": {"cycle_weight": 0.0, "identity_weight": 0.0}},
+                   "cyclegan_resize": _RESIZE}),
 }
 GRID_COLUMNS = 8
 

@@ -28,6 +28,9 @@ LABEL_KINDS = ("class", "multi_hot")
 
 D_NORMALIZATIONS = ("batch", "layer", "none")
 
+# How the translation generators double their resolution (kgan.models.translation).
+UPSAMPLINGS = ("transpose", "resize")
+
 CELEBA_DEFAULT_ATTRIBUTES = ("Male", "Smiling", "Eyeglasses", "Blond_Hair")
 FOLDER_RESOLUTIONS = (32, 64, 128)
 # What pix2pix turns into faces (kgan.data.translation).
@@ -154,6 +157,10 @@ class ModelConfig:
         dropout: Dropout rate of the U-Net generator's innermost decoder
             stages, pix2pix's noise (0.5 in the paper; applied in training
             only: the served translation is deterministic).
+        upsampling: How the translation generators double their resolution:
+            "transpose" (stride-2 transposed convolutions, as in both papers)
+            or "resize" (nearest-neighbour upsampling then a 3x3 convolution,
+            Odena et al. 2016: no checkerboard artifacts).
     """
 
     architecture: str = field(default="dcgan", metadata={
@@ -198,6 +205,9 @@ class ModelConfig:
     dropout: float = field(default=0.5, metadata={"help": (
         "pix2pix: dropout rate of the U-Net's innermost decoder stages (its noise; training "
         "only).")})
+    upsampling: str = field(default="transpose", metadata={"help": (
+        "pix2pix/cyclegan: generator upsampling, transpose (the papers') or resize "
+        "(nearest-neighbour + 3x3 conv, no checkerboard artifacts).")})
 
     @property
     def num_labels(self) -> int:
@@ -232,6 +242,8 @@ class ModelConfig:
                  "must be in [1, 6]")
         _require(math.isfinite(self.dropout) and 0.0 <= self.dropout < 1.0, "model.dropout",
                  self.dropout, "must be in [0, 1)")
+        _require(self.upsampling in UPSAMPLINGS, "model.upsampling", self.upsampling,
+                 f"must be one of {', '.join(UPSAMPLINGS)}")
         if self.pack > 1:
             _require(not self.conditional, "model.pack", self.pack,
                      "packs samples of different labels; use it with an unconditional model")

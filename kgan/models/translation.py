@@ -34,6 +34,8 @@ import math
 
 import keras
 
+from kgan.config.run import UPSAMPLINGS
+
 # The PyTorch default the papers' code used.
 _NORM_EPSILON = 1e-5
 
@@ -50,8 +52,28 @@ def _conv(filters, kernel_size, strides=1, padding="same", use_bias=False, name=
                                dtype=dtype)
 
 
-def _upconv(filters, kernel_size, use_bias=False, name=None, dtype=None):
-    """A stride-2 transposed convolution (TFLite builtin TRANSPOSE_CONV)."""
+def _upconv(filters, kernel_size, upsampling, use_bias=False, name=None, dtype=None):
+    """Doubles the resolution, by `upsampling`:
+
+    - "transpose": a stride-2 transposed convolution with `kernel_size`, as
+      in both papers (TFLite builtin TRANSPOSE_CONV). Where the kernel size
+      is not a multiple of the stride its output pixels get unevenly many
+      contributions, a checkerboard the discriminator then has to remove.
+    - "resize": nearest-neighbour 2x upsampling then a 3x3 convolution
+      (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts"): every
+      output pixel sees the same number of inputs, so there is no
+      checkerboard to begin with. Keras repeats the pixels (TFLite builtins
+      RESHAPE and TILE), then CONV_2D; an odd kernel, so "same" padding
+      stays centred.
+    """
+    if upsampling == "resize":
+        return keras.Sequential([
+            keras.layers.UpSampling2D(2, interpolation="nearest", dtype=dtype),
+            _conv(filters, 3, use_bias=use_bias, dtype=dtype),
+        ], name=name)
+    if upsampling != "transpose":
+        raise ValueError(f"upsampling must be one of {', '.join(UPSAMPLINGS)}, got "
+                         f"{upsampling!r}")
     return keras.layers.Conv2DTranspose(filters, kernel_size, strides=2, padding="same",
                                         use_bias=use_bias, kernel_initializer=_init(),
                                         name=name, dtype=dtype)
@@ -197,8 +219,8 @@ class UNetGenerator(_Translator):
     instance norm -> LeakyReLU(0.2), without the norm on the first stage (as
     in the paper) and on the innermost one, whose 1x1 map would normalize to
     its offset. The decoder mirrors it with stride-2 4x4 transposed
-    convolutions -> instance norm -> dropout (the three innermost stages) ->
-    ReLU, each concatenated with the encoder output of the same resolution:
+    convolutions (or resize-convolutions, `upsampling`) -> instance norm ->
+    dropout (the three innermost stages) -> ReLU, each concatenated with the encoder output of the same resolution:
     the skips hand the low-level structure (edges, layout) that input and
     output share straight to the decoder, instead of squeezing it through
     the bottleneck. A last transposed convolution maps to `output_channels`
@@ -219,16 +241,18 @@ class UNetGenerator(_Translator):
         base_filters: Filters of the first encoder stage (64 in the paper).
         dropout: Dropout rate of the three innermost decoder stages (0.5 in
             the paper; 0 leaves the dropout layers out).
+        upsampling: "transpose" (the paper's) or "resize" (`_upconv`).
         **kwargs: Standard `keras.Model` arguments.
     """
 
     def __init__(self, input_channels, output_channels=3, image_size=64, base_filters=64,
-                 dropout=0.5, **kwargs):
+                 dropout=0.5, upsampling="transpose", **kwargs):
         super().__init__(input_channels, **kwargs)
         self.output_channels = int(output_channels)
         self.image_size = int(image_size)
         self.base_filters = int(base_filters)
         self.dropout = float(dropout)
+        self.upsampling = str(upsampling)
         if self.image_size < 16 or self.image_size & (self.image_size - 1):
             raise ValueError(f"UNetGenerator's image_size must be a power of two >= 16, got "
                              f"{image_size}")
@@ -252,13 +276,14 @@ class UNetGenerator(_Translator):
         # Decoder stage k mirrors encoder stage `stages - k`: same filters and
         # resolution, whose output it is concatenated with.
         for stage, skip in enumerate(reversed(skips[:-1]), start=1):
-            x = _upconv(skip.shape[-1], 4, name=f"decoder{stage}_conv")(x)
+            x = _upconv(skip.shape[-1], 4, self.upsampling, name=f"decoder{stage}_conv")(x)
             x = _instance_norm(name=f"decoder{stage}_norm")(x)
             if stage <= _DROPOUT_STAGES and self.dropout:
                 x = keras.layers.Dropout(self.dropout, name=f"decoder{stage}_dropout")(x)
             x = keras.layers.ReLU(name=f"decoder{stage}_act")(x)
             x = keras.layers.Concatenate(name=f"decoder{stage}_skip")([x, skip])
-        outputs = _upconv(self.output_channels, 4, use_bias=True, dtype="float32",
+        outputs = _upconv(self.output_channels, 4, self.upsampling, use_bias=True,
+                          dtype="float32",
                           name="output_conv")(x)
         return keras.Model(inputs, outputs, name="body")
 
@@ -272,7 +297,8 @@ class UNetGenerator(_Translator):
     def get_config(self):
         config = super().get_config()
         config.update(output_channels=self.output_channels, image_size=self.image_size,
-                      base_filters=self.base_filters, dropout=self.dropout)
+                      base_filters=self.base_filters, dropout=self.dropout,
+                      upsampling=self.upsampling)
         return config
 
 
@@ -357,7 +383,8 @@ class ResnetTranslator(_Translator):
     c7s1-k: reflection pad 3, 7x7 convolution with k filters, instance
     norm, ReLU (the last one: output channels and tanh instead). dk: 3x3
     stride-2 convolution, instance norm, ReLU. R: `ResidualBlock`. uk: 3x3
-    stride-2 transposed convolution, instance norm, ReLU. The residual
+    stride-2 transposed convolution (or a resize-convolution, `upsampling`),
+    instance norm, ReLU. The residual
     blocks work at a quarter of the resolution, where they are cheap and
     each 3x3 convolution sees a 4x wider context; the residual form lets the
     network start near the identity, fitting translations that change
@@ -371,15 +398,17 @@ class ResnetTranslator(_Translator):
         base_filters: Filters of the first and last hidden stages (64 in the
             paper); the residual blocks have 4 times as many.
         blocks: Residual blocks (6 at 128x128, 9 at 256x256 in the paper).
+        upsampling: "transpose" (the paper's) or "resize" (`_upconv`).
         **kwargs: Standard `keras.Model` arguments.
     """
 
     def __init__(self, input_channels=3, output_channels=3, base_filters=64, blocks=6,
-                 **kwargs):
+                 upsampling="transpose", **kwargs):
         super().__init__(input_channels, **kwargs)
         self.output_channels = int(output_channels)
         self.base_filters = int(base_filters)
         self.blocks = int(blocks)
+        self.upsampling = str(upsampling)
         if self.blocks < 0:
             raise ValueError(f"blocks must be >= 0, got {blocks}")
         base = self.base_filters
@@ -389,7 +418,8 @@ class ResnetTranslator(_Translator):
             layers += [_conv(filters, 3, strides=2), _instance_norm(), keras.layers.ReLU()]
         layers += [ResidualBlock(4 * base) for _ in range(self.blocks)]
         for filters in (2 * base, base):
-            layers += [_upconv(filters, 3), _instance_norm(), keras.layers.ReLU()]
+            layers += [_upconv(filters, 3, self.upsampling), _instance_norm(),
+                       keras.layers.ReLU()]
         layers += [ReflectionPadding2D(3),
                    _conv(self.output_channels, 7, padding="valid", use_bias=True,
                          dtype="float32")]
@@ -398,7 +428,7 @@ class ResnetTranslator(_Translator):
     def get_config(self):
         config = super().get_config()
         config.update(output_channels=self.output_channels, base_filters=self.base_filters,
-                      blocks=self.blocks)
+                      blocks=self.blocks, upsampling=self.upsampling)
         return config
 
 

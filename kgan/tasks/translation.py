@@ -58,10 +58,11 @@ def generator_for(config: Config, input_channels: int, name: str) -> keras.Model
     m, size = config.model, config.data.resolution
     if m.architecture == "unet":
         network = UNetGenerator(input_channels, 3, image_size=size, base_filters=m.base_filters,
-                                dropout=m.dropout, name=name)
+                                dropout=m.dropout, upsampling=m.upsampling, name=name)
     else:
         network = ResnetTranslator(input_channels, 3, base_filters=m.base_filters,
-                                   blocks=m.generator_blocks, name=name)
+                                   blocks=m.generator_blocks, upsampling=m.upsampling,
+                                   name=name)
     network.build((None, size, size, input_channels))
     return network
 

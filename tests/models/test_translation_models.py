@@ -9,7 +9,7 @@ from tensorflow.lite.python import schema_py_generated as tflite_schema
 import kgan  # noqa: F401  (load_model resolves the registered "kgan>" classes)
 from kgan.export.tflite import interpreter, operator_names
 from kgan.models.translation import (PatchDiscriminator, ResidualBlock, ResnetTranslator,
-                                     UNetGenerator, patch_receptive_field)
+                                     UNetGenerator, _upconv, patch_receptive_field)
 
 # Measured with count_params() on the built networks, and pinned so that an
 # architecture change is a deliberate, visible decision. Convolutions
@@ -36,14 +36,15 @@ def images(batch, size, channels, seed=0):
         np.float32)
 
 
-def small_unet(size=32, dropout=0.5, input_channels=1):
-    network = UNetGenerator(input_channels, 3, image_size=size, base_filters=4, dropout=dropout)
+def small_unet(size=32, dropout=0.5, input_channels=1, upsampling="transpose"):
+    network = UNetGenerator(input_channels, 3, image_size=size, base_filters=4, dropout=dropout,
+                            upsampling=upsampling)
     network.build((None, size, size, input_channels))
     return network
 
 
-def small_resnet(size=32):
-    network = ResnetTranslator(3, 3, base_filters=4, blocks=2)
+def small_resnet(size=32, upsampling="transpose"):
+    network = ResnetTranslator(3, 3, base_filters=4, blocks=2, upsampling=upsampling)
     network.build((None, size, size, 3))
     return network
 
@@ -57,7 +58,9 @@ def small_patchgan(size=32, patch_layers=3, input_channels=4):
 def small_networks():
     """(network, its input images) of each family, at 32x32."""
     return [(small_unet(), images(3, 32, 1)), (small_resnet(), images(3, 32, 3)),
-            (small_patchgan(), images(3, 32, 4))]
+            (small_patchgan(), images(3, 32, 4)),
+            (small_unet(upsampling="resize"), images(3, 32, 1)),
+            (small_resnet(upsampling="resize"), images(3, 32, 3))]
 
 
 @pytest.mark.parametrize("name", list(PAPER_PARAMETER_COUNTS))
@@ -286,7 +289,11 @@ def test_checkpoint_holds_and_restores_every_variable(tmp_path):
     (lambda: ResnetTranslator(3, 3, base_filters=8, blocks=2), 3,
      {"MIRROR_PAD", "CONV_2D", "TRANSPOSE_CONV", "ADD", "TANH"}),
     (lambda: PatchDiscriminator(4, base_filters=8), 4, {"CONV_2D", "LEAKY_RELU"}),
-], ids=["unet", "resnet", "patchgan"])
+    (lambda: UNetGenerator(1, 3, image_size=64, base_filters=8, upsampling="resize"), 1,
+     {"CONV_2D", "TILE", "CONCATENATION", "TANH"}),
+    (lambda: ResnetTranslator(3, 3, base_filters=8, blocks=2, upsampling="resize"), 3,
+     {"MIRROR_PAD", "CONV_2D", "TILE", "ADD", "TANH"}),
+], ids=["unet", "resnet", "patchgan", "unet-resize", "resnet-resize"])
 def test_converts_to_builtin_tflite_ops_and_matches_keras(tmp_path, make, channels,
                                                           expected_ops):
     keras.utils.set_random_seed(1)
@@ -313,3 +320,33 @@ def test_converts_to_builtin_tflite_ops_and_matches_keras(tmp_path, make, channe
     x = images(1, 64, channels)
     outputs = interpreter(str(model_path)).get_signature_runner("serving_default")(x=x)["outputs"]
     np.testing.assert_allclose(outputs, network(x, training=False), atol=1e-3)
+
+
+@pytest.mark.parametrize("kernel_size", [3, 4])
+def test_resize_upsampling_spreads_a_flat_map_evenly_where_transpose_makes_a_checkerboard(
+        kernel_size):
+    flat = np.ones((1, 8, 8, 1), np.float32)
+    interior = (slice(None), slice(2, -2), slice(2, -2))
+
+    def upsampled(upsampling):
+        layer = _upconv(1, kernel_size, upsampling)
+        layer.build(flat.shape)
+        for weight in layer.weights:
+            weight.assign(np.ones(weight.shape))
+        return np.asarray(layer(flat))[interior]
+
+    resized = upsampled("resize")
+    assert resized.shape == (1, 12, 12, 1)
+    np.testing.assert_array_equal(resized, 9.0)
+    transposed = upsampled("transpose")
+    if kernel_size % 2:  # 3x3 at stride 2: pixels get 1, 2 or 4 taps
+        assert set(np.unique(transposed)) == {1.0, 2.0, 4.0}
+    else:  # 4x4 at stride 2 overlaps evenly on a flat map
+        np.testing.assert_array_equal(transposed, 4.0)
+
+
+def test_unknown_upsampling_is_refused_by_name():
+    with pytest.raises(ValueError, match="'bilinear'"):
+        UNetGenerator(1, 3, image_size=16, upsampling="bilinear")
+    with pytest.raises(ValueError, match="'bilinear'"):
+        ResnetTranslator(3, 3, upsampling="bilinear")
