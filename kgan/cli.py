@@ -1,11 +1,13 @@
 """What every kgan script does around its one library call (imports no TensorFlow)."""
 
 import os
+import signal
 import sys
 from typing import Callable
 
 from absl import app, flags, logging
 
+from kgan.core import signals
 from kgan.errors import KganError
 
 
@@ -31,16 +33,21 @@ def run(name: str, body: Callable[[], int | None], argv: list[str],
     Extra positional arguments are a usage error; absl logging is kept at
     WARNING (TFDS logs every dataset open at INFO); a `KganError` becomes one
     line `<name>: error: <message>` and exit status 1; Ctrl-C that the body
-    did not handle becomes `<name>: <interrupted>` and status 130.
+    did not handle becomes `<name>: <interrupted>` and status 130, SIGTERM
+    `<name>: <interrupted> (SIGTERM)` and status 143, after the same cleanup
+    (`kgan.core.signals`).
     """
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)
     try:
-        return body() or 0
+        with signals.sigterm_raises_terminated():
+            return body() or 0
     except KganError as e:
         sys.stderr.write(f"{name}: error: {e}\n")
         return 1
-    except KeyboardInterrupt:
-        sys.stderr.write(f"{name}: {interrupted}\n")
-        return 130
+    except KeyboardInterrupt as e:
+        signum = signals.interrupt_signal(e)
+        by = f" ({signals.signal_name(signum)})" if signum != signal.SIGINT else ""
+        sys.stderr.write(f"{name}: {interrupted}{by}\n")
+        return signals.exit_status(signum)

@@ -19,7 +19,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "kgan"
 ALLOWED = {
     "errors": set(),
     "core": {"errors"},
-    "cli": {"errors"},
+    "cli": {"errors", "core"},
     "config": {"errors"},
     "images": {"core"},
     "latent": set(),

@@ -148,7 +148,12 @@ def test_incompatible_workdir_exits_cleanly_and_keeps_the_run(tmp_path, mnist_tf
 
 
 @pytest.mark.slow
-def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, mnist_tfds_dir):
+@pytest.mark.parametrize("signum, status, message", [
+    (signal.SIGINT, 130, "Interrupted: saved a checkpoint at step"),
+    (signal.SIGTERM, 143, "Interrupted by SIGTERM: saved a checkpoint at step")],
+    ids=["ctrl-c", "sigterm"])
+def test_a_stop_signal_saves_a_checkpoint_that_resumes(tmp_path, mnist_tfds_dir, signum, status,
+                                                       message):
     workdir = tmp_path / "run"
     process = subprocess.Popen(
         [sys.executable, str(REPO / "train.py"), f"--workdir={workdir}",
@@ -160,12 +165,12 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, mnist_tfds_dir):
         for line in process.stdout:
             if line.startswith("step 10/") or time.monotonic() > deadline:
                 break
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
-    assert process.returncode == 130, stderr
-    assert "Interrupted: saved a checkpoint at step" in stdout
+    assert process.returncode == status, stderr
+    assert message in stdout
     loaded = checkpoints.load_task(str(workdir))
     assert loaded.step >= 10
     assert (workdir / "checkpoints" / f"ckpt-{loaded.step}.index").exists()

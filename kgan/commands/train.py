@@ -17,6 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 from absl import app, flags
 
 from kgan import cli
+from kgan.core import signals
 from kgan.config import Config, presets
 from kgan.config import flags as config_flags
 from kgan.errors import ConfigError
@@ -101,14 +102,15 @@ def train_from_flags():
     workdir = FLAGS.workdir or default_workdir(config)
     result = training.train(config, workdir)
     if result.interrupted:
-        return 130
+        return signals.exit_status(result.stop_signal)
     print(f"Done: step {result.step} in {result.workdir}; newest checkpoint {result.checkpoint}; "
           f"weights sha256 {result.weights_digest[:16]}")
     return 0
 
 
 def main(argv):
-    # Ctrl-C during training is handled by train() (checkpoint saved); before it, nothing to save.
+    # Ctrl-C or SIGTERM during training is handled by train() (checkpoint saved); before it,
+    # nothing to save.
     return cli.run(cli.program_name("train.py"), train_from_flags, argv)
 
 

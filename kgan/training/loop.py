@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from kgan import checkpoints, conditioning, data, evaluation, latent, tasks
 from kgan.config import Config
+from kgan.core import signals
 from kgan.core.files import append_line
 from kgan.errors import RunError
 from kgan.training import distribute
@@ -38,11 +39,13 @@ class TrainResult:
         total_steps: Global step the run trains to.
         metrics: The last logged metrics (interval means).
         checkpoint: Path of the newest checkpoint.
-        interrupted: True if training stopped early on Ctrl-C.
+        interrupted: True if training stopped early on Ctrl-C or SIGTERM.
         weights_digest: sha256 of the final weights of the task's networks
             (equal on every worker of a multi-worker run).
         train_step_traces: How many times this call traced the train step
             (1 unless something forced a retrace; it must not grow with steps).
+        stop_signal: The signal that stopped training early (`signal.SIGINT`
+            or `signal.SIGTERM`), 0 if none did.
     """
 
     workdir: str
@@ -54,6 +57,7 @@ class TrainResult:
     interrupted: bool
     weights_digest: str
     train_step_traces: int = 0
+    stop_signal: int = 0
 
 
 def resolve(config: Config) -> Config:
@@ -166,7 +170,8 @@ def train(config: Config, workdir: str, stream=None,
     fixed latent batch, and TensorBoard logs in `tensorboard/`. If it already
     holds checkpoints of a compatible run, training resumes from the newest
     one and reads exactly the data and noise an uninterrupted run would have.
-    Ctrl-C saves a checkpoint at the last finished step before returning.
+    Ctrl-C or SIGTERM (what schedulers send before a kill) saves a
+    checkpoint at the last finished step before returning.
     Every task trains through this one loop (`kgan.tasks`).
 
     Args:
@@ -265,17 +270,17 @@ def train(config: Config, workdir: str, stream=None,
                                                    eval_latents, eval_labels, fit_start,
                                                    t.eval_every, stream))
         try:
-            with stop.on_sigint():
+            with stop.on_signals():
                 task.fit(batches, epochs=1, steps_per_epoch=end_step - fit_start,
                          callbacks=[*own_callbacks, HideInternalMetrics(), *callbacks, stop],
                          verbose=0, shuffle=False)
-        except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
-            stop.requested = True
+        except KeyboardInterrupt as e:  # a second signal, or no handler outside the main thread
+            stop.requested = stop.requested or signals.interrupt_signal(e)
         except NonFiniteError as e:
             fit_start = _roll_back(e, task, workdir, t, rollbacks, chief, log)
             continue
         break
-    interrupted = stop.requested
+    interrupted = bool(stop.requested)
     reached = int(task.step_counter.numpy())
     if not interrupted and reached < end_step:
         # Keras ends fit quietly on an OutOfRangeError from anywhere in its loop.
@@ -285,11 +290,13 @@ def train(config: Config, workdir: str, stream=None,
     if interrupted:
         monitor.step = int(task.step_counter.numpy())
         monitor.save_checkpoint()
-        log(f"\nInterrupted: saved a checkpoint at step {monitor.step} in {workdir}; "
+        by = ("" if stop.requested == signal.SIGINT
+              else f" by {signals.signal_name(stop.requested)}")
+        log(f"\nInterrupted{by}: saved a checkpoint at step {monitor.step} in {workdir}; "
             "run the same command to resume.")
     return TrainResult(workdir, start_step, monitor.step, end_step, monitor.last_logs,
                        checkpoints.latest_checkpoint(workdir), interrupted, weights_digest(task),
-                       task.train_step_traces)
+                       task.train_step_traces, int(stop.requested))
 
 
 class RollbackLog:
@@ -361,33 +368,38 @@ def _roll_back(error, task, workdir, train_config, rollbacks, chief, log) -> int
 
 
 class StopRequest(keras.callbacks.Callback):
-    """Ends `fit` after the current step when Ctrl-C was pressed.
+    """Ends `fit` after the current step on Ctrl-C (SIGINT) or SIGTERM.
 
-    While `on_sigint()` is active (main thread only), the first SIGINT only
-    sets a flag, so the interrupt never lands inside TensorFlow or a
-    finalizer (where Python would drop it); the second one interrupts at once.
+    While `on_signals()` is active (main thread only), the first of them
+    only records its number in `requested`, so the interrupt never lands
+    inside TensorFlow or a finalizer (where Python would drop it); a second
+    one interrupts at once (`KeyboardInterrupt`, or
+    `kgan.core.signals.Terminated` for SIGTERM).
     """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
         super().__init__()
-        self.requested = False
+        self.requested = 0
 
     @contextlib.contextmanager
-    def on_sigint(self):
+    def on_signals(self):
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
         def request(signum, frame):
             if self.requested:
-                raise KeyboardInterrupt
-            self.requested = True
+                raise signals.Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+            self.requested = signum
 
-        previous = signal.signal(signal.SIGINT, request)
+        previous = {signum: signal.signal(signum, request) for signum in self.SIGNALS}
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.requested:
