@@ -165,12 +165,19 @@ def test_a_stop_signal_saves_a_checkpoint_that_resumes(tmp_path, mnist_tfds_dir,
         for line in process.stdout:
             if line.startswith("step 10/") or time.monotonic() > deadline:
                 break
+        if signum == signal.SIGTERM:  # meanwhile, a second writer is refused
+            second = run_script("train.py", f"--workdir={workdir}",
+                                f"--data_dir={mnist_tfds_dir}", "--steps=100000", *SMALL)
+            assert second.returncode == 1 and "Traceback" not in second.stderr
+            assert (f"workdir '{workdir}' is in use by pid {process.pid} on host "
+                    in second.stderr.strip().splitlines()[-1])
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
     assert process.returncode == status, stderr
     assert message in stdout
+    assert not (workdir / "run.lock").exists()
     loaded = checkpoints.load_task(str(workdir))
     assert loaded.step >= 10
     assert (workdir / "checkpoints" / f"ckpt-{loaded.step}.index").exists()

@@ -17,6 +17,7 @@ from kgan import checkpoints, conditioning, data, evaluation, latent, tasks
 from kgan.config import Config
 from kgan.core import signals
 from kgan.core.files import append_line
+from kgan.core.locks import FolderLock
 from kgan.errors import RunError
 from kgan.training import distribute
 from kgan.training.callbacks import (EvaluationMonitor, HideInternalMetrics, NonFiniteError,
@@ -171,7 +172,9 @@ def train(config: Config, workdir: str, stream=None,
     holds checkpoints of a compatible run, training resumes from the newest
     one and reads exactly the data and noise an uninterrupted run would have.
     Ctrl-C or SIGTERM (what schedulers send before a kill) saves a
-    checkpoint at the last finished step before returning.
+    checkpoint at the last finished step before returning. The workdir is
+    locked for the call (`run.lock`, naming this process): a second
+    `train` on it meanwhile is refused.
     Every task trains through this one loop (`kgan.tasks`).
 
     Args:
@@ -210,8 +213,18 @@ def train(config: Config, workdir: str, stream=None,
         log = _prefixed(log, distribute.task_name(strategy))
     task_class = tasks.task_of(config)
     dataset = task_class.load_data(config, "train")
-    if chief:
-        prepare_workdir(workdir, config, log)
+    # One writer per run: the chief holds the workdir's lock from before its
+    # first write until its last (`kgan.core.locks`).
+    with FolderLock(workdir, "workdir", log) if chief else contextlib.nullcontext():
+        if chief:
+            prepare_workdir(workdir, config, log)
+        return _train_prepared(config, workdir, strategy, chief, task_class, dataset, log,
+                               stream, callbacks)
+
+
+def _train_prepared(config, workdir, strategy, chief, task_class, dataset, log, stream,
+                    callbacks) -> TrainResult:
+    """`train` once the data is loaded and the workdir prepared and locked."""
     if config.train.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.train.seed)
