@@ -16,6 +16,14 @@ leftovers that `checkpoint_manager` removes when the next run starts. The one
 unsafe case, rewriting in place the checkpoint the state file already names,
 is never done (`TrainingMonitor.save_checkpoint` skips it). A save that fails
 (disk full, file-size limit) raises `RunError` after removing its leftovers.
+
+Discovery never trusts the state file alone: a state file can be deleted,
+left behind by a copy, or lag the disk (a save killed between writing its
+files and naming them). The checkpoints are found on disk (`ckpt-<step>`
+with its index and every data shard), newest first; the newest that
+restores wins, and any failure to read one (whatever the reader raises)
+falls back to the next older. A state file that is missing, unreadable or
+names an older checkpoint is reported, not followed.
 """
 
 import contextlib
@@ -29,7 +37,6 @@ import shutil
 import keras
 import numpy as np
 import tensorflow as tf
-from google.protobuf.message import DecodeError
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from kgan import tasks
@@ -101,7 +108,7 @@ def saved_item_names(path: str) -> set[str] | None:
         reader = tf.train.load_checkpoint(path)
         graph = trackable_object_graph_pb2.TrackableObjectGraph()
         graph.ParseFromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
-    except (tf.errors.OpError, ValueError, DecodeError):
+    except Exception:  # noqa: BLE001 (e.g. IndexError from a truncated data file)
         return None
     return {child.local_name for child in graph.nodes[0].children} - {"save_counter"}
 
@@ -112,16 +119,85 @@ def checkpoint_manager(checkpoint: tf.train.Checkpoint, workdir: str,
 
     It is made once when a run starts, so it first removes what a save of an
     earlier process left when that process was killed (see
-    `remove_save_leftovers`).
+    `remove_save_leftovers`), and rewrites a state file that disagrees with
+    the complete checkpoints on disk, so that the manager keeps (and in
+    time deletes, past `max_to_keep`) every one of them.
+
+    Raises:
+        RunError: if the state file needs rewriting and cannot be written.
     """
     remove_save_leftovers(checkpoint_dir(workdir))
+    _reconcile_state(checkpoint_dir(workdir))
     return tf.train.CheckpointManager(checkpoint, checkpoint_dir(workdir), max_to_keep=max_to_keep,
                                       checkpoint_name=CHECKPOINT_PREFIX)
+
+
+def _reconcile_state(directory: str) -> None:
+    on_disk = complete_checkpoints(directory)
+    if not on_disk:
+        return
+    try:
+        state = _read_state(directory)
+    except RunError:
+        state = None
+    listed = [os.path.abspath(p) for p in _state_checkpoints(state)]
+    if listed == [os.path.abspath(p) for p in on_disk]:
+        return
+    oldest_first = list(reversed(on_disk))
+    # The manager deletes (past max_to_keep) only checkpoints stamped after
+    # the last preserved time: stamp each with its index's modification time.
+    try:
+        stamps = [os.path.getmtime(p + ".index") for p in oldest_first]
+        tf.compat.v1.train.update_checkpoint_state(
+            directory, on_disk[0], all_model_checkpoint_paths=oldest_first,
+            all_model_checkpoint_timestamps=stamps, last_preserved_timestamp=min(stamps) - 1)
+    except (tf.errors.OpError, OSError) as e:
+        raise RunError(f"cannot rewrite {os.path.join(directory, STATE_FILE)}: "
+                       f"{failure_reason(e)}") from None
 
 
 def checkpoint_step(path: str) -> int:
     """The step a `ckpt-<step>` checkpoint was written at."""
     return int(path.rsplit("-", 1)[-1])
+
+
+_DATA_SHARD = re.compile(r"\.data-(\d+)-of-(\d+)$")
+
+
+def complete_checkpoints(directory: str) -> list[str]:
+    """Every `ckpt-<step>` prefix in `directory` whose files are all there (a
+    non-empty index and each of its data shards), newest first. Whether one
+    restores is known only by restoring it (`restore_newest`)."""
+    found = {}
+    name = re.compile(rf"^{re.escape(CHECKPOINT_PREFIX)}-(\d+)\.index$")
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(directory):
+            match = name.match(entry)
+            if not match:
+                continue
+            prefix = os.path.join(directory, entry[:-len(".index")])
+            with contextlib.suppress(OSError):
+                if os.path.getsize(prefix + ".index") and _has_every_shard(prefix):
+                    found[prefix] = int(match.group(1))
+    return sorted(found, key=found.get, reverse=True)
+
+
+def _has_every_shard(prefix: str) -> bool:
+    shards = {}
+    for path in glob.glob(glob.escape(prefix) + ".data-*-of-*"):
+        match = _DATA_SHARD.search(path)
+        if match:
+            shards[int(match.group(1))] = int(match.group(2))
+    counts = set(shards.values())
+    return len(counts) == 1 and set(shards) == set(range(counts.pop()))
+
+
+def _index_reads(path: str) -> bool:
+    try:
+        tf.train.load_checkpoint(path)
+    except Exception:  # noqa: BLE001 (any failure to read means: not this one)
+        return False
+    return True
 
 
 def _read_state(directory: str):
@@ -155,22 +231,53 @@ def _state_checkpoints(state) -> list[str]:
 
 
 def latest_checkpoint(workdir: str) -> str | None:
-    """The newest checkpoint the state file names, if its files exist.
+    """The newest checkpoint on disk whose files are all there and whose index
+    reads (the state file aside: see the module docstring), or None.
 
     Raises:
-        RunError: if the state file is unreadable.
+        RunError: if there is none and the state file is unreadable (the
+            checkpoints it lists may be elsewhere).
     """
+    for path in complete_checkpoints(checkpoint_dir(workdir)):
+        if _index_reads(path):
+            return path
     _read_state(checkpoint_dir(workdir))
-    return tf.train.latest_checkpoint(checkpoint_dir(workdir))
+    return None
+
+
+def _state_disagreement(directory: str, restored: str, skipped: list[str]) -> str | None:
+    """What is wrong with the state file, given that `restored` was the
+    newest checkpoint that restored after `skipped` did not, or None if it
+    named `restored` or one of `skipped` (reported as skipped)."""
+    path = os.path.join(directory, STATE_FILE)
+    if not os.path.exists(path):
+        return f"{directory} has no {STATE_FILE} state file"
+    try:
+        state = _read_state(directory)
+    except RunError:
+        return f"{path} is unreadable"
+    named = state.model_checkpoint_path
+    if os.path.abspath(named) == os.path.abspath(restored):
+        return None
+    if os.path.dirname(os.path.abspath(named)) != os.path.abspath(directory):
+        return f"{path} names {named}, outside {directory}"
+    if os.path.abspath(named) in {os.path.abspath(p) for p in skipped}:
+        return None
+    if checkpoint_step(named) > checkpoint_step(restored):
+        return f"{path} names {named}, whose files are missing or incomplete"
+    return f"{path} names the older {named}"
 
 
 def restore_newest(checkpoint: tf.train.Checkpoint, workdir: str, log=None,
                    partial: bool = False) -> str | None:
     """Restores the newest checkpoint of `workdir` that restores completely.
 
-    Normally that is the one the state file names. Should it be unreadable
-    (kgan never leaves it so, but a disk can), the older checkpoints the
-    state still lists are tried in turn, and `log` is told which were skipped.
+    The candidates are the complete checkpoints on disk, newest first
+    (`complete_checkpoints`); normally the newest is the one the state file
+    names. Should it not restore (kgan never leaves it so, but a disk can),
+    older ones are tried in turn, whatever the reader raised, and `log` is
+    told which were skipped, and when the state file is missing, unreadable
+    or names an older checkpoint than the one restored.
 
     Args:
         checkpoint: What to restore into.
@@ -184,27 +291,35 @@ def restore_newest(checkpoint: tf.train.Checkpoint, workdir: str, log=None,
         The restored checkpoint's path, or None if the run has no checkpoint.
 
     Raises:
-        RunError: if the state file is unreadable, or no listed checkpoint restores.
+        RunError: if no checkpoint on disk restores, or there is none and
+            the state file is unreadable.
     """
-    candidates = _state_checkpoints(_read_state(checkpoint_dir(workdir)))
-    failures = []
-    for path in candidates:
+    directory = checkpoint_dir(workdir)
+    failures, skipped = [], []
+    for path in complete_checkpoints(directory):
         try:
             status = checkpoint.restore(path)
             if partial:
                 status.expect_partial()
             status.assert_existing_objects_matched()
-        except (tf.errors.OpError, AssertionError, ValueError) as e:
-            failures.append(f"{path}: {one_line(e)}")
+        except Exception as e:  # noqa: BLE001 (e.g. IndexError from a truncated data file)
+            failures.append(f"{path}: {one_line(e) or type(e).__name__}")
+            skipped.append(path)
             continue
-        if failures and log:
-            log(f"Warning: skipped {len(failures)} unreadable checkpoint(s) ("
-                + "; ".join(failures) + f"); restored {path}")
+        if log:
+            if failures:
+                log(f"Warning: skipped {len(failures)} unreadable checkpoint(s) ("
+                    + "; ".join(failures) + f"); restored {path}")
+            disagreement = _state_disagreement(directory, path, skipped)
+            if disagreement:
+                log(f"Note: {disagreement}; restored the newest complete checkpoint on disk, "
+                    f"{path}")
         return path
     if failures:
-        older = (f" (nor do the {len(failures) - 1} older ones it lists)"
+        older = (f" (nor do the {len(failures) - 1} older ones on disk)"
                  if len(failures) > 1 else "")
         raise RunError(f"cannot restore {failures[0]}{older}")
+    _read_state(directory)
     return None
 
 
@@ -320,7 +435,7 @@ def load_task(workdir: str, checkpoint: str | None = None, log=None,
         return LoadedTask(task, config, checkpoint_step(checkpoint), checkpoint)
     try:
         serving.restore(checkpoint).expect_partial().assert_existing_objects_matched()
-    except (tf.errors.OpError, AssertionError, ValueError) as e:
+    except Exception as e:  # noqa: BLE001 (any reader failure is the same to the user)
         raise RunError(f"cannot restore the {' and '.join(task.serving_items())} from "
                        f"{checkpoint!r}: {one_line(e)}") from None
     return LoadedTask(task, config, checkpoint_step(checkpoint), checkpoint)

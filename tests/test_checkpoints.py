@@ -1,6 +1,7 @@
 """The run directory format and the one generator loader."""
 
 import dataclasses
+import os
 
 import keras
 import numpy as np
@@ -86,3 +87,91 @@ def test_saved_item_names_include_networks_whose_weights_the_optimizer_keys(tmp_
     assert "network" not in keys  # the variable keys alone would miss it
     assert checkpoints.saved_item_names(path) == {"an_optimizer", "network", "step"}
     assert checkpoints.saved_item_names(str(tmp_path / "missing")) is None
+
+
+def run_with_checkpoints(workdir, steps, keep=5):
+    """A run directory with a checkpoint at each of `steps`; returns the
+    generator's weights at each step."""
+    gan = build_task(CONFIG)
+    checkpoints.write_config(workdir, CONFIG)
+    checkpoint = checkpoints.make_checkpoint(gan.checkpoint_items())
+    manager = checkpoints.checkpoint_manager(checkpoint, workdir, keep)
+    weights = {}
+    for step in steps:
+        gan.generator_step(4)
+        checkpoints.save(manager, step)
+        weights[step] = [w.numpy().copy() for w in gan.generator.weights]
+    return weights
+
+
+def assert_generator(loaded, weights):
+    for got, want in zip(loaded.generator.weights, weights):
+        np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_a_missing_state_file_does_not_hide_the_checkpoints_on_disk(tmp_path):
+    weights = run_with_checkpoints(str(tmp_path), (5, 10))
+    state = tmp_path / "checkpoints" / "checkpoint"
+    state.unlink()
+    assert checkpoints.latest_checkpoint(str(tmp_path)).endswith("ckpt-10")
+    messages = []
+    loaded = checkpoints.load_task(str(tmp_path), log=messages.append)
+    assert loaded.step == 10
+    assert_generator(loaded, weights[10])
+    assert messages == [f"Note: {tmp_path / 'checkpoints'} has no checkpoint state file; restored "
+                        f"the newest complete checkpoint on disk, {loaded.checkpoint}"]
+
+
+def test_a_state_file_naming_an_older_checkpoint_is_overruled_by_the_disk(tmp_path):
+    weights = run_with_checkpoints(str(tmp_path), (5, 10))
+    ckpt_dir = str(tmp_path / "checkpoints")
+    tf.compat.v1.train.update_checkpoint_state(ckpt_dir, os.path.join(ckpt_dir, "ckpt-5"))
+    messages = []
+    loaded = checkpoints.load_task(str(tmp_path), log=messages.append)
+    assert loaded.step == 10
+    assert_generator(loaded, weights[10])
+    assert len(messages) == 1 and "names the older " in messages[0] and "ckpt-5" in messages[0]
+
+
+def test_a_truncated_data_file_falls_back_to_the_previous_checkpoint(tmp_path):
+    weights = run_with_checkpoints(str(tmp_path), (5, 10))
+    data = tmp_path / "checkpoints" / "ckpt-10.data-00000-of-00001"
+    os.truncate(data, data.stat().st_size // 2)  # the reader raises IndexError, not an OpError
+    messages = []
+    loaded = checkpoints.load_task(str(tmp_path), log=messages.append)
+    assert loaded.step == 5
+    assert_generator(loaded, weights[5])
+    assert len(messages) == 1 and messages[0].startswith("Warning: skipped 1 unreadable")
+
+    task = build_task(CONFIG)  # what a resumed training run restores
+    restored = checkpoints.restore_newest(
+        checkpoints.make_checkpoint(task.checkpoint_items()), str(tmp_path))
+    assert restored.endswith("ckpt-5")
+    assert_generator(checkpoints.LoadedTask(task, CONFIG, 5, restored), weights[5])
+
+
+def test_a_checkpoint_missing_a_data_shard_is_not_a_candidate(tmp_path):
+    run_with_checkpoints(str(tmp_path), (5, 10))
+    ckpt_dir = tmp_path / "checkpoints"
+    (ckpt_dir / "ckpt-10.data-00000-of-00001").unlink()
+    assert [checkpoints.checkpoint_step(p) for p in checkpoints.complete_checkpoints(
+        str(tmp_path / "checkpoints"))] == [5]
+    messages = []
+    assert checkpoints.load_task(str(tmp_path), log=messages.append).step == 5
+    assert messages == [f"Note: {ckpt_dir / 'checkpoint'} names {ckpt_dir / 'ckpt-10'}, whose "
+                        "files are missing or incomplete; restored the newest complete "
+                        f"checkpoint on disk, {ckpt_dir / 'ckpt-5'}"]
+
+
+def test_the_writer_lists_unnamed_checkpoints_in_the_state_so_it_keeps_and_sweeps_them(tmp_path):
+    run_with_checkpoints(str(tmp_path), (5, 10, 15))
+    ckpt_dir = tmp_path / "checkpoints"
+    (ckpt_dir / "checkpoint").unlink()
+    task = build_task(CONFIG)
+    checkpoint = checkpoints.make_checkpoint(task.checkpoint_items())
+    manager = checkpoints.checkpoint_manager(checkpoint, str(tmp_path), 2)
+    state = tf.train.get_checkpoint_state(str(ckpt_dir))
+    assert [checkpoints.checkpoint_step(p) for p in state.all_model_checkpoint_paths] == [5, 10, 15]
+    checkpoints.save(manager, 20)
+    assert sorted(checkpoints.checkpoint_step(p) for p in checkpoints.complete_checkpoints(
+        str(ckpt_dir))) == [15, 20]

@@ -152,14 +152,25 @@ def test_an_unreadable_newest_checkpoint_falls_back_to_the_previous_one(tmp_path
     assert "ckpt-10" in messages[0] and messages[0].endswith("restored " + loaded.checkpoint)
 
     index = tmp_path / "checkpoints" / "ckpt-5.index"
-    index.write_bytes(b"")
+    index.write_bytes(index.read_bytes()[:100])
     with pytest.raises(RunError, match=r"cannot restore .*ckpt-10: .*\(nor do the 1 older"):
         checkpoints.load_task(str(tmp_path))
 
 
-def test_an_unreadable_state_file_is_an_error_not_a_fresh_start(tmp_path):
-    saved_run(str(tmp_path))
-    (tmp_path / "checkpoints" / "checkpoint").write_text("model_checkpoint_path: {{{")
+def test_an_unreadable_state_file_is_reported_and_the_disk_decides(tmp_path):
+    gan, manager, weights = saved_run(str(tmp_path), steps=(5, 10))
+    state = tmp_path / "checkpoints" / "checkpoint"
+    state.write_text("model_checkpoint_path: {{{")
+    assert checkpoints.latest_checkpoint(str(tmp_path)).endswith("ckpt-10")
+    messages = []
+    loaded = checkpoints.load_task(str(tmp_path), log=messages.append)
+    assert loaded.step == 10
+    assert messages == [f"Note: {state} is unreadable; restored the newest complete checkpoint "
+                        f"on disk, {loaded.checkpoint}"]
+
+    for path in (tmp_path / "checkpoints").glob("ckpt-*"):
+        path.unlink()
+    # No checkpoint here, but the state file may list some elsewhere: not a fresh start.
     with pytest.raises(RunError, match="is not a readable checkpoint state file"):
         checkpoints.latest_checkpoint(str(tmp_path))
 
