@@ -105,3 +105,26 @@ def append_line(path: str, line: str) -> None:
     except OSError as e:
         raise RunError(f"cannot read {path}: {failure_reason(e)}") from None
     write_text_atomically(path, previous + line + "\n")
+
+
+def current_umask() -> int:
+    """The process's umask, read from /proc where Linux offers it (setting
+    and restoring it, the portable way, races with other threads)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def make_shareable(folder: str) -> None:
+    """Gives a folder that `tempfile.mkdtemp` made private (0700) the mode
+    `mkdir` would have given it (0777 less the umask: 0755 usually), for
+    folders published to other users: exports a model server reads, caches
+    another user's runs reuse."""
+    os.chmod(folder, 0o777 & ~current_umask())

@@ -41,6 +41,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan.core import scratch
+from kgan.core.files import make_shareable
 from kgan.core.messages import failure_reason, one_line
 from kgan.errors import DataError
 
@@ -239,6 +240,7 @@ def decode_into_cache(decoding: Decoding, folder: str, split: str, names: list[s
         raise DataError(f"cannot write the {decoding.dataset} cache in {parent}: "
                         f"{failure_reason(e)} (set KGAN_CACHE_DIR to a writable folder)") from None
     try:
+        make_shareable(staging)  # other users' runs may reuse the cache
         # Files too large to be a usable image are not read at all.
         wrong_size = np.array([sizes[name][0] > MAX_FILE_BYTES for name in names], bool)
         candidates = np.flatnonzero(~wrong_size)

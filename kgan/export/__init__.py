@@ -45,6 +45,7 @@ import kgan
 from kgan import checkpoints, conditioning, latent, tasks
 from kgan.config import ExportConfig
 from kgan.core import scratch
+from kgan.core.files import make_shareable
 from kgan.core.messages import failure_reason
 from kgan.errors import ExportError
 from kgan.export import signatures, tflite, translation
@@ -198,6 +199,7 @@ def export(config: ExportConfig, log=print) -> ExportResult:
         raise ExportError(f"cannot write to export directory {model_dir!r}: "
                           f"{failure_reason(e)}") from None
     try:
+        make_shareable(staging)  # a model server may run as another user
         log(f"Exporting {config.workdir} (step {loaded.step}) as {model_name} version {version}")
         sections, request_body = write_version(config, loaded, staging, model_name, log)
         metadata = _metadata(config, loaded, model_name, version, model_dir, sections)

@@ -2,6 +2,8 @@
 
 import json
 import os
+import stat
+import tempfile
 
 import numpy as np
 import pytest
@@ -88,3 +90,16 @@ def test_an_object_json_cannot_hold_writes_nothing(tmp_path):
     with pytest.raises(TypeError):
         files.write_json_atomically(str(path), {"x": object()})
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o755), (0o027, 0o750), (0o077, 0o700)])
+def test_make_shareable_gives_a_private_temp_folder_the_mode_mkdir_would(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        assert files.current_umask() == umask
+        folder = tempfile.mkdtemp(dir=tmp_path)
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+        files.make_shareable(folder)
+        assert stat.S_IMODE(os.stat(folder).st_mode) == mode
+    finally:
+        os.umask(previous)

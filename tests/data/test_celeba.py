@@ -7,6 +7,7 @@ session-wide); the special cases use small temporary folders and caches.
 import glob
 import json
 import os
+import stat
 import shutil
 
 import numpy as np
@@ -244,6 +245,10 @@ def test_second_load_is_a_cache_hit_and_a_changed_file_is_not(tmp_path, monkeypa
     assert "decoded 6 images" in capsys.readouterr().out
     (manifest_path,) = glob.glob(f"{cache}/celeba/*/manifest.json")
     written = os.stat(manifest_path).st_mtime_ns
+    umask = os.umask(0)
+    os.umask(umask)
+    # Shared like any folder mkdir makes (other users' runs may reuse it), not mkdtemp's 0700.
+    assert stat.S_IMODE(os.stat(os.path.dirname(manifest_path)).st_mode) == 0o777 & ~umask
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("a cache hit must not decode")

@@ -3,8 +3,11 @@
 import json
 import os
 import pathlib
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 
 import keras
 import numpy as np
@@ -313,3 +316,32 @@ def test_export_cli_bad_input(case, run, exported, tmp_path):
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("export.py: error: ") and message in last_line
     assert tree_digest(export_root) == before
+
+
+NOBODY = 65534
+
+
+def test_a_published_version_is_readable_by_another_user(run):
+    """A model server often runs as its own user: every folder of a version
+    must be listable and every file readable by others (umask 022)."""
+    shared = tempfile.mkdtemp(dir="/tmp")  # outside pytest's private (0700) folders
+    previous = os.umask(0o022)
+    try:
+        os.chmod(shared, 0o755)
+        result = kgan_export.export(ExportConfig(workdir=str(run), export_dir=shared,
+                                                 tflite_variants=("float32",)),
+                                    log=lambda message: None)
+        paths = [result.path]
+        for folder, subfolders, names in os.walk(os.path.dirname(result.path)):
+            paths += [os.path.join(folder, name) for name in subfolders + names]
+        for path in paths:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            wanted = 0o755 if os.path.isdir(path) else 0o644
+            assert mode & wanted == wanted, f"{path}: {oct(mode)}"
+        files = [p for p in paths if os.path.isfile(p)]
+        read = subprocess.run(["cat", *files], user=NOBODY, capture_output=True)
+        assert read.returncode == 0, read.stderr
+        assert len(read.stdout) == sum(os.path.getsize(p) for p in files)
+    finally:
+        os.umask(previous)
+        shutil.rmtree(shared, ignore_errors=True)
