@@ -28,6 +28,7 @@ beside its accuracy on the real faces (the most a generator can score).
 """
 
 import dataclasses
+import json
 import os
 import time
 
@@ -274,13 +275,13 @@ def evaluate(config: EvalConfig, log=print) -> dict:
     translator = _translator(config)
     if translator is not None:
         return _finish(translation.evaluate_translation(translator, config, log), config,
-                       translator)
+                       translator, log)
     if config.workdir is not None:
         source = sampling.from_workdir(config.workdir, config.checkpoint, config.raw_weights)
     else:
         source = sampling.from_saved_model(config.saved_model)
     if source.spec.kind == "points":
-        return _finish(evaluate_points(source, config, log), config, source)
+        return _finish(evaluate_points(source, config, log), config, source, log)
     data_config = source.run_config.data
     if config.data_dir is not None:
         data_config = dataclasses.replace(data_config, data_dir=config.data_dir)
@@ -302,7 +303,7 @@ def evaluate(config: EvalConfig, log=print) -> dict:
         "seed": config.seed,
         **evaluate_images(images, data_config, config, labels, model, log),
     }
-    return _finish(report, config, source)
+    return _finish(report, config, source, log)
 
 
 def evaluate_points(source, config: EvalConfig, log=print) -> dict:
@@ -320,11 +321,64 @@ def evaluate_points(source, config: EvalConfig, log=print) -> dict:
             "mixture": mixture.name, "modes": point_metrics.mode_metrics(samples, mixture)}
 
 
-def _finish(report: dict, config: EvalConfig, source) -> dict:
-    output = config.output or _default_output(config, source)
+def _finish(report: dict, config: EvalConfig, source, log) -> dict:
+    """Writes the report with the settings that made it. A report already at
+    the path made with other settings is kept: this one goes beside it
+    (`step_00005000.2.json`, ...), and `log` says so. One made with the same
+    settings is replaced (the evaluation is seeded: it holds the same figures)."""
+    settings = report_settings(config)
+    report = {**report, "settings": settings}
+    wanted = config.output or _default_output(config, source)
+    output = _report_path(wanted, settings)
+    if output != wanted:
+        log(f"Note: kept {wanted}, a report made with other settings "
+            f"({_changed_settings(wanted, settings)}); this one is {output}")
     write_json_atomically(output, report, indent=2)
     report["output"] = output
     return report
+
+
+def report_settings(config: EvalConfig) -> dict:
+    """Everything of `config` that the figures depend on (not the output path),
+    as JSON values."""
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "output"}
+    return json.loads(json.dumps(settings))
+
+
+def _changed_settings(path: str, settings: dict) -> str | None:
+    """None if `path` is free or holds a report made with `settings`; else
+    what differs, in a few words."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            previous = json.load(f).get("settings")
+    except (OSError, ValueError, AttributeError):
+        return "unreadable as a kgan report"
+    if not isinstance(previous, dict):
+        return "settings not recorded"
+    if previous == settings:
+        return None
+    changed = sorted(k for k in settings.keys() | previous.keys()
+                     if previous.get(k) != settings.get(k))
+    return ", ".join(f"{k} {previous.get(k)!r} -> {settings.get(k)!r}" for k in changed[:4]) + (
+        ", ..." if len(changed) > 4 else "")
+
+
+# More reports of one step than anyone keeps by hand: past it, clean up.
+_MAX_REPORT_VARIANTS = 1000
+
+
+def _report_path(path: str, settings: dict) -> str:
+    """`path`, or the first of `<stem>.2.json`, `<stem>.3.json`, ... that is
+    free or holds a report made with `settings`."""
+    stem, extension = os.path.splitext(path)
+    for number in range(1, _MAX_REPORT_VARIANTS + 1):
+        candidate = path if number == 1 else f"{stem}.{number}{extension}"
+        if _changed_settings(candidate, settings) is None:
+            return candidate
+    raise ConfigError(f"{_MAX_REPORT_VARIANTS} reports beside {path} already; remove old ones or "
+                      "pass --output")
 
 
 def _default_output(config: EvalConfig, source) -> str:

@@ -1,6 +1,8 @@
 """evaluate.py and kgan.evaluation.evaluate on a briefly trained generator."""
 
 import json
+import pathlib
+import shutil
 
 import pytest
 
@@ -85,3 +87,36 @@ def test_evaluate_cli_bad_input(run, flags, message):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("evaluate.py: error: ") and message in last_line
+
+
+def test_a_report_made_with_other_settings_is_kept_not_overwritten(run, tmp_path):
+    run = pathlib.Path(shutil.copytree(run, tmp_path / "run", ignore=shutil.ignore_patterns(
+        "eval")))  # the module's other tests write reports into the shared run
+
+    def evaluate_with(num_samples):
+        messages = []
+        report = evaluate(EvalConfig(workdir=str(run), num_samples=num_samples,
+                                     reference_samples=100, metrics=("classifier",)),
+                          log=messages.append)
+        return report, [m for m in messages if m.startswith("Note:")]
+
+    eval_dir = run / "eval"
+    first, notes = evaluate_with(60)
+    assert first["output"] == str(eval_dir / "step_00000005.json") and not notes
+    assert first["settings"]["num_samples"] == 60
+    written = (eval_dir / "step_00000005.json").read_text()
+
+    second, notes = evaluate_with(20)
+    assert second["output"] == str(eval_dir / "step_00000005.2.json")
+    assert notes == [f"Note: kept {eval_dir / 'step_00000005.json'}, a report made with other "
+                     f"settings (num_samples 60 -> 20); this one is {second['output']}"]
+    assert (eval_dir / "step_00000005.json").read_text() == written
+
+    again, notes = evaluate_with(20)  # the same settings replace their own report
+    assert again["output"] == second["output"] and len(notes) == 1
+    assert json.loads((eval_dir / "step_00000005.2.json").read_text())["settings"] == \
+        second["settings"]
+    same, notes = evaluate_with(60)
+    assert same["output"] == first["output"] and not notes
+    assert sorted(p.name for p in eval_dir.glob("step_00000005*")) == [
+        "step_00000005.2.json", "step_00000005.json"]
