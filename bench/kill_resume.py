@@ -1,8 +1,11 @@
-"""Kill -9 survival: SIGKILLs `train.py` on real MNIST again and again, and checks every resume.
+"""Kill survival: SIGKILLs (or SIGTERMs) `train.py` on real MNIST again and again, and checks
+every resume.
 
 An uninterrupted reference run (every checkpoint kept) is trained first. Then
-the same command is started, killed with SIGKILL and restarted, `--kills`
-times, before it is left to finish. Kills alternate between three kinds:
+the same command is started, killed with SIGKILL (`--signal=kill`, the
+default) or SIGTERM (`--signal=term`) and restarted, `--kills` times, before
+it is left to finish. Signals go to the process group of `train.py` (it is the
+group's leader and starts no children). Kills alternate between three kinds:
 
 * `anytime`: a random moment after the process starts, up to a little past
   the time the reference run took to log its first step (start-up included:
@@ -11,8 +14,8 @@ times, before it is left to finish. Kills alternate between three kinds:
 * `save`: aimed at a checkpoint write: up to 2 s after the first step is logged
   (the first save of a process is slow, TensorFlow builds its save function;
   later ones take milliseconds), the checkpoint folder is polled and the
-  process is killed the moment a save's staging folder (`ckpt-<n>_temp/`) or a
-  new `ckpt-<n>.index` not yet named by the state file is seen.
+  process is signalled the moment a save's staging folder (`ckpt-<n>_temp/`) or
+  a new `ckpt-<n>.index` not yet named by the state file is seen.
 
 After each kill the harness checks, before restarting:
 
@@ -30,6 +33,24 @@ and weights digest, its final checkpoint must equal the reference's, and no
 leftovers may remain.
 
     python bench/kill_resume.py --data_dir=../shared/data/tensorflow_datasets --kills=24
+
+SIGTERM is what schedulers send before a kill, and `train.py` stops
+gracefully on it, so `--signal=term` asks more of each kill:
+
+* `train.py` exits by itself within `--term_timeout` seconds (else it is
+  SIGKILLed and the kill counts as failed), with status 143, or -15 only if
+  no training step was logged (the signal landed before kgan's handler was
+  installed, during the imports);
+* once a step was logged, it printed `Interrupted by SIGTERM: saved a
+  checkpoint at step N` with N the newest checkpoint, and no step is lost:
+  the restart resumes from the highest step the process logged;
+* no `run.lock`, staging folder or other leftover remains after the exit.
+
+A graceful stop saves at whatever step training reached, so the reference
+run then keeps a checkpoint of every step to compare against (about 0.3 MB
+each; the saves make it 2-3 times slower).
+
+    python bench/kill_resume.py --data_dir=../shared/data/tensorflow_datasets --signal=term --kills=20
 
 Bounded: `--time_budget` stops the kills early (the run is then finished and
 checked as usual); every child process runs in its own process group and is
@@ -56,7 +77,11 @@ from absl import app, flags, logging
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 flags.DEFINE_string("data_dir", None, "MNIST TFDS data_dir (default $KGAN_DATA_DIR).")
-flags.DEFINE_integer("kills", 24, "SIGKILLs to attempt.")
+flags.DEFINE_integer("kills", 24, "Kills (signals, see --signal) to attempt.")
+flags.DEFINE_enum("signal", "kill", ["kill", "term"],
+                  "What each kill sends: SIGKILL, or SIGTERM (train.py then stops by itself).")
+flags.DEFINE_float("term_timeout", 120.0,
+                   "Seconds train.py may take to exit after SIGTERM before it is SIGKILLed.")
 flags.DEFINE_integer("seed", 0, "Seed of the kill schedule and of the training run.")
 flags.DEFINE_integer("steps", 2000, "Steps the run trains to.")
 flags.DEFINE_integer("checkpoint_every", 5, "Steps between checkpoints.")
@@ -69,6 +94,9 @@ KINDS = ("anytime", "training", "save")
 STEP_LINE = re.compile(r"step (\d+)/(\d+)")
 START_LINE = re.compile(r"^(Resuming from step (\d+)|Training):")
 DONE_LINE = re.compile(r"^Done: step (\d+) .* weights sha256 ([0-9a-f]+)")
+INTERRUPTED_LINE = re.compile(r"^Interrupted by SIGTERM: saved a checkpoint at step (\d+)")
+EARLY_TERM_MESSAGE = "train.py: interrupted (SIGTERM)"
+TERM_STATUS = 128 + signal.SIGTERM
 STATE_LINE = re.compile(r'^model_checkpoint_path: "[^"]*?ckpt-(\d+)"', re.M)
 INDEX_NAME = re.compile(r"^ckpt-(\d+)\.index$")
 # Differ between runs by design: how many saves this run made, and the object graph naming it.
@@ -78,15 +106,18 @@ NOT_COMPARED = ("save_counter/.ATTRIBUTES/VARIABLE_VALUE", "_CHECKPOINTABLE_OBJE
 class Trainer:
     """One `train.py` process: its output lines (with arrival times) and its process group."""
 
-    def __init__(self, workdir, extra_flags, log_path):
+    def __init__(self, workdir, extra_flags, log_path, checkpoint_every=None):
         command = [sys.executable, os.path.join(REPO, "train.py"), f"--workdir={workdir}",
                    f"--data_dir={FLAGS.data_dir}", f"--model={FLAGS.model}", "--batch_size=16",
                    "--base_filters=8", "--latent_dim=16", f"--steps={FLAGS.steps}",
-                   f"--checkpoint_every={FLAGS.checkpoint_every}", "--log_every=1",
-                   "--sample_every=100", "--deterministic", f"--seed={FLAGS.seed}",
+                   f"--checkpoint_every={checkpoint_every or FLAGS.checkpoint_every}",
+                   "--log_every=1", "--sample_every=100", "--deterministic", f"--seed={FLAGS.seed}",
                    *extra_flags]
+        self.log_path = log_path
         self.stderr = open(log_path, "w")
         self.started = time.monotonic()
+        self.signalled = None  # when SIGTERM was sent (None: never, or it had exited already)
+        self.hung = False  # it outlived --term_timeout after SIGTERM and was SIGKILLed
         self.process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
                                         stderr=self.stderr, text=True, start_new_session=True)
         self.lines = []
@@ -115,6 +146,24 @@ class Trainer:
             os.killpg(self.process.pid, signal.SIGKILL)
         return self.finish()
 
+    def terminate(self, timeout):
+        """SIGTERM to its process group, then waits up to `timeout` s for it to exit by
+        itself; SIGKILLs it after that (`hung`)."""
+        if self.process.poll() is None:
+            self.signalled = time.monotonic()
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            return self.finish(timeout)
+        except subprocess.TimeoutExpired:
+            self.hung = True
+            return self.kill()
+
+    def stop(self):
+        """Sends the `--signal` of this run and returns once the process has exited."""
+        if FLAGS.signal == "term":
+            return self.terminate(FLAGS.term_timeout)
+        return self.kill()
+
     def finish(self, timeout=None):
         returncode = self.process.wait(timeout)
         self.reader.join()
@@ -139,6 +188,18 @@ class Trainer:
                 return int(match.group(1)), match.group(2)
         return None
 
+    def interrupted_at(self):
+        """The step of its `Interrupted by SIGTERM: saved a checkpoint at step N` line, or None."""
+        for _, line in self.lines:
+            match = INTERRUPTED_LINE.search(line)
+            if match:
+                return int(match.group(1))
+        return None
+
+    def stderr_text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
 
 def state_step(checkpoint_dir):
     """The step of the checkpoint the state file names (None: no state file)."""
@@ -151,7 +212,8 @@ def state_step(checkpoint_dir):
 
 
 def aim_at_save(trainer, checkpoint_dir, timeout):
-    """Busy-polls `checkpoint_dir` and kills the trainer the moment a save is seen in progress.
+    """Busy-polls `checkpoint_dir` and kills the trainer (`--signal`) the moment a save is seen
+    in progress.
 
     Returns whether a save was seen before `timeout` (the trainer is killed either way).
     """
@@ -165,10 +227,10 @@ def aim_at_save(trainer, checkpoint_dir, timeout):
                            default=None)
         if any(name.endswith("_temp") for name in names) or (
                 newest_index is not None and newest_index > (state_step(checkpoint_dir) or -1)):
-            trainer.kill()
+            trainer.stop()
             return True
         time.sleep(0)
-    trainer.kill()
+    trainer.stop()
     return False
 
 
@@ -194,6 +256,33 @@ def leftovers(checkpoint_dir, workdir):
             continue
         stamps[name] = (stat.st_ino, stat.st_mtime_ns)
     return stamps
+
+
+def term_problems(trainer, returncode, last, latest_step, found, lock_path):
+    """What a SIGTERM'd `train.py` did wrong, as short phrases (none: a graceful stop)."""
+    problems = []
+    if trainer.hung:
+        problems.append(f"still running {FLAGS.term_timeout:.0f} s after SIGTERM (SIGKILLed)")
+    elif returncode == -signal.SIGTERM:
+        if last is not None:  # kgan's handler is installed before any step
+            problems.append(f"killed by the signal's default action after step {last}")
+    elif returncode == TERM_STATUS:
+        saved = trainer.interrupted_at()
+        if last is not None and saved is None:
+            problems.append("no 'Interrupted by SIGTERM: saved a checkpoint' line")
+        if saved is not None and saved != latest_step:
+            problems.append(f"says it saved step {saved}, newest checkpoint is {latest_step}")
+        if last is None and saved is None and EARLY_TERM_MESSAGE not in trainer.stderr_text():
+            problems.append(f"no '{EARLY_TERM_MESSAGE}' on stderr")
+    else:
+        problems.append(f"exit status {returncode}")
+    if last is not None and latest_step != last:
+        problems.append(f"newest checkpoint {latest_step} is not the last step logged, {last}")
+    if os.path.exists(lock_path):
+        problems.append("run.lock left behind")
+    if found:
+        problems.append("left " + ", ".join(found))
+    return problems
 
 
 def read_checkpoint(path):
@@ -231,11 +320,14 @@ def main(argv):
 def run(root, trainers):
     began = time.monotonic()
     rng = np.random.default_rng(FLAGS.seed)
+    term = FLAGS.signal == "term"
     reference_dir = os.path.join(root, "reference")
+    # A SIGTERM saves at whatever step training reached: the reference needs every step.
+    reference_every = 1 if term else FLAGS.checkpoint_every
     print(f"Reference run: {FLAGS.model}, {FLAGS.steps} steps, checkpoint every "
-          f"{FLAGS.checkpoint_every}, in {reference_dir}", flush=True)
+          f"{reference_every}, in {reference_dir}", flush=True)
     reference = Trainer(reference_dir, ["--keep_checkpoints=1000000"],
-                        os.path.join(root, "reference.stderr"))
+                        os.path.join(root, "reference.stderr"), checkpoint_every=reference_every)
     trainers.append(reference)
     if reference.finish() != 0 or not reference.done():
         print(open(os.path.join(root, "reference.stderr")).read()[-3000:])
@@ -269,11 +361,11 @@ def run(root, trainers):
         aimed = None
         if kind == "anytime":
             time.sleep(rng.uniform(0.2, first_step_seconds + 2.0))
-            trainer.kill()
+            trainer.stop()
         elif kind == "training":
             trainer.wait_for(STEP_LINE, 120)
             time.sleep(rng.uniform(0.0, 3.0))
-            trainer.kill()
+            trainer.stop()
         else:
             trainer.wait_for(STEP_LINE, 120)
             time.sleep(rng.uniform(0.0, 2.0))
@@ -286,7 +378,9 @@ def run(root, trainers):
             if started_at != expected:
                 resume_failures.append((segment, expected, started_at))
             pending = []
-        if trainer.done() or returncode not in (-signal.SIGKILL,):
+        # A SIGTERM it exited on with another status is a failed attempt, not a broken bench.
+        not_killed = trainer.signalled is None if term else returncode not in (-signal.SIGKILL,)
+        if trainer.done() or not_killed:
             # It finished (or failed) before the kill: not an attempt.
             if trainer.done():
                 print(f"  segment {segment} finished before its kill; stopping the kills")
@@ -315,14 +409,30 @@ def run(root, trainers):
                   "last_logged": last, "latest": latest_step, "leftovers": found,
                   "in_save": any(not n.startswith("config") for n in found),
                   "aimed_hit": aimed, "restorable": restorable, "matches": matches,
-                  "reached": reached, "resumed": None}
+                  "reached": reached, "resumed": None, "status": returncode, "problems": []}
+        if term:
+            record["seconds"] = trainer.signalled - trainer.started
+            record["exit_seconds"] = time.monotonic() - trainer.signalled
+            record["problems"] = term_problems(trainer, returncode, last, latest_step, found,
+                                               os.path.join(workdir, "run.lock"))
         records.append(record)
         pending.append(record)
-        print(f"  kill {attempts:2d} ({kind:8s}) after {record['seconds']:5.1f} s: last step "
-              f"logged {last}, newest checkpoint {latest_step}"
-              f"{' (reads back, equals the reference)' if matches else ''}"
-              f"{', during a save: ' + ', '.join(found) if record['in_save'] else ''}",
-              flush=True)
+        if term:
+            print(f"  SIGTERM {attempts:2d} ({kind:8s}) after {record['seconds']:5.1f} s: exit "
+                  f"{returncode} {record['exit_seconds']:.1f} s later, last step logged {last}, "
+                  f"newest checkpoint {latest_step}"
+                  f"{' (reads back, equals the reference)' if matches else ''}"
+                  f"{', signalled during a save' if aimed else ''}"
+                  f"{'; PROBLEMS: ' + '; '.join(record['problems']) if record['problems'] else ''}",
+                  flush=True)
+            if record["problems"]:
+                print("    " + trainer.stderr_text()[-1500:].replace("\n", "\n    "))
+        else:
+            print(f"  kill {attempts:2d} ({kind:8s}) after {record['seconds']:5.1f} s: last step "
+                  f"logged {last}, newest checkpoint {latest_step}"
+                  f"{' (reads back, equals the reference)' if matches else ''}"
+                  f"{', during a save: ' + ', '.join(found) if record['in_save'] else ''}",
+                  flush=True)
 
     # The final restart trains to the end.
     final = Trainer(workdir, [], os.path.join(root, "final.stderr"))
@@ -342,27 +452,61 @@ def run(root, trainers):
         reference_checkpoint(final_step))
     left_at_end = leftovers(checkpoint_dir, workdir)
 
+    for r in records:
+        r["lost"] = None if r["resumed"] is None else r["reached"] - r["resumed"]
     survived = [r for r in records if r["resumed"] == r["latest"]
-                and r["restorable"] in (True, None) and r["matches"] in (True, None)]
-    lost = [r["reached"] - r["resumed"] for r in records if r["resumed"] is not None]
+                and r["restorable"] in (True, None) and r["matches"] in (True, None)
+                and (not term or (not r["problems"] and r["lost"] == 0))]
+    lost = [r["lost"] for r in records if r["lost"] is not None]
     by_kind = collections.Counter(r["kind"] for r in records)
     in_save = sum(r["in_save"] for r in records)
     seen_saving = sum(bool(r["aimed_hit"]) for r in records)
     all_read = all(r["restorable"] in (True, None) for r in records)
     all_equal = all(r["matches"] in (True, None) for r in records)
     seconds = time.monotonic() - began
+    if term:
+        exits = [r["exit_seconds"] for r in records]
+        head = [
+            ("signal", "SIGTERM (exit by itself with 143, or -15 before any step; 0 steps "
+                       "lost; no run.lock or leftovers after the exit)"),
+            ("SIGTERMs sent", f"{len(records)} ({', '.join(f'{by_kind[k]} {k}' for k in KINDS)})"),
+            ("SIGTERMs survived", f"{len(survived)} / {len(records)}"),
+            ("SIGTERMs during a checkpoint write", f"{seen_saving} (of the {by_kind['save']} "
+                                                   "aimed at one)"),
+            ("slowest exit after SIGTERM", f"{max(exits):.1f} s" if exits else "-"),
+            ("problems", "; ".join(f"#{i + 1}: {', '.join(r['problems'])}"
+                                   for i, r in enumerate(records) if r["problems"]) or "none"),
+        ]
+    else:
+        head = [
+            ("kills attempted",
+             f"{len(records)} ({', '.join(f'{by_kind[k]} {k}' for k in KINDS)})"),
+            ("kills survived", f"{len(survived)} / {len(records)}"),
+            ("kills during a checkpoint write", f"{in_save} (left a save's files behind; the "
+                                                f"{by_kind['save']} aimed kills saw a save in "
+                                                f"progress {seen_saving} times)"),
+        ]
+    statuses = collections.Counter(r["status"] for r in records)
+    per_kind = []
+    for k in KINDS:
+        of_kind = [r for r in records if r["kind"] == k]
+        lost_of_kind = [r["lost"] for r in of_kind if r["lost"] is not None]
+        per_kind.append((f"  {k}", f"{len(of_kind)} tried, "
+                                   f"{sum(r in survived for r in of_kind)} survived, steps lost "
+                                   f"max {max(lost_of_kind, default=0)} total "
+                                   f"{sum(lost_of_kind)}"))
     rows = [
-        ("kills attempted", f"{len(records)} ({', '.join(f'{by_kind[k]} {k}' for k in KINDS)})"),
-        ("kills survived", f"{len(survived)} / {len(records)}"),
-        ("kills during a checkpoint write", f"{in_save} (left a save's files behind; the "
-                                            f"{by_kind['save']} aimed kills saw a save in "
-                                            f"progress {seen_saving} times)"),
+        *head,
+        ("per kind", ""),
+        *per_kind,
+        ("exit statuses", ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items())) or "-"),
         ("newest checkpoint read back after every kill", str(all_read)),
         ("it equalled the reference's checkpoint of its step", str(all_equal)),
         ("restarts resumed from the newest complete checkpoint",
          f"{not resume_failures} {resume_failures or ''}"),
         ("max steps lost",
-         f"{max(lost) if lost else 0} (checkpoint every {FLAGS.checkpoint_every})"),
+         f"{max(lost) if lost else 0} (checkpoint every {FLAGS.checkpoint_every}"
+         f"{'; SIGTERM: must be 0' if term else ''})"),
         ("final step", f"{final_step} (reference {reference_step})"),
         ("final weights sha256", f"{final_digest} (reference {reference_digest})"),
         ("final checkpoint equals the reference's", str(final_equal)),
