@@ -238,7 +238,9 @@ def main(argv):
                 row = {**timing, **evaluate_run(problem, name)}
                 record_result(FLAGS.results, key, row)
             print(f"{key}: {json.dumps(row)}", flush=True)
-        write_grid(problem, contenders)
+        # Every contender trained at this budget, not only this command's: a grid
+        # written by a partial command would otherwise lose the others' rows.
+        write_grid(problem, list(PROBLEMS[problem][2]))
     print_table(load_results(FLAGS.results), FLAGS.problems)
 
 
