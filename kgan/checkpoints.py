@@ -133,23 +133,26 @@ def checkpoint_manager(checkpoint: tf.train.Checkpoint, workdir: str,
 
 
 def _reconcile_state(directory: str) -> None:
+    """Adds to the state file the complete checkpoints on disk it does not
+    list. Those it lists stay, complete or not: a save killed while sweeping
+    an old checkpoint leaves part of it listed, and the manager's next sweep
+    deletes the rest."""
     on_disk = complete_checkpoints(directory)
-    if not on_disk:
-        return
     try:
         state = _read_state(directory)
     except RunError:
         state = None
-    listed = [os.path.abspath(p) for p in _state_checkpoints(state)]
-    if listed == [os.path.abspath(p) for p in on_disk]:
+    listed = {os.path.abspath(p) for p in _state_checkpoints(state)}
+    if {os.path.abspath(p) for p in on_disk} <= listed:
         return
-    oldest_first = list(reversed(on_disk))
+    oldest_first = sorted(listed | {os.path.abspath(p) for p in on_disk}, key=checkpoint_step)
     # The manager deletes (past max_to_keep) only checkpoints stamped after
-    # the last preserved time: stamp each with its index's modification time.
+    # the last preserved time: stamp each with its newest file's modification time.
     try:
-        stamps = [os.path.getmtime(p + ".index") for p in oldest_first]
+        stamps = [max((os.path.getmtime(f) for f in glob.glob(glob.escape(p) + ".*")),
+                      default=0.0) for p in oldest_first]
         tf.compat.v1.train.update_checkpoint_state(
-            directory, on_disk[0], all_model_checkpoint_paths=oldest_first,
+            directory, oldest_first[-1], all_model_checkpoint_paths=oldest_first,
             all_model_checkpoint_timestamps=stamps, last_preserved_timestamp=min(stamps) - 1)
     except (tf.errors.OpError, OSError) as e:
         raise RunError(f"cannot rewrite {os.path.join(directory, STATE_FILE)}: "

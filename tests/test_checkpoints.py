@@ -175,3 +175,23 @@ def test_the_writer_lists_unnamed_checkpoints_in_the_state_so_it_keeps_and_sweep
     checkpoints.save(manager, 20)
     assert sorted(checkpoints.checkpoint_step(p) for p in checkpoints.complete_checkpoints(
         str(ckpt_dir))) == [15, 20]
+
+
+def test_a_partly_swept_checkpoint_the_state_lists_is_kept_listed_so_the_sweep_finishes(tmp_path):
+    """A kill while the manager deletes an old checkpoint leaves part of its
+    files, still listed; rewriting the state must not orphan them."""
+    run_with_checkpoints(str(tmp_path), (5, 10, 15))
+    ckpt_dir = tmp_path / "checkpoints"
+    (ckpt_dir / "ckpt-5.index").unlink()  # the sweep deletes the index first
+    tf.compat.v1.train.update_checkpoint_state(  # and ckpt-15's save was not recorded
+        str(ckpt_dir), str(ckpt_dir / "ckpt-10"),
+        all_model_checkpoint_paths=[str(ckpt_dir / "ckpt-5"), str(ckpt_dir / "ckpt-10")])
+    task = build_task(CONFIG)
+    manager = checkpoints.checkpoint_manager(
+        checkpoints.make_checkpoint(task.checkpoint_items()), str(tmp_path), 2)
+    state = tf.train.get_checkpoint_state(str(ckpt_dir))
+    assert [checkpoints.checkpoint_step(p) for p in state.all_model_checkpoint_paths] == [5, 10, 15]
+    checkpoints.save(manager, 20)
+    assert sorted(os.listdir(ckpt_dir)) == ["checkpoint", "ckpt-15.data-00000-of-00001",
+                                            "ckpt-15.index", "ckpt-20.data-00000-of-00001",
+                                            "ckpt-20.index"]
