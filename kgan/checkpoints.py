@@ -142,8 +142,13 @@ def _reconcile_state(directory: str) -> None:
         state = _read_state(directory)
     except RunError:
         state = None
-    listed = {os.path.abspath(p) for p in _state_checkpoints(state)}
-    if {os.path.abspath(p) for p in on_disk} <= listed:
+    named = {os.path.abspath(p) for p in _state_checkpoints(state)}
+    # Never hand the manager paths outside its folder (a state file copied
+    # from another run): its sweep would delete that run's checkpoints.
+    listed = {p for p in named if os.path.dirname(p) == os.path.abspath(directory)}
+    if listed == named and {os.path.abspath(p) for p in on_disk} <= listed:
+        return
+    if not listed and not on_disk:
         return
     oldest_first = sorted(listed | {os.path.abspath(p) for p in on_disk}, key=checkpoint_step)
     # The manager deletes (past max_to_keep) only checkpoints stamped after
@@ -298,7 +303,7 @@ def restore_newest(checkpoint: tf.train.Checkpoint, workdir: str, log=None,
             the state file is unreadable.
     """
     directory = checkpoint_dir(workdir)
-    failures, skipped = [], []
+    failures = {}  # path -> why it did not restore
     for path in complete_checkpoints(directory):
         try:
             status = checkpoint.restore(path)
@@ -306,14 +311,14 @@ def restore_newest(checkpoint: tf.train.Checkpoint, workdir: str, log=None,
                 status.expect_partial()
             status.assert_existing_objects_matched()
         except Exception as e:  # noqa: BLE001 (e.g. IndexError from a truncated data file)
-            failures.append(f"{path}: {one_line(e) or type(e).__name__}")
-            skipped.append(path)
+            failures[path] = one_line(e) or type(e).__name__
             continue
         if log:
             if failures:
                 log(f"Warning: skipped {len(failures)} unreadable checkpoint(s) ("
-                    + "; ".join(failures) + f"); restored {path}")
-            disagreement = _state_disagreement(directory, path, skipped)
+                    + "; ".join(f"{p}: {why}" for p, why in failures.items())
+                    + f"); restored {path}")
+            disagreement = _state_disagreement(directory, path, list(failures))
             if disagreement:
                 log(f"Note: {disagreement}; restored the newest complete checkpoint on disk, "
                     f"{path}")
@@ -321,7 +326,8 @@ def restore_newest(checkpoint: tf.train.Checkpoint, workdir: str, log=None,
     if failures:
         older = (f" (nor do the {len(failures) - 1} older ones on disk)"
                  if len(failures) > 1 else "")
-        raise RunError(f"cannot restore {failures[0]}{older}")
+        newest, why = next(iter(failures.items()))
+        raise RunError(f"cannot restore {newest}: {why}{older}")
     _read_state(directory)
     return None
 

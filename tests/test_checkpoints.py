@@ -195,3 +195,21 @@ def test_a_partly_swept_checkpoint_the_state_lists_is_kept_listed_so_the_sweep_f
     assert sorted(os.listdir(ckpt_dir)) == ["checkpoint", "ckpt-15.data-00000-of-00001",
                                             "ckpt-15.index", "ckpt-20.data-00000-of-00001",
                                             "ckpt-20.index"]
+
+
+def test_the_state_rewrite_drops_paths_outside_the_folder(tmp_path):
+    """A state file copied from another run must not let the sweep delete that run's files."""
+    other = tmp_path / "other"
+    run_with_checkpoints(str(other), (5,))
+    run_with_checkpoints(str(tmp_path / "run"), (10,))
+    ckpt_dir = tmp_path / "run" / "checkpoints"
+    tf.compat.v1.train.update_checkpoint_state(
+        str(ckpt_dir), str(ckpt_dir / "ckpt-10"),
+        all_model_checkpoint_paths=[str(other / "checkpoints" / "ckpt-5"), str(ckpt_dir / "ckpt-10")])
+    task = build_task(CONFIG)
+    manager = checkpoints.checkpoint_manager(
+        checkpoints.make_checkpoint(task.checkpoint_items()), str(tmp_path / "run"), 1)
+    state = tf.train.get_checkpoint_state(str(ckpt_dir))
+    assert [os.path.dirname(p) for p in state.all_model_checkpoint_paths] == [str(ckpt_dir)]
+    checkpoints.save(manager, 15)
+    assert (other / "checkpoints" / "ckpt-5.index").exists()
