@@ -63,6 +63,9 @@ class DataConfig:
             from the face, `kgan.data.translation.sketch`).
         domain_a, domain_b: `cyclegan`'s two unpaired domains, each a CelebA
             attribute that its faces have (`Male`) or lack (`-Male`).
+        read_timeout: Seconds an image decode (CelebA, an image folder) may
+            go without reading a batch of files (a hung network mount, a
+            FIFO among the images) before it gives up with an error.
     """
 
     dataset: str = field(default="mnist", metadata={"help": (
@@ -93,6 +96,9 @@ class DataConfig:
     domain_b: str = field(default="Male", metadata={"help": (
         "cyclegan: domain B, as --domain_a (e.g. --domain_a=-Male --domain_b=Male: women <-> "
         "men).")})
+    read_timeout: float = field(default=300.0, metadata={"help": (
+        "Seconds an image decode (CelebA, folder) may go without reading a batch of files "
+        "before giving up with an error.")})
 
     def __post_init__(self):
         _require(len(self.attributes) >= 1 and len(set(self.attributes)) == len(self.attributes),
@@ -298,6 +304,8 @@ class TrainConfig:
             host, synchronous), or `multi_worker` (several hosts, from
             `TF_CONFIG`). `batch_size` is the global batch, split across
             replicas.
+        peer_timeout: Seconds a `multi_worker` process waits for every
+            worker in `TF_CONFIG` to join before it gives up with an error.
         sync_batch_norm: Under a strategy, compute BatchNorm statistics over
             the global batch instead of per replica.
         mixed_precision: `float32`, `mixed_bfloat16` or `mixed_float16`
@@ -400,6 +408,9 @@ class TrainConfig:
     strategy: str = field(default="default", metadata={"help": (
         "default (one device), mirrored (all GPUs of this host) or multi_worker (several "
         "hosts; reads TF_CONFIG). --batch_size is the global batch.")})
+    peer_timeout: float = field(default=600.0, metadata={"help": (
+        "multi_worker: seconds to wait for every worker in TF_CONFIG to join before giving "
+        "up with an error.")})
     sync_batch_norm: bool = field(default=False, metadata={
         "help": "BatchNorm statistics over the global batch under a strategy."})
     mixed_precision: str = field(default="float32", metadata={"help": (
