@@ -7,7 +7,7 @@ from typing import Callable
 
 from absl import app, flags, logging
 
-from kgan.core import signals
+from kgan.core import signals, waits
 from kgan.errors import KganError
 
 
@@ -35,11 +35,22 @@ def run(name: str, body: Callable[[], int | None], argv: list[str],
     line `<name>: error: <message>` and exit status 1; Ctrl-C that the body
     did not handle becomes `<name>: <interrupted>` and status 130, SIGTERM
     `<name>: <interrupted> (SIGTERM)` and status 143, after the same cleanup
-    (`kgan.core.signals`).
+    (`kgan.core.signals`). A wait given up (timeout or signal) while its
+    work is stuck in native code ends the process with `os._exit` after
+    that cleanup (`kgan.core.waits`).
     """
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)
+    status = _run_body(name, body, interrupted)
+    if waits.abandoned_work():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
+
+
+def _run_body(name: str, body: Callable[[], int | None], interrupted: str) -> int:
     try:
         with signals.sigterm_raises_terminated():
             return body() or 0

@@ -170,7 +170,8 @@ def load(data_config: DataConfig, split: str, image_size: int = 64) -> ImageData
         print(f"CelebA {split}: {counts}; decoding once into {split_cache}", flush=True)
         attributes = _read_attributes(attributes_path, names, len(all_attributes))
         _decode_into_cache(decoding, folder, split, names, sizes, attributes, all_attributes,
-                           split_cache, {"listed": len(listed), "absent": absent})
+                           split_cache, {"listed": len(listed), "absent": absent},
+                           data_config.read_timeout)
         cached = image_files.read_cache(decoding, split_cache)
         if cached is None:
             raise DataError(f"the CelebA cache {split_cache} was not readable right after writing it")
@@ -347,10 +348,10 @@ def _no_images_message(folder: str, split: str, on_disk: set[str],
 def _decode_into_cache(decoding: image_files.Decoding, folder: str, split: str,
                        names: list[str], sizes: dict[str, tuple[int, int]],
                        attributes: np.ndarray, attribute_names: tuple[str, ...],
-                       split_cache: str, counts: dict) -> None:
+                       split_cache: str, counts: dict, read_timeout: float) -> None:
     image_files.decode_into_cache(decoding, folder, split, names, sizes,
                                   attributes, split_cache, counts,
-                                  {"attribute_names": list(attribute_names)})
+                                  {"attribute_names": list(attribute_names)}, read_timeout)
 
 
 def _remove_abandoned_temp_folders(parent: str, key: str) -> None:

@@ -154,7 +154,7 @@ def load(data_config: DataConfig, split: str) -> ImageDataset:
         print(f"image folder: {where}; decoding once into {split_cache}", flush=True)
         image_files.decode_into_cache(decoding, folder, split, names, sizes, class_ids,
                                       split_cache, {"listed": len(names), "absent": 0},
-                                      {"class_names": list(classes)})
+                                      {"class_names": list(classes)}, data_config.read_timeout)
         cached = image_files.read_cache(decoding, split_cache)
         if cached is None:
             raise DataError(f"the image-folder cache {split_cache} was not readable right "

@@ -40,7 +40,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from kgan.core import scratch
+from kgan.core import scratch, waits
 from kgan.core.files import make_shareable
 from kgan.core.messages import failure_reason, one_line
 from kgan.errors import DataError
@@ -219,15 +219,19 @@ def decode_fn(decoding: Decoding):
 
 def decode_into_cache(decoding: Decoding, folder: str, split: str, names: list[str],
                       sizes: dict[str, tuple[int, int]], labels: np.ndarray, split_cache: str,
-                      counts: dict, manifest_fields: dict) -> None:
+                      counts: dict, manifest_fields: dict, read_timeout: float) -> None:
     """Decodes `names` (relative to `folder`) and moves the finished cache
     folder into `split_cache`; `labels` has one row per name.
 
     Everything is written into a temporary sibling folder first, so an
-    interrupted decode leaves no cache that a later load would trust.
+    interrupted decode leaves no cache that a later load would trust. Each
+    batch of files is waited for with `kgan.core.waits`: a read that hangs
+    (a network mount, a FIFO named like an image) ends the decode after
+    `read_timeout` seconds, and Ctrl-C/SIGTERM stop it at once.
 
     Raises:
         DataError: if no file is usable, or the cache cannot be written.
+        WaitTimeout: if no batch of files was read within `read_timeout`.
     """
     parent = os.path.dirname(split_cache)
     what = f"{decoding.dataset} {split}"
@@ -259,9 +263,14 @@ def decode_into_cache(decoding: Decoding, folder: str, split: str, names: list[s
         kept = np.zeros(len(names), bool)
         done = seen = 0
         began = last_report = time.perf_counter()
-        for indices, usable, batch in examples:
-            indices, usable = indices.numpy(), usable.numpy()
-            good = batch.numpy()[usable]
+        batches = iter(examples)
+        while (decoded := waits.wait_for(
+                lambda: next(batches, None), what=f"the next {what} files to be read",
+                timeout=read_timeout, log=print, quiet_seconds=_PROGRESS_SECONDS,
+                hint="is one on a hung network mount, or not a regular file? "
+                     "(--read_timeout sets the limit)")) is not None:
+            indices, usable, batch = (tensor.numpy() for tensor in decoded)
+            good = batch[usable]
             images[done:done + len(good)] = good
             kept[indices[usable]] = True
             wrong_size[indices[~usable]] = True

@@ -7,7 +7,9 @@
   CPU when it has none; tests give the CPU several logical devices).
 * `multi_worker`: `tf.distribute.MultiWorkerMirroredStrategy`, configured by
   the `TF_CONFIG` environment variable as TensorFlow documents: the same
-  command runs on every host, each with its own `task`.
+  command runs on every host, each with its own `task`. Before creating it,
+  each task waits until every other one is up, with progress lines, Ctrl-C
+  and SIGTERM honoured and `train.peer_timeout` (see `_wait_for_peers`).
 
 The chief (task `chief`, or worker 0 when there is none) owns the workdir:
 it writes config.json, samples, TensorBoard logs and the real checkpoints.
@@ -18,30 +20,49 @@ ops) but write into a private scratch folder that is deleted afterwards.
 import contextlib
 import json
 import os
+import socket
+import time
+from typing import Callable
 
 import keras
 import tensorflow as tf
 
+from kgan.core import waits
+from kgan.core.messages import failure_reason
 from kgan.errors import ConfigError
 
+_PEER_POLL_SECONDS = 0.5
+_PEER_QUIET_SECONDS = 2.0
+_PEER_REPORT_SECONDS = 30.0
 
-def make_strategy(name: str) -> tf.distribute.Strategy:
+
+def make_strategy(name: str, peer_timeout: float = 600.0,
+                  log: Callable[[str], None] | None = print) -> tf.distribute.Strategy:
     """The `tf.distribute.Strategy` for `train.strategy` = `name`.
+
+    Args:
+        name: `default`, `mirrored` or `multi_worker`.
+        peer_timeout: Seconds `multi_worker` waits for every worker in
+            `TF_CONFIG` to join.
+        log: Where that wait reports progress.
 
     Raises:
         ConfigError: for `multi_worker` without a usable `TF_CONFIG`.
+        WaitTimeout: when a worker has not started within `peer_timeout`.
     """
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
-        _check_tf_config()
+        tf_config = _check_tf_config()
+        _wait_for_peers(tf_config, peer_timeout, log)
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ConfigError(f"unknown strategy {name!r}")
 
 
-def _check_tf_config() -> None:
+def _check_tf_config() -> dict:
+    """`TF_CONFIG`, parsed, with a cluster that names this task."""
     text = os.environ.get("TF_CONFIG")
     if not text:
         raise ConfigError("--strategy=multi_worker needs TF_CONFIG, e.g. "
@@ -56,8 +77,73 @@ def _check_tf_config() -> None:
             raise ValueError(f"task {task} is not in the cluster")
         if not workers:
             raise ValueError("cluster.worker is empty")
+        for job in ("chief", "worker"):
+            for address in roles.get(job, ()):
+                _host_and_port(address)
+        return tf_config
     except (ValueError, KeyError, TypeError) as e:
         raise ConfigError(f"TF_CONFIG is not a usable cluster description: {e}") from None
+
+
+def _host_and_port(address: str) -> tuple[str, int]:
+    host, _, port = str(address).rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{address!r} is not host:port")
+    return host.strip("[]"), int(port)
+
+
+def _wait_for_peers(tf_config: dict, timeout: float, log) -> None:
+    """Returns once every other chief and worker of the cluster accepts a
+    TCP connection at its address.
+
+    `MultiWorkerMirroredStrategy()` waits for the other workers inside
+    native code that holds the GIL: no signal handler, progress line or
+    timeout can run there. Meeting first, in Python, keeps that native wait
+    short. This task listens on its own address meanwhile (closed before
+    TensorFlow binds it) so that peers doing the same find it; connections
+    are never accepted, so the port is free again at once.
+    """
+    cluster, task = tf_config["cluster"], tf_config["task"]
+    own = cluster[task["type"]][int(task["index"])]
+    peers = {f"{job} {index} ({address})": _host_and_port(address)
+             for job in ("chief", "worker") for index, address in enumerate(cluster.get(job, ()))
+             if address != own}
+    if not peers:
+        return
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        try:
+            listener.bind(("", _host_and_port(own)[1]))
+            listener.listen(len(peers))
+        except OSError as e:
+            raise ConfigError(f"cannot listen on {own}, this task's address in TF_CONFIG: "
+                              f"{failure_reason(e)}") from None
+        began = time.monotonic()
+        next_report = _PEER_QUIET_SECONDS
+        while peers:
+            peers = {name: address for name, address in peers.items() if not _accepts(address)}
+            waited = time.monotonic() - began
+            if peers and waited >= timeout:
+                raise waits.WaitTimeout(
+                    f"gave up after {timeout:g} s waiting for {', '.join(peers)} of TF_CONFIG "
+                    "to start; run the same command there, or raise --peer_timeout")
+            if peers and waited >= next_report:
+                log(f"Waiting for {', '.join(peers)} of TF_CONFIG to start: {waited:.0f} s "
+                    f"of at most {timeout:g} s")
+                next_report += _PEER_REPORT_SECONDS
+            if peers:
+                time.sleep(_PEER_POLL_SECONDS)
+    finally:
+        listener.close()
+
+
+def _accepts(address: tuple[str, int]) -> bool:
+    try:
+        socket.create_connection(address, timeout=_PEER_POLL_SECONDS).close()
+        return True
+    except OSError:
+        return False
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:

@@ -207,7 +207,8 @@ def train(config: Config, workdir: str, stream=None,
 
     config = resolve(config)
     # Multi-worker strategies must exist before other TensorFlow work.
-    strategy = strategy or distribute.make_strategy(config.train.strategy)
+    strategy = strategy or distribute.make_strategy(config.train.strategy,
+                                                    config.train.peer_timeout, log)
     chief = distribute.is_chief(strategy)
     if not chief:
         log = _prefixed(log, distribute.task_name(strategy))

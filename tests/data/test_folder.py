@@ -5,7 +5,12 @@ PNG, grayscale, nested), with hostile files beside them.
 """
 
 import io
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -15,7 +20,7 @@ from kgan import checkpoints, data
 from kgan.config import DataConfig
 from kgan.data import folder
 from kgan.errors import ConfigError, DataError
-from tests.conftest import SHARED_DATA, run_script
+from tests.conftest import REPO, SHARED_DATA, run_script
 
 FACES = sorted((SHARED_DATA / "celeba" / "img_align_celeba").glob("*.jpg"))[:12]
 
@@ -174,3 +179,48 @@ def test_a_bad_resolution_flag_is_one_line(tmp_path):
                         "--resolution=48", f"--workdir={tmp_path / 'run'}")
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0 and "resolution" in result.stderr
+
+
+def hung_folder(tmp_path):
+    """An image folder in which one "image" is a FIFO: reading it blocks forever."""
+    root = build_classes(tmp_path / "pets")
+    os.mkfifo(root / "dogs" / "stuck.png")
+    return root
+
+
+def test_a_read_that_hangs_ends_at_the_read_timeout_without_leftovers(tmp_path):
+    root = hung_folder(tmp_path)
+    result = run_script("train.py", f"--workdir={tmp_path / 'run'}", "--dataset=folder",
+                        f"--data_dir={root}", "--resolution=32", "--read_timeout=3",
+                        env={"KGAN_CACHE_DIR": str(tmp_path / "cache")}, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "train.py: error: gave up waiting for the next image folder train files to be read "
+        "after 3 s; is one on a hung network mount, or not a regular file? "
+        "(--read_timeout sets the limit)")
+    assert not (tmp_path / "run").exists()
+    assert [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_stops_a_hung_decode_without_leftovers(tmp_path, signum, status):
+    root = hung_folder(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), f"--workdir={tmp_path / 'run'}",
+         "--dataset=folder", f"--data_dir={root}", "--resolution=32"],
+        cwd=REPO, env=dict(os.environ, KGAN_CACHE_DIR=str(tmp_path / "cache")),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # The decode is under way once its staging folder exists.
+        deadline = time.monotonic() + 120
+        while not list((tmp_path / "cache").rglob("images.npy")):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.2)
+        time.sleep(1.0)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == status, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1].startswith("train.py: interrupted")
+    assert [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []

@@ -6,6 +6,7 @@ before TensorFlow initializes, and a multi-worker strategy owns its process.
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -172,3 +173,56 @@ def test_multi_worker_without_tf_config_is_a_clear_error(tmp_path, mnist_tfds_di
                         f"--data_dir={mnist_tfds_dir}", env={"TF_CONFIG": ""})
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "--strategy=multi_worker needs TF_CONFIG" in result.stderr.strip().splitlines()[-1]
+
+
+def absent_peer_run(tmp_path, mnist_tfds_dir, *flags):
+    """train.py as worker 0 of a two-worker cluster whose worker 1 never starts."""
+    own, absent = free_ports(2)
+    tf_config = {"cluster": {"worker": [f"127.0.0.1:{own}", f"127.0.0.1:{absent}"]},
+                 "task": {"type": "worker", "index": 0}}
+    env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), TF_CPP_MIN_LOG_LEVEL="2")
+    args = [sys.executable, str(REPO / "train.py"), "--strategy=multi_worker",
+            f"--workdir={tmp_path / 'run'}", f"--data_dir={mnist_tfds_dir}", *flags]
+    return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True), absent
+
+
+def test_a_worker_that_never_starts_ends_the_wait_at_the_peer_timeout(tmp_path, mnist_tfds_dir):
+    process, absent = absent_peer_run(tmp_path, mnist_tfds_dir, "--peer_timeout=4")
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1 and "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == (
+        f"train.py: error: gave up after 4 s waiting for worker 1 (127.0.0.1:{absent}) of "
+        "TF_CONFIG to start; run the same command there, or raise --peer_timeout")
+    assert f"Waiting for worker 1 (127.0.0.1:{absent}) of TF_CONFIG to start" in stdout
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_the_peer_wait_stops_on_a_signal(tmp_path, mnist_tfds_dir, signum, status):
+    process, _ = absent_peer_run(tmp_path, mnist_tfds_dir)
+    try:
+        # The first progress line: the process is inside the wait.
+        assert "Waiting for worker 1" in process.stdout.readline()
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == status, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1].startswith("train.py: interrupted")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_taken_address_of_this_task_is_a_clear_error(tmp_path, mnist_tfds_dir):
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        tf_config = {"cluster": {"worker": [f"127.0.0.1:{port}", "127.0.0.1:1"]},
+                     "task": {"type": "worker", "index": 0}}
+        result = run_script("train.py", "--strategy=multi_worker",
+                            f"--workdir={tmp_path / 'run'}", f"--data_dir={mnist_tfds_dir}",
+                            env={"TF_CONFIG": json.dumps(tf_config)})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"train.py: error: cannot listen on 127.0.0.1:{port}, this task's address in TF_CONFIG:")
