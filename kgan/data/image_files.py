@@ -258,8 +258,7 @@ def decode_into_cache(decoding: Decoding, folder: str, split: str, names: list[s
                     .prefetch(2))
         # Written straight to disk: CelebA's full train split is 2 GB.
         images_path = os.path.join(staging, "images.npy")
-        images = np.lib.format.open_memmap(images_path, mode="w+", dtype=np.uint8,
-                                           shape=(len(names), *decoding.image_shape))
+        images = allocated_memmap(images_path, (len(names), *decoding.image_shape))
         kept = np.zeros(len(names), bool)
         done = seen = 0
         began = last_report = time.perf_counter()
@@ -337,12 +336,32 @@ def decode_into_cache(decoding: Decoding, folder: str, split: str, names: list[s
           flush=True)
 
 
+def allocated_memmap(path: str, shape: tuple[int, ...]) -> np.memmap:
+    """A new uint8 `.npy` file of `shape`, memory-mapped, with its disk space reserved.
+
+    A memory-mapped file is sparse: the disk fills while pages are written,
+    and a full disk then kills the process with SIGBUS ("Bus error") instead
+    of raising. Reserving the blocks first turns a full disk (or a file-size
+    limit) into an `OSError` here, before any work is done.
+
+    Raises:
+        OSError: if the space cannot be reserved.
+    """
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+    try:
+        with open(path, "r+b") as f:
+            os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
+    except BaseException:
+        del array
+        raise
+    return array
+
+
 def shrink_npy(path: str, count: int, image_shape) -> None:
     """Rewrites an .npy file to its first `count` images, chunk by chunk on disk."""
     source = np.load(path, mmap_mode="r", allow_pickle=False)
     smaller_path = path + ".part"
-    smaller = np.lib.format.open_memmap(smaller_path, mode="w+", dtype=np.uint8,
-                                        shape=(count, *image_shape))
+    smaller = allocated_memmap(smaller_path, (count, *image_shape))
     for start in range(0, count, 4096):
         stop = min(start + 4096, count)
         smaller[start:stop] = source[start:stop]

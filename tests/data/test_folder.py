@@ -224,3 +224,33 @@ def test_a_signal_stops_a_hung_decode_without_leftovers(tmp_path, signum, status
     assert process.returncode == status, stderr[-2000:]
     assert stderr.strip().splitlines()[-1].startswith("train.py: interrupted")
     assert [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 128 KiB tmpfs (needs root, as the suite's other-user tests do)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(mount)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_cache_decoded_onto_a_full_disk_is_one_line_without_leftovers(tmp_path,
+                                                                         small_filesystem):
+    # 5 images of 128x128x3 need 240 KiB: the disk fills while the cache is written.
+    root = build_classes(tmp_path / "pets")
+    result = run_script("train.py", f"--workdir={tmp_path / 'run'}", "--dataset=folder",
+                        f"--data_dir={root}", "--resolution=128",
+                        env={"KGAN_CACHE_DIR": str(small_filesystem)}, timeout=120)
+    assert result.returncode == 1 and "Bus error" not in result.stderr, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("train.py: error: cannot write the image folder cache ")
+    assert last.endswith(": No space left on device")
+    assert [p for p in small_filesystem.rglob("*") if p.is_file()] == []
+    assert not (tmp_path / "run").exists()
