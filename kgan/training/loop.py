@@ -18,8 +18,9 @@ from kgan.config import Config
 from kgan.core import signals
 from kgan.core.files import append_line
 from kgan.core.locks import FolderLock
+from kgan.core.messages import one_line
 from kgan.errors import RunError
-from kgan.training import distribute
+from kgan.training import distribute, memory
 from kgan.training.callbacks import (EvaluationMonitor, HideInternalMetrics, NonFiniteError,
                                      NonFiniteGuard, TrainingMonitor)
 
@@ -97,29 +98,45 @@ def _flatten(values, prefix=""):
     return flat
 
 
-def prepare_workdir(workdir: str, config: Config, log=print) -> None:
-    """Writes `config.json`, checking it against a run already in `workdir`.
+def check_workdir(workdir: str, config: Config, log=print) -> list[str]:
+    """Checks `config` against a run already in `workdir`, writing nothing.
 
     A resumed run must keep the model and dataset of the saved run; other
-    settings may change (e.g. more steps), and the previous config is kept in
-    `config_history.jsonl`.
+    settings may change (e.g. more steps). A saved config of a run that
+    never saved a checkpoint (one that failed at its first step) holds
+    nothing to protect: it is replaced, with a note.
+
+    Returns:
+        The changed settings' keys (empty for a new run or the same config).
 
     Raises:
         RunError: if the saved run's model or dataset differ from `config`.
     """
     saved = checkpoints.read_config(workdir)
-    if saved is not None and saved != config:
-        old, new = _flatten(saved.to_dict()), _flatten(config.to_dict())
-        changed = sorted(k for k in new if old.get(k) != new[k])
-        clashes = [k for k in changed if k.startswith(_RUN_IDENTITY)]
-        if clashes:
-            details = ", ".join(f"{k}: {old.get(k)!r} in the run vs {new[k]!r}" for k in clashes)
-            raise RunError(f"workdir {workdir!r} holds a run with an incompatible config "
-                           f"({details}); use a new --workdir")
-        log("Resuming with changed settings: " + ", ".join(
-            f"{k} {old.get(k)!r} -> {new[k]!r}" for k in changed))
+    if saved is None or saved == config:
+        return []
+    old, new = _flatten(saved.to_dict()), _flatten(config.to_dict())
+    changed = sorted(k for k in new if old.get(k) != new[k])
+    clashes = [k for k in changed if k.startswith(_RUN_IDENTITY)]
+    details = ", ".join(f"{k}: {old.get(k)!r} in the run vs {new[k]!r}" for k in clashes)
+    if clashes and checkpoints.complete_checkpoints(checkpoints.checkpoint_dir(workdir)):
+        raise RunError(f"workdir {workdir!r} holds a run with an incompatible config "
+                       f"({details}); use a new --workdir")
+    if clashes:
+        log(f"{workdir} holds the config of a run that saved no checkpoint ({details}); "
+            "replacing it")
+        return []
+    log("Resuming with changed settings: " + ", ".join(
+        f"{k} {old.get(k)!r} -> {new[k]!r}" for k in changed))
+    return changed
+
+
+def prepare_workdir(workdir: str, config: Config, changed: Sequence[str]) -> None:
+    """Writes `config.json`; with `changed` settings (`check_workdir`), the
+    previous config is kept first in `config_history.jsonl`."""
+    if changed:
         append_line(os.path.join(workdir, "config_history.jsonl"),
-                    json.dumps(saved.to_dict(), sort_keys=True))
+                    json.dumps(checkpoints.read_config(workdir).to_dict(), sort_keys=True))
     checkpoints.write_config(workdir, config)
 
 
@@ -217,44 +234,37 @@ def train(config: Config, workdir: str, stream=None,
     # One writer per run: the chief holds the workdir's lock from before its
     # first write until its last (`kgan.core.locks`).
     with FolderLock(workdir, "workdir", log) if chief else contextlib.nullcontext():
-        if chief:
-            prepare_workdir(workdir, config, log)
-        return _train_prepared(config, workdir, strategy, chief, task_class, dataset, log,
-                               stream, callbacks)
+        return _train_locked(config, workdir, strategy, chief, task_class, dataset, log,
+                             stream, callbacks)
 
 
-def _train_prepared(config, workdir, strategy, chief, task_class, dataset, log, stream,
-                    callbacks) -> TrainResult:
-    """`train` once the data is loaded and the workdir prepared and locked."""
+def _train_locked(config, workdir, strategy, chief, task_class, dataset, log, stream,
+                  callbacks) -> TrainResult:
+    """`train` once the data is loaded and the workdir locked.
+
+    Everything that can fail on the user's input (a clashing saved run, a
+    model too large for memory, a checkpoint that does not restore, a
+    missing evaluation network) is checked before the workdir's first
+    write, so a refused command leaves it as it was.
+    """
     if config.train.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.train.seed)
 
-    task = build_task(config, strategy)
+    changed = check_workdir(workdir, config, log) if chief else []
+    memory.check_fits(config)
+    try:
+        task = build_task(config, strategy)
+    except (MemoryError, tf.errors.ResourceExhaustedError) as e:
+        raise RunError(f"the {config.task} model does not fit in memory "
+                       f"({one_line(e)[:200]}); make it smaller") from None
     checkpoint = checkpoints.make_checkpoint(task.checkpoint_items())
-    # Every worker restores the chief's newest checkpoint; non-chief workers
-    # save into a private scratch folder (see kgan.training.distribute).
-    save_dir = workdir if chief else os.path.join(workdir, f".{distribute.task_name(strategy)}")
-    manager = checkpoints.checkpoint_manager(checkpoint, save_dir, config.train.keep_checkpoints)
     latest = restore_run(task, workdir, log)
     start_step = int(task.step_counter.numpy())
     end_step = total_steps(config, dataset.num_examples)
-    if start_step >= end_step:
-        log(f"{workdir}: already trained to step {start_step} (target {end_step}); nothing to do.")
-        return TrainResult(workdir, start_step, start_step, end_step, {}, latest, False,
-                           weights_digest(task))
-    log(f"{'Resuming from step ' + str(start_step) if start_step else 'Training'}: "
-        f"{task_class.describe(config)} ({dataset.num_examples} {dataset.noun} "
-        f"from {dataset.source}) to step {end_step} in {workdir}")
-
     t = config.train
-    rollbacks = RollbackLog(workdir)
-    task.set_learning_rate_scale(rollbacks.lr_scale)
-    if t.on_nan == "rollback" and not latest:
-        # A diverged first interval then has a state to roll back to.
-        checkpoints.save(manager, start_step)
     evaluation_setup = None
-    if t.eval_every and chief:
+    if t.eval_every and chief and start_step < end_step:
         split = task_class.evaluation_split(config)
         labels = evaluation.sample_labels(config.model, config.data, split, t.eval_samples)
         evaluation_setup = (
@@ -264,6 +274,26 @@ def _train_prepared(config, workdir, strategy, chief, task_class, dataset, log, 
                                    task.serving_spec().latent_dim),
             None if labels is None else conditioning.label_vectors(
                 labels, config.model.label_kind, config.model.num_labels).numpy())
+
+    if chief:
+        prepare_workdir(workdir, config, changed)
+    # Every worker restores the chief's newest checkpoint; non-chief workers
+    # save into a private scratch folder (see kgan.training.distribute).
+    save_dir = workdir if chief else os.path.join(workdir, f".{distribute.task_name(strategy)}")
+    manager = checkpoints.checkpoint_manager(checkpoint, save_dir, config.train.keep_checkpoints)
+    if start_step >= end_step:
+        log(f"{workdir}: already trained to step {start_step} (target {end_step}); nothing to do.")
+        return TrainResult(workdir, start_step, start_step, end_step, {}, latest, False,
+                           weights_digest(task))
+    log(f"{'Resuming from step ' + str(start_step) if start_step else 'Training'}: "
+        f"{task_class.describe(config)} ({dataset.num_examples} {dataset.noun} "
+        f"from {dataset.source}) to step {end_step} in {workdir}")
+
+    rollbacks = RollbackLog(workdir)
+    task.set_learning_rate_scale(rollbacks.lr_scale)
+    if t.on_nan == "rollback" and not latest:
+        # A diverged first interval then has a state to roll back to.
+        checkpoints.save(manager, start_step)
 
     stop = StopRequest()
     fit_start = start_step

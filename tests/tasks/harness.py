@@ -20,7 +20,7 @@ import tensorflow as tf
 from kgan import checkpoints, tasks
 from kgan import export as kgan_export
 from kgan.config import Config, ExportConfig
-from kgan.training import train
+from kgan.training import memory, train
 
 # Loads an export with TensorFlow alone and runs serving_default on saved latents.
 _FRESH_PROCESS = """
@@ -105,6 +105,12 @@ class TaskContract:
         assert tuple(out.shape) == (3, *spec.output_shape)
         preview = task.preview()
         assert preview.image.dtype == np.uint8 and preview.image.ndim == 3
+
+    def test_parameters_are_counted_without_allocating_them(self, request):
+        config = self.config(request)
+        config = tasks.task_of(config).resolve(config)
+        built = tasks.task_of(config).build(config)
+        assert memory.parameter_count(config) == sum(int(np.prod(w.shape)) for w in built.weights)
 
     def test_trains_a_few_finite_steps(self, run):
         workdir, result = run
