@@ -25,6 +25,9 @@ def standard_normal(seed: int, purpose: Purpose, count: int, latent_dim: int) ->
         (count, latent_dim)).astype(np.float32)
 
 
+_MAX_REDRAW_ROUNDS = 100_000
+
+
 def truncated_normal(seed: int, purpose: Purpose, count: int, latent_dim: int,
                      threshold: float | None) -> np.ndarray:
     """Standard-normal latents with every component drawn again until `|z_i| <= threshold`.
@@ -47,10 +50,17 @@ def truncated_normal(seed: int, purpose: Purpose, count: int, latent_dim: int,
     # A stream of its own for the redraws, so they never shift the untruncated values.
     rng = np.random.default_rng([seed, int(purpose), 1])
     outside = np.abs(z) > threshold
-    while outside.any():
+    for _ in range(_MAX_REDRAW_ROUNDS):
+        if not outside.any():
+            return z
         z[outside] = rng.standard_normal(int(outside.sum())).astype(np.float32)
         outside = np.abs(z) > threshold
-    return z
+    if not outside.any():
+        return z
+    # Each round keeps a component with probability P(|z| <= threshold), about
+    # 0.8 * threshold for a small one: a tiny threshold would redraw for ever.
+    raise ValueError(f"truncation threshold {threshold!r} is too small: {int(outside.sum())} "
+                     f"components still exceed it after {_MAX_REDRAW_ROUNDS} redraws")
 
 
 def generate_in_batches(generate, latents: np.ndarray, labels: np.ndarray | None = None,

@@ -94,3 +94,11 @@ def test_interpolation_path_shapes_and_keyframes(closed, frames):
 def test_interpolation_refuses_bad_arguments(points, kwargs, message):
     with pytest.raises(ValueError, match=message):
         latent.interpolate(points, **{"steps": 2, **kwargs})
+
+
+def test_a_threshold_too_small_to_reach_ends_the_redraws_with_an_error():
+    smallest = latent.truncated_normal(0, latent.Purpose.GENERATE, 100, 8, 0.01)
+    assert np.abs(smallest).max() <= 0.01
+    with pytest.raises(ValueError, match=r"truncation threshold 1e-09 is too small: \d+ "
+                                         r"components still exceed it after 100000 redraws"):
+        latent.truncated_normal(0, latent.Purpose.GENERATE, 2, 4, 1e-9)
