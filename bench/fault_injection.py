@@ -89,16 +89,14 @@ def inject(root: pathlib.Path, fault: str, headroom: int) -> None:
         subprocess.run(["mount", "-o", "remount,ro", str(root)], check=True)
         return
     filler = root / "filler"
-    with open(filler, "wb") as f:
+    with open(filler, "wb", buffering=0) as f:
         block = b"\0" * (1 << 20)
         with contextlib.suppress(OSError):
             while True:
                 f.write(block)
-                f.flush()
         with contextlib.suppress(OSError):
             while True:
                 f.write(b"\0" * 4096)
-                f.flush()
     free = os.statvfs(root).f_bavail * os.statvfs(root).f_frsize
     if headroom:
         os.truncate(filler, max(os.path.getsize(filler) - headroom + free, 0))
