@@ -182,7 +182,7 @@ def main(argv):
                  ("run/config.json",)),
                 ("export: new version", fault, headroom, copy_export, lambda r: (
                     "export.py", [f"--workdir={base}", f"--export_dir={r / 'exports'}",
-                                  "--tflite_variants=float32"], env_cache)),
+                                  "--tflite=float32"], env_cache)),
                 ("evaluate: report", fault, headroom, earlier_report, lambda r: (
                     "evaluate.py", [f"--workdir={base}", "--metrics=classifier",
                                     "--num_samples=200", "--reference_samples=200",
