@@ -5,6 +5,10 @@ Each stage's settings are a frozen dataclass (`kgan.config.run`,
 nested dicts, refusing unknown keys and wrong types with a `ConfigError`
 naming the key; `strict_json` parses standard JSON only; `check_partial`
 checks a partial dict (a preset, a saved config) without building it.
+
+Every int and float field declares its inclusive bounds as `metadata["range"]
+= (low, high)`; each record's `__post_init__` starts with `check_ranges`, and
+the flags' help states them (`kgan.config.flags`).
 """
 
 import copy
@@ -12,6 +16,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import typing
 from typing import Any
 
@@ -25,9 +30,68 @@ def cache_dir() -> str:
         os.path.expanduser("~"), ".cache", "kgan")
 
 
+# Bounds shared by several records.
+SEEDS = (0, 2**31 - 1)
+# Adam moves a weight by about the learning rate: below 1e-10 float32 rounding
+# loses that step on any weight of 0.01 or more. Above, float32 holds any rate up
+# to 1e30; one that makes training diverge is caught by the non-finite guard
+# (which is how that guard is tested).
+LEARNING_RATES = (1e-10, 1e30)
+LOSS_WEIGHTS = (0.0, 1e6)
+# Step counters are int64, and the examples of a run (steps x batch x updates per
+# step, see `kgan.config.run`) must be countable there too.
+MAX_STEPS = 10**12
+# Generated or real images held in memory at once (a million 64x64 RGB images is
+# 12 GB as uint8).
+MAX_SAMPLES = 10**6
+# Images laid out in one picture (a 100 x 100 grid).
+MAX_PICTURE_IMAGES = 10_000
+
+
 def _require(condition: bool, name: str, value: Any, rule: str) -> None:
     if not condition:
         raise ConfigError(f"{name} {rule}, got {value!r}")
+
+
+def range_text(bounds: tuple) -> str:
+    """`low..high` as the flags' help and the errors show it: whole numbers of
+    five digits or more with underscores (`1..1_000_000_000_000`, as Python and
+    the flags read them), fractions as Python writes them (`1e-10..0.999999`)."""
+    return "..".join(_bound_text(bound) for bound in bounds)
+
+
+def _bound_text(bound: float) -> str:
+    if isinstance(bound, float) and not (bound.is_integer() and abs(bound) < 1e16):
+        return re.sub(r"e\+?(-?)0*(?=\d)", r"e\1", repr(bound))  # 1e-6 and 1e30, not 1e-06, 1e+30
+    number = int(bound)
+    return f"{number:_}" if abs(number) >= 10_000 else str(number)
+
+
+def _within(item: Any, low: float, high: float) -> bool:
+    # NaN compares false both ways, so it is refused with every other non-number.
+    return (isinstance(item, (int, float)) and not isinstance(item, bool)
+            and low <= item <= high)
+
+
+def check_ranges(record, where: str) -> None:
+    """Checks each field of `record` with a `metadata["range"]` of (low, high),
+    inclusive: the value, or every item of a tuple; None (an unset Optional
+    field) passes.
+
+    Raises:
+        ConfigError: one line naming the field as `<where>.<name>` with its
+            range, e.g. `train.steps must be in 1..1_000_000_000_000, got 0`.
+    """
+    for field in dataclasses.fields(record):
+        bounds = field.metadata.get("range")
+        value = getattr(record, field.name)
+        if bounds is None or value is None:
+            continue
+        items = value if isinstance(value, tuple) else (value,)
+        if not all(_within(item, *bounds) for item in items):
+            rule = "must have every item in" if isinstance(value, tuple) else "must be in"
+            raise ConfigError(f"{where}.{field.name} {rule} {range_text(bounds)}, "
+                              f"got {_shown(value)}")
 
 
 def from_dict(cls, values: Any, where: str):

@@ -4,7 +4,7 @@ import dataclasses
 from dataclasses import field
 from typing import Optional
 
-from kgan.config.base import _require
+from kgan.config.base import MAX_SAMPLES, SEEDS, _require, check_ranges
 from kgan.errors import ConfigError
 
 EVAL_METRICS = ("fid", "kid", "classifier")
@@ -56,11 +56,12 @@ class EvalConfig:
         "Use the generator's trained weights, not their moving average (runs with "
         "--ema_half_life keep one; it is the default).")})
     num_samples: int = field(default=10_000, metadata={
-        "help": "Generated images (>= 2048 with FID)."})
+        "range": (2, MAX_SAMPLES), "help": "Generated images (>= 2048 with FID)."})
     reference_split: Optional[str] = field(default=None, metadata={"help": (
         "Real split to compare with; default the dataset's held-out split (MNIST test, CelebA "
         "heldout).")})
-    reference_samples: Optional[int] = field(default=None, metadata={"help": (
+    reference_samples: Optional[int] = field(default=None, metadata={
+        "range": (2, MAX_SAMPLES), "help": (
         "Real images from that split; default all of it, at most 10,000 (features cached after "
         "the first run).")})
     metrics: tuple[str, ...] = field(default=EVAL_METRICS, metadata={
@@ -75,21 +76,19 @@ class EvalConfig:
         "help": "Reference data folder; default the run's data_dir."})
     inception_path: Optional[str] = field(default=None, metadata={"help": (
         "The TTUR FID graph inception-2015-12-05-pool3.pb; default $KGAN_INCEPTION_PATH.")})
-    seed: int = field(default=0, metadata={"help": "Seed of the generated samples."})
+    seed: int = field(default=0, metadata={
+        "range": SEEDS, "help": "Seed of the generated samples."})
     output: Optional[str] = field(default=None, metadata={"help": "JSON report path."})
 
     def __post_init__(self):
+        check_ranges(self, "eval")
         if (self.workdir is None) == (self.saved_model is None):
             raise ConfigError(f"evaluate exactly one of a workdir and a saved_model (got "
                               f"workdir={self.workdir!r}, saved_model={self.saved_model!r})")
         unknown = [m for m in self.metrics if m not in EVAL_METRICS]
         _require(bool(self.metrics) and not unknown, "eval.metrics", ",".join(self.metrics),
                  f"must name one or more of {', '.join(EVAL_METRICS)}")
-        minimum = MIN_FID_SAMPLES if "fid" in self.metrics else 2
-        _require(self.num_samples >= minimum, "eval.num_samples", self.num_samples,
-                 f"must be >= {minimum}" + (" for FID (the covariance of 2048-d features is "
-                                             "rank deficient with fewer)" if minimum > 2 else ""))
-        if self.reference_samples is not None:
-            _require(self.reference_samples >= 2, "eval.reference_samples",
-                     self.reference_samples, "must be >= 2")
-        _require(0 <= self.seed < 2**31, "eval.seed", self.seed, "must be in [0, 2**31)")
+        if "fid" in self.metrics:
+            _require(self.num_samples >= MIN_FID_SAMPLES, "eval.num_samples", self.num_samples,
+                     f"must be >= {MIN_FID_SAMPLES} for FID (the covariance of 2048-d features "
+                     "is rank deficient with fewer)")

@@ -4,9 +4,11 @@ import dataclasses
 from dataclasses import field
 from typing import Optional
 
-from kgan.config.base import _require
+from kgan.config.base import MAX_SAMPLES, SEEDS, _require, check_ranges
 
 TFLITE_VARIANTS = ("float32", "float16", "dynamic_int8", "full_int8")
+# TF Serving reads a version folder's name as an int64.
+SERVABLE_VERSIONS = (1, 2**63 - 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +48,7 @@ class ExportConfig:
     model_name: Optional[str] = field(default=None, metadata={"help": (
         "Model name (folder under --export_dir, TF Serving's --model_name). Default: the "
         "workdir's base name.")})
-    version: Optional[int] = field(default=None, metadata={"help": (
+    version: Optional[int] = field(default=None, metadata={"range": SERVABLE_VERSIONS, "help": (
         "Version number to write. Default: one above the highest existing version. An existing "
         "version is an error, never overwritten.")})
     checkpoint: Optional[str] = field(default=None, metadata={"help": (
@@ -59,36 +61,32 @@ class ExportConfig:
         "flag": "tflite", "help": (
             f"TFLite variants to write, comma-separated, from: {', '.join(TFLITE_VARIANTS)}. "
             "Empty for none.")})
-    tflite_batch_size: int = field(default=1, metadata={"help": (
+    # The TFLite interpreter allocates its tensors for the whole fixed batch.
+    tflite_batch_size: int = field(default=1, metadata={"range": (0, 4096), "help": (
         "Fixed batch size of the TFLite models (1: one image per call, the fastest on-device; "
         "see BUILD_NOTES.md), or 0 for a dynamic batch.")})
+    # Fewer samples left TRANSPOSE_CONV calibration producing NaN (shared/KNOWN_PITFALLS.md).
     calibration_samples: int = field(default=500, metadata={
+        "range": (100, MAX_SAMPLES),
         "help": "Latent samples that calibrate full_int8 quantization (>= 100)."})
     seed: int = field(default=0, metadata={
-        "help": "Seed of the calibration and verification latents."})
+        "range": SEEDS, "help": "Seed of the calibration and verification latents."})
     verify: bool = field(default=True, metadata={"help": (
         "Verify the artifacts before publishing them: fresh-process SavedModel load, "
         "saved_model_cli, LiteRT parity.")})
-    max_batch_size: int = field(default=10_000, metadata={"help": (
+    # A response grows with it (a million 64x64 RGB images is 49 GB of float32), and
+    # the serving graph compares it with an int32 row count.
+    max_batch_size: int = field(default=10_000, metadata={"range": (1, 1_000_000), "help": (
         "The most images one serving request may ask for; larger requests get "
         "InvalidArgument.")})
 
     def __post_init__(self):
-        _require(self.max_batch_size >= 1, "export.max_batch_size", self.max_batch_size,
-                 "must be >= 1")
+        check_ranges(self, "export")
         if self.model_name is not None:
             _require(bool(self.model_name) and "/" not in self.model_name
                      and not self.model_name.startswith("."), "export.model_name",
                      self.model_name, "must be a plain folder name")
-        if self.version is not None:
-            _require(self.version >= 1, "export.version", self.version, "must be >= 1")
         unknown = [v for v in self.tflite_variants if v not in TFLITE_VARIANTS]
         _require(not unknown, "export.tflite_variants", ",".join(unknown),
                  f"has unknown variant(s); choose from {', '.join(TFLITE_VARIANTS)}")
-        _require(self.tflite_batch_size >= 0, "export.tflite_batch_size", self.tflite_batch_size,
-                 "must be >= 0 (0 for a dynamic batch)")
-        # Fewer samples left TRANSPOSE_CONV calibration producing NaN (shared/KNOWN_PITFALLS.md).
-        _require(self.calibration_samples >= 100, "export.calibration_samples",
-                 self.calibration_samples, "must be >= 100")
-        _require(0 <= self.seed < 2**31, "export.seed", self.seed, "must be in [0, 2**31)")
 

@@ -15,7 +15,10 @@ Conventions, read from the dataclass itself:
 - `metadata["help"]`: the flag's help. `metadata["flag"]`: another flag name
   (`ModelConfig.architecture` is `--model`), or None for no flag (values that
   resolution fills in, such as `model.image_shape`). `metadata["choices"]`:
-  an enum flag.
+  an enum flag. `metadata["range"]`: the inclusive (low, high) of a number
+  or of every item of a tuple of numbers, which the record checks
+  (`kgan.config.base.check_ranges`); the help ends with it
+  (`Range: 1..1_000_000_000_000.`).
 - Types: bool, int, float, str, `Optional[...]` of those, and tuples of
   str, int or float (`tuple[str, ...]` or fixed length): comma-separated
   list flags, whose items are checked here (`--hidden_units must be
@@ -37,7 +40,7 @@ from typing import Any, Optional
 
 from absl import flags
 
-from kgan.config.base import from_dict, merge
+from kgan.config.base import from_dict, merge, range_text
 from kgan.errors import ConfigError
 
 _PLURALS = {int: "integers", float: "numbers", str: "strings"}
@@ -166,6 +169,9 @@ def _define(flag: FlagField, flag_values: flags.FlagValues, module_name: str) ->
         default = None
     base, _, _ = _parts(flag.hint, flag.key)
     help_text = field.metadata.get("help") or f"Sets {flag.key}."
+    if "range" in field.metadata:
+        each = " of each item" if base is tuple else ""
+        help_text += f" Range{each}: {range_text(field.metadata['range'])}."
     common = dict(flag_values=flag_values, module_name=module_name, required=required)
     if "choices" in field.metadata:
         flags.DEFINE_enum(flag.name, default, list(field.metadata["choices"]), help_text,

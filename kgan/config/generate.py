@@ -1,11 +1,11 @@
 """Settings of `generate.py` and the latent tools (`kgan.latent`)."""
 
 import dataclasses
-import math
 from dataclasses import field
 from typing import Optional
 
-from kgan.config.base import _require
+from kgan.config.base import (LEARNING_RATES, LOSS_WEIGHTS, MAX_PICTURE_IMAGES, MAX_SAMPLES, SEEDS,
+                              _require, check_ranges)
 
 # The latent tools (generate.py, kgan.latent).
 GENERATE_MODES = ("grid", "interpolate", "arithmetic", "project", "progress", "translate")
@@ -30,25 +30,22 @@ class ProjectionConfig:
     """
 
     steps: int = field(default=500, metadata={
-        "flag": "project_steps", "help": "Projection: Adam steps."})
+        "range": (1, 1_000_000), "flag": "project_steps", "help": "Projection: Adam steps."})
     learning_rate: float = field(default=0.1, metadata={
+        "range": LEARNING_RATES,
         "flag": "project_learning_rate", "help": "Projection: initial learning rate."})
     feature_weight: float = field(default=1.0, metadata={
+        "range": LOSS_WEIGHTS,
         "help": "Projection: weight of the classifier-feature loss (0: pixels only)."})
     latent_weight: float = field(default=0.01, metadata={
+        "range": LOSS_WEIGHTS,
         "help": "Projection: weight of the penalty keeping |z| near sqrt(latent_dim)."})
+    # All of them are generated in one batch.
     candidates: int = field(default=64, metadata={
-        "help": "Projection: random starting latents tried."})
+        "range": (1, 4096), "help": "Projection: random starting latents tried."})
 
     def __post_init__(self):
-        _require(self.steps >= 1, "projection.steps", self.steps, "must be >= 1")
-        _require(math.isfinite(self.learning_rate) and self.learning_rate > 0,
-                 "projection.learning_rate", self.learning_rate, "must be > 0")
-        for name in ("feature_weight", "latent_weight"):
-            value = getattr(self, name)
-            _require(math.isfinite(value) and value >= 0, f"projection.{name}", value,
-                     "must be >= 0")
-        _require(self.candidates >= 1, "projection.candidates", self.candidates, "must be >= 1")
+        check_ranges(self, "projection")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,10 +119,12 @@ class GenerateConfig:
     output_dir: Optional[str] = field(default=None, metadata={"help": (
         "Where files go; default <workdir>/generated, or generated/<model>_v<version> for an "
         "export.")})
-    seed: int = field(default=0, metadata={"help": "Seed of every latent drawn."})
+    seed: int = field(default=0, metadata={"range": SEEDS, "help": "Seed of every latent drawn."})
     num_samples: int = field(default=64, metadata={
+        "range": (1, MAX_PICTURE_IMAGES),
         "help": "Images in a grid; most columns of the arithmetic figure."})
-    truncation: Optional[float] = field(default=None, metadata={"help": (
+    # Redraws land inside 0.01 once in 125 tries; beyond about 6 nothing is redrawn.
+    truncation: Optional[float] = field(default=None, metadata={"range": (0.01, 100.0), "help": (
         "Redraw latent components beyond this absolute value (truncation trick; e.g. 1.0). "
         "Default: none.")})
     labels: Optional[str] = field(default=None, metadata={"help": (
@@ -133,14 +132,20 @@ class GenerateConfig:
         "Default: every class / attribute combination.")})
     interpolation: str = field(default="slerp", metadata={
         "choices": INTERPOLATIONS, "help": "Interpolation path."})
+    # An animation is held in memory: (keyframes - 1) x frames_per_keyframe frames of
+    # `paths` pictures each.
     keyframes: int = field(default=4, metadata={
-        "help": "Latents each interpolation passes through."})
+        "range": (2, 100), "help": "Latents each interpolation passes through."})
     frames_per_keyframe: int = field(default=12, metadata={
-        "help": "GIF frames from one keyframe to the next."})
-    paths: int = field(default=4, metadata={"help": "Interpolation paths side by side."})
-    frame_ms: int = field(default=80, metadata={"help": "GIF frame time (ms)."})
+        "range": (1, 100), "help": "GIF frames from one keyframe to the next."})
+    paths: int = field(default=4, metadata={
+        "range": (1, 32), "help": "Interpolation paths side by side."})
+    # GIF frame times are in hundredths of a second.
+    frame_ms: int = field(default=80, metadata={
+        "range": (10, 60_000), "help": "GIF frame time (ms)."})
+    # A 128-pixel side enlarged 32 times is 4096 pixels.
     scale: int = field(default=1, metadata={
-        "help": "Enlarge pictures this many times (e.g. 3 for MNIST)."})
+        "range": (1, 32), "help": "Enlarge pictures this many times (e.g. 3 for MNIST)."})
     attribute: Optional[str] = field(default=None, metadata={"help": (
         "Arithmetic/projection edits: the concept (a CelebA attribute such as Smiling, or a "
         "digit).")})
@@ -151,11 +156,11 @@ class GenerateConfig:
         "Group it is added to (Male: men without the attribute). Default: every sample "
         "without it.")})
     strength: float = field(default=1.0, metadata={
-        "help": "Multiple of the concept vector added."})
+        "range": (-1e3, 1e3), "help": "Multiple of the concept vector added."})
     concept_samples: int = field(default=2000, metadata={
-        "help": "Samples the concept vector is measured on."})
+        "range": (100, MAX_SAMPLES), "help": "Samples the concept vector is measured on."})
     transfer_samples: int = field(default=2000, metadata={
-        "help": "Fresh samples it is tested on."})
+        "range": (100, MAX_SAMPLES), "help": "Fresh samples it is tested on."})
     classifier_data_dirs: tuple[str, ...] = field(default=(), metadata={"help": (
         "CelebA folders the attribute classifier learns from (once, cached). Default: the "
         "run's data_dir.")})
@@ -169,31 +174,18 @@ class GenerateConfig:
         "domain B -> A).")})
     project_split: Optional[str] = field(default=None, metadata={"help": (
         "Or project images of this split of the run's dataset (heldout, test, ...).")})
-    project_count: int = field(default=8, metadata={"help": "Images from --project_split."})
+    project_count: int = field(default=8, metadata={
+        "range": (1, 10_000), "help": "Images from --project_split."})
     projection: ProjectionConfig = ProjectionConfig()
 
     def __post_init__(self):
+        check_ranges(self, "generate")
         _require(self.mode in GENERATE_MODES, "generate.mode", self.mode,
                  f"must be one of {', '.join(GENERATE_MODES)}")
         _require(bool(self.source), "generate.source", self.source,
                  "must name a training run or an export")
-        _require(0 <= self.seed < 2**31, "generate.seed", self.seed, "must be in [0, 2**31)")
-        for name in ("num_samples", "frames_per_keyframe", "paths", "scale", "project_count"):
-            _require(getattr(self, name) >= 1, f"generate.{name}", getattr(self, name),
-                     "must be >= 1")
-        _require(self.keyframes >= 2, "generate.keyframes", self.keyframes, "must be >= 2")
-        _require(10 <= self.frame_ms <= 60_000, "generate.frame_ms", self.frame_ms,
-                 "must be in [10, 60000] (GIF frame times are in hundredths of a second)")
-        if self.truncation is not None:
-            _require(math.isfinite(self.truncation) and self.truncation > 0,
-                     "generate.truncation", self.truncation, "must be > 0")
         _require(self.interpolation in INTERPOLATIONS, "generate.interpolation",
                  self.interpolation, f"must be one of {', '.join(INTERPOLATIONS)}")
-        _require(math.isfinite(self.strength), "generate.strength", self.strength,
-                 "must be finite")
-        for name in ("concept_samples", "transfer_samples"):
-            _require(getattr(self, name) >= 100, f"generate.{name}", getattr(self, name),
-                     "must be >= 100")
         if self.mode == "arithmetic":
             _require(bool(self.attribute), "generate.attribute", self.attribute,
                      "must name the concept for arithmetic (e.g. Smiling, or a digit)")

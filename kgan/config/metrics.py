@@ -4,7 +4,7 @@ import dataclasses
 from dataclasses import field
 from typing import Optional
 
-from kgan.config.base import _require
+from kgan.config.base import MAX_SAMPLES, SEEDS, _require, check_ranges
 from kgan.config.evaluation import MIN_FID_SAMPLES
 
 METRIC_NAMES = ("fid", "kid", "prc")
@@ -40,10 +40,11 @@ class MetricsConfig:
         "help": "The reference set, in any of the same forms (e.g. mnist:test)."})
     metrics: tuple[str, ...] = field(default=METRIC_NAMES, metadata={
         "help": f"Metrics, from: {', '.join(METRIC_NAMES)} (prc: precision and recall)."})
-    num_samples: Optional[int] = field(default=None, metadata={"help": (
+    num_samples: Optional[int] = field(default=None, metadata={"range": (2, MAX_SAMPLES), "help": (
         "Images per set: samples of a generator (default 10000), else the first ones of a "
         "folder, file or split (default all).")})
-    seed: int = field(default=0, metadata={"help": "Seed of a generator's latents."})
+    seed: int = field(default=0, metadata={
+        "range": SEEDS, "help": "Seed of a generator's latents."})
     data_dir: Optional[str] = field(default=None, metadata={
         "help": "Data folder of dataset:split inputs (and of a run's dataset)."})
     inception_path: Optional[str] = field(default=None, metadata={"help": (
@@ -53,11 +54,12 @@ class MetricsConfig:
     save_stats2: Optional[str] = field(default=None, metadata={
         "help": "Write input2's features and statistics to this .npz."})
     prc_k: int = field(default=3, metadata={
-        "help": "Neighbours defining the precision/recall manifolds."})
+        "range": (1, 100), "help": "Neighbours defining the precision/recall manifolds."})
     output: Optional[str] = field(default=None, metadata={"help": "Also write the report "
                                                           "to this JSON file."})
 
     def __post_init__(self):
+        check_ranges(self, "metrics")
         _require(bool(self.input1), "metrics.input1", self.input1, "is required")
         _require(bool(self.input2), "metrics.input2", self.input2, "is required")
         unknown = [m for m in self.metrics if m not in METRIC_NAMES]
@@ -67,8 +69,6 @@ class MetricsConfig:
             minimum = MIN_FID_SAMPLES if "fid" in self.metrics else max(2, self.prc_k + 1)
             _require(self.num_samples >= minimum, "metrics.num_samples", self.num_samples,
                      f"must be >= {minimum}")
-        _require(0 <= self.seed < 2**31, "metrics.seed", self.seed, "must be in [0, 2**31)")
-        _require(1 <= self.prc_k <= 100, "metrics.prc_k", self.prc_k, "must be in 1..100")
         for name in ("save_stats1", "save_stats2"):
             path = getattr(self, name)
             _require(path is None or path.endswith(".npz"), f"metrics.{name}", path,

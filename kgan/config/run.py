@@ -14,11 +14,11 @@ Each field's `metadata["help"]` is its command-line help (see
 
 import dataclasses
 import json
-import math
 from dataclasses import field
 from typing import Any, Optional
 
-from kgan.config.base import _require, decode_json, from_dict
+from kgan.config.base import (LEARNING_RATES, LOSS_WEIGHTS, MAX_PICTURE_IMAGES, MAX_SAMPLES,
+                              MAX_STEPS, SEEDS, _require, check_ranges, decode_json, from_dict)
 from kgan.config.evaluation import MIN_FID_SAMPLES
 from kgan.errors import ConfigError
 
@@ -35,6 +35,23 @@ CELEBA_DEFAULT_ATTRIBUTES = ("Male", "Smiling", "Eyeglasses", "Blond_Hair")
 FOLDER_RESOLUTIONS = (32, 64, 128)
 # What pix2pix turns into faces (kgan.data.translation).
 TRANSLATIONS = ("colorization", "sketch")
+
+# The largest fraction below 1 a setting may take: float32, which the optimizers
+# and layers compute in, rounds fractions within 3e-8 of 1 up to 1.0 (and an
+# Adam beta of 1 divides by zero).
+BELOW_ONE = 0.999999
+# Waits on other processes or on a file system, in seconds: up to a week.
+TIMEOUTS = (1.0, 604_800.0)
+# The data pipeline counts a run's examples, steps x batch_size x d_steps, in
+# int64: MAX_STEPS x MAX_BATCH_SIZE x MAX_D_STEPS is 8.4e18, under 2**63.
+MAX_BATCH_SIZE = 2**18
+MAX_D_STEPS = 32
+# Real images shown, as a half-life or a speed.
+MAX_IMAGES_SHOWN = 10**12
+# Widths of dense layers and vectors: a 65_536 x 65_536 float32 kernel is 16 GB.
+MAX_WIDTH = 65_536
+# Image sides and channels: a batch of 64 4096x4096 RGB images is 12 GB in float32.
+MAX_IMAGE_SIDE = 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,10 +98,12 @@ class DataConfig:
     attributes: tuple[str, ...] = field(default=CELEBA_DEFAULT_ATTRIBUTES, metadata={"help": (
         "CelebA attributes that label each image (conditioning), as named in "
         "list_attr_celeba.txt.")})
-    crop_fraction: float = field(default=0.9, metadata={"help": (
+    # 0.01 of CelebA's 178-pixel width is 2 pixels; less would crop to nothing.
+    crop_fraction: float = field(default=0.9, metadata={"range": (0.01, 1.0), "help": (
         "CelebA square center crop as a fraction of the image width, before resizing to 64x64 "
         "(0.9: 160 of 178 pixels).")})
-    resolution: int = field(default=64, metadata={"help": (
+    resolution: int = field(default=64, metadata={
+        "range": (min(FOLDER_RESOLUTIONS), max(FOLDER_RESOLUTIONS)), "help": (
         "folder: the side of the square RGB training images (32, 64 or 128); pix2pix and "
         "cyclegan: the side of the CelebA faces they translate (64 or 128).")})
     translation: str = field(default="colorization", metadata={"help": (
@@ -96,16 +115,15 @@ class DataConfig:
     domain_b: str = field(default="Male", metadata={"help": (
         "cyclegan: domain B, as --domain_a (e.g. --domain_a=-Male --domain_b=Male: women <-> "
         "men).")})
-    read_timeout: float = field(default=300.0, metadata={"help": (
+    read_timeout: float = field(default=300.0, metadata={"range": TIMEOUTS, "help": (
         "Seconds an image decode (CelebA, folder) may go without reading a batch of files "
         "before giving up with an error.")})
 
     def __post_init__(self):
+        check_ranges(self, "data")
         _require(len(self.attributes) >= 1 and len(set(self.attributes)) == len(self.attributes),
                  "data.attributes", ",".join(self.attributes),
                  "must name one or more distinct attributes")
-        _require(math.isfinite(self.crop_fraction) and 0.0 < self.crop_fraction <= 1.0,
-                 "data.crop_fraction", self.crop_fraction, "must be in (0, 1]")
         _require(self.resolution in FOLDER_RESOLUTIONS, "data.resolution", self.resolution,
                  f"must be one of {', '.join(map(str, FOLDER_RESOLUTIONS))}")
         _require(self.translation in TRANSLATIONS, "data.translation", self.translation,
@@ -171,14 +189,17 @@ class ModelConfig:
 
     architecture: str = field(default="dcgan", metadata={
         "flag": "model", "help": "Architecture: dcgan, resnet or mlp."})
-    latent_dim: int = field(default=100, metadata={"help": "Size of the latent vector z."})
+    latent_dim: int = field(default=100, metadata={
+        "range": (1, MAX_WIDTH), "help": "Size of the latent vector z."})
     image_shape: Optional[tuple[int, int, int]] = field(default=None, metadata={
-        "flag": None, "help": "(height, width, channels), from the dataset."})
+        "range": (1, MAX_IMAGE_SIDE), "flag": None,
+        "help": "(height, width, channels), from the dataset."})
     hidden_units: tuple[int, ...] = field(default=(256, 512), metadata={
+        "range": (1, MAX_WIDTH),
         "help": "MLP generator hidden widths (the discriminator uses them reversed)."})
     base_filters: int = field(default=64, metadata={
-        "help": "DCGAN filters at full resolution."})
-    kernel_size: int = field(default=4, metadata={"help": "DCGAN kernel size."})
+        "range": (1, 4096), "help": "DCGAN filters at full resolution."})
+    kernel_size: int = field(default=4, metadata={"range": (1, 32), "help": "DCGAN kernel size."})
     conditional: bool = field(default=False, metadata={"help": (
         "Condition the GAN on labels: MNIST digit classes, or the CelebA --attributes "
         "(projection discriminator).")})
@@ -187,28 +208,29 @@ class ModelConfig:
     label_names: Optional[tuple[str, ...]] = field(default=None, metadata={
         "flag": None, "help": "The labels' names, from the dataset."})
     label_embedding_dim: int = field(default=50, metadata={
+        "range": (1, MAX_WIDTH),
         "help": "Width of the generator's label embedding (conditional models)."})
     d_normalization: str = field(default="batch", metadata={"help": (
         "DCGAN discriminator normalization: batch, layer or none (penalties on D's input "
         "gradients want layer or none).")})
     spectral_norm: bool = field(default=False, metadata={
         "help": "Spectral normalization of every discriminator weight layer."})
-    minibatch_std: int = field(default=0, metadata={"help": (
+    minibatch_std: int = field(default=0, metadata={"range": (0, 1024), "help": (
         "Group size of the discriminator's minibatch standard deviation feature (0: off).")})
-    minibatch_discrimination: int = field(default=0, metadata={"help": (
+    minibatch_discrimination: int = field(default=0, metadata={"range": (0, 4096), "help": (
         "Kernels of the discriminator's minibatch discrimination layer (Salimans et al. 2016; "
         "0: off).")})
     minibatch_kernel_dim: int = field(default=5, metadata={
-        "help": "Size of each minibatch discrimination kernel."})
-    pack: int = field(default=1, metadata={"help": (
+        "range": (1, 1024), "help": "Size of each minibatch discrimination kernel."})
+    pack: int = field(default=1, metadata={"range": (1, 64), "help": (
         "PacGAN: the discriminator judges this many samples at once, concatenated along the "
         "channels (1: one; Lin et al. 2018 use 2-4).")})
-    generator_blocks: int = field(default=6, metadata={"help": (
+    generator_blocks: int = field(default=6, metadata={"range": (0, 64), "help": (
         "cyclegan: residual blocks of the ResNet generator (6 at 128x128 in Zhu et al.).")})
-    patch_layers: int = field(default=3, metadata={"help": (
+    patch_layers: int = field(default=3, metadata={"range": (1, 6), "help": (
         "pix2pix/cyclegan: stride-2 convolutions of the PatchGAN discriminator (3: 70x70 "
         "patches, 2: 34x34).")})
-    dropout: float = field(default=0.5, metadata={"help": (
+    dropout: float = field(default=0.5, metadata={"range": (0.0, BELOW_ONE), "help": (
         "pix2pix: dropout rate of the U-Net's innermost decoder stages (its noise; training "
         "only).")})
     upsampling: str = field(default="transpose", metadata={"help": (
@@ -221,33 +243,14 @@ class ModelConfig:
         return len(self.label_names) if self.conditional and self.label_names else 0
 
     def __post_init__(self):
-        _require(self.latent_dim >= 1, "model.latent_dim", self.latent_dim, "must be >= 1")
+        check_ranges(self, "model")
         if self.image_shape is not None:
-            _require(len(self.image_shape) == 3 and all(d >= 1 for d in self.image_shape),
-                     "model.image_shape", self.image_shape,
-                     "must be three positive sizes (height, width, channels)")
-        _require(len(self.hidden_units) >= 1 and all(u >= 1 for u in self.hidden_units),
-                 "model.hidden_units", self.hidden_units,
-                 "must be one or more positive layer widths")
-        _require(self.base_filters >= 1, "model.base_filters", self.base_filters, "must be >= 1")
-        _require(self.kernel_size >= 1, "model.kernel_size", self.kernel_size, "must be >= 1")
-        _require(self.label_embedding_dim >= 1, "model.label_embedding_dim",
-                 self.label_embedding_dim, "must be >= 1")
+            _require(len(self.image_shape) == 3, "model.image_shape", self.image_shape,
+                     "must be three sizes (height, width, channels)")
+        _require(len(self.hidden_units) >= 1, "model.hidden_units", self.hidden_units,
+                 "must be one or more layer widths")
         _require(self.d_normalization in D_NORMALIZATIONS, "model.d_normalization",
                  self.d_normalization, f"must be one of {', '.join(D_NORMALIZATIONS)}")
-        _require(self.minibatch_std >= 0, "model.minibatch_std", self.minibatch_std,
-                 "must be >= 0 (0 turns it off)")
-        _require(self.minibatch_discrimination >= 0, "model.minibatch_discrimination",
-                 self.minibatch_discrimination, "must be >= 0 (0 turns it off)")
-        _require(self.minibatch_kernel_dim >= 1, "model.minibatch_kernel_dim",
-                 self.minibatch_kernel_dim, "must be >= 1")
-        _require(self.pack >= 1, "model.pack", self.pack, "must be >= 1 (1: no packing)")
-        _require(0 <= self.generator_blocks <= 64, "model.generator_blocks",
-                 self.generator_blocks, "must be in [0, 64]")
-        _require(1 <= self.patch_layers <= 6, "model.patch_layers", self.patch_layers,
-                 "must be in [1, 6]")
-        _require(math.isfinite(self.dropout) and 0.0 <= self.dropout < 1.0, "model.dropout",
-                 self.dropout, "must be in [0, 1)")
         _require(self.upsampling in UPSAMPLINGS, "model.upsampling", self.upsampling,
                  f"must be one of {', '.join(UPSAMPLINGS)}")
         if self.pack > 1:
@@ -378,24 +381,31 @@ class TrainConfig:
         "Loss family: non_saturating, minimax, hinge, wasserstein, least_squares or "
         "relativistic (RpGAN).")})
     label_smoothing: float = field(default=0.0, metadata={
+        "range": (0.0, BELOW_ONE),
         "help": "One-sided label smoothing: real target is 1 - this (e.g. 0.1 -> 0.9)."})
     d_steps: int = field(default=1, metadata={
-        "help": "Discriminator updates per generator update."})
-    batch_size: int = field(default=64, metadata={"help": "Images per discriminator update."})
+        "range": (1, MAX_D_STEPS), "help": "Discriminator updates per generator update."})
+    batch_size: int = field(default=64, metadata={
+        "range": (1, MAX_BATCH_SIZE), "help": "Images per discriminator update."})
     steps: Optional[int] = field(default=5000, metadata={
-        "help": "Generator updates to train to (ignored with --epochs)."})
+        "range": (1, MAX_STEPS), "help": "Generator updates to train to (ignored with --epochs)."})
     epochs: Optional[float] = field(default=None, metadata={
+        "range": (1e-6, 1e6),
         "help": "Train for this many passes over the data instead of --steps."})
     g_learning_rate: float = field(default=2e-4, metadata={
-        "help": "Generator Adam learning rate."})
+        "range": LEARNING_RATES, "help": "Generator Adam learning rate."})
     d_learning_rate: float = field(default=2e-4, metadata={
-        "help": "Discriminator Adam learning rate."})
-    g_beta1: float = field(default=0.5, metadata={"help": "Generator Adam beta_1."})
-    g_beta2: float = field(default=0.999, metadata={"help": "Generator Adam beta_2."})
-    d_beta1: float = field(default=0.5, metadata={"help": "Discriminator Adam beta_1."})
-    d_beta2: float = field(default=0.999, metadata={"help": "Discriminator Adam beta_2."})
+        "range": LEARNING_RATES, "help": "Discriminator Adam learning rate."})
+    g_beta1: float = field(default=0.5, metadata={
+        "range": (0.0, BELOW_ONE), "help": "Generator Adam beta_1."})
+    g_beta2: float = field(default=0.999, metadata={
+        "range": (0.0, BELOW_ONE), "help": "Generator Adam beta_2."})
+    d_beta1: float = field(default=0.5, metadata={
+        "range": (0.0, BELOW_ONE), "help": "Discriminator Adam beta_1."})
+    d_beta2: float = field(default=0.999, metadata={
+        "range": (0.0, BELOW_ONE), "help": "Discriminator Adam beta_2."})
     seed: int = field(default=0, metadata={
-        "help": "Seed of weight init, latent noise and data order."})
+        "range": SEEDS, "help": "Seed of weight init, latent noise and data order."})
     deterministic: bool = field(default=False, metadata={
         "help": "Enable TensorFlow op determinism."})
     reuse_fakes: bool = field(default=False, metadata={"help": (
@@ -404,11 +414,12 @@ class TrainConfig:
     jit_compile: bool = field(default=False, metadata={
         "help": "Compile the train step with XLA."})
     steps_per_execution: int = field(default=1, metadata={
+        "range": (1, 1_000_000),
         "help": "Train steps per call into the compiled step (fewer host round trips)."})
     strategy: str = field(default="default", metadata={"help": (
         "default (one device), mirrored (all GPUs of this host) or multi_worker (several "
         "hosts; reads TF_CONFIG). --batch_size is the global batch.")})
-    peer_timeout: float = field(default=600.0, metadata={"help": (
+    peer_timeout: float = field(default=600.0, metadata={"range": TIMEOUTS, "help": (
         "multi_worker: seconds to wait for every worker in TF_CONFIG to join before giving "
         "up with an error.")})
     sync_batch_norm: bool = field(default=False, metadata={
@@ -417,47 +428,56 @@ class TrainConfig:
         "auto (bfloat16 compute where the hardware has native bfloat16 math, else float32), "
         "float32, mixed_bfloat16 or mixed_float16 (with dynamic loss scaling).")})
     r1_gamma: float = field(default=0.0, metadata={
+        "range": LOSS_WEIGHTS,
         "help": "R1 penalty gamma: gamma/2 * E||grad D(x_real)||^2 (0: off)."})
     r2_gamma: float = field(default=0.0, metadata={
-        "help": "R2 penalty gamma: the same on generated inputs (0: off)."})
+        "range": LOSS_WEIGHTS, "help": "R2 penalty gamma: the same on generated inputs (0: off)."})
     gp_weight: float = field(default=0.0, metadata={
+        "range": LOSS_WEIGHTS,
         "help": "WGAN-GP gradient penalty weight (10 in Gulrajani et al.; 0: off)."})
     reg_every: int = field(default=1, metadata={
+        "range": (1, MAX_STEPS),
         "help": "Run R1/R2/GP every N steps, weighted by N (lazy regularization)."})
     lecam_weight: float = field(default=0.0, metadata={
-        "help": "LeCam regularization weight (0: off)."})
+        "range": LOSS_WEIGHTS, "help": "LeCam regularization weight (0: off)."})
     lecam_decay: float = field(default=0.99, metadata={
-        "help": "Decay of LeCam's moving averages of D's logits."})
-    ema_half_life: int = field(default=0, metadata={"help": (
+        "range": (0.0, BELOW_ONE), "help": "Decay of LeCam's moving averages of D's logits."})
+    ema_half_life: int = field(default=0, metadata={"range": (0, MAX_IMAGES_SHOWN), "help": (
         "Half-life in real images of the generator's weight average (0: none); samples, "
         "evaluation and export use the average.")})
     ema_rampup: float = field(default=0.05, metadata={
+        "range": (0.0, 1.0),
         "help": "Half-life at most this fraction of the images shown so far (0: no ramp)."})
     augment: tuple[str, ...] = field(default=(), metadata={
         "help": "DiffAugment policy for everything D sees: any of translation, cutout, color."})
-    augment_probability: float = field(default=1.0, metadata={"help": (
+    augment_probability: float = field(default=1.0, metadata={"range": (0.0, 1.0), "help": (
         "Probability of each augmentation per image (the start value with --ada_target).")})
-    ada_target: float = field(default=0.0, metadata={"help": (
+    ada_target: float = field(default=0.0, metadata={"range": (0.0, BELOW_ONE), "help": (
         "Adaptive augmentation target for E[sign D(x_real)] (0.6 in Karras et al. 2020; "
         "0: fixed probability).")})
     ada_interval: int = field(default=4, metadata={
-        "help": "Steps between adaptive augmentation adjustments."})
+        "range": (1, MAX_STEPS), "help": "Steps between adaptive augmentation adjustments."})
     ada_speed: int = field(default=100_000, metadata={
+        "range": (1, MAX_IMAGES_SHOWN),
         "help": "Real images over which the adaptive probability can go from 0 to 1."})
-    unrolled_steps: int = field(default=0, metadata={"help": (
+    unrolled_steps: int = field(default=0, metadata={"range": (0, 100), "help": (
         "Unrolled GAN: the generator update looks this many discriminator updates ahead "
         "(Metz et al. 2016: 5-10; 0: off).")})
-    log_every: int = field(default=100, metadata={"help": "Steps between metric logs."})
-    sample_every: int = field(default=500, metadata={"help": "Steps between sample grids."})
+    log_every: int = field(default=100, metadata={
+        "range": (1, MAX_STEPS), "help": "Steps between metric logs."})
+    sample_every: int = field(default=500, metadata={
+        "range": (1, MAX_STEPS), "help": "Steps between sample grids."})
     checkpoint_every: int = field(default=1000, metadata={
-        "help": "Steps between checkpoints."})
-    keep_checkpoints: int = field(default=3, metadata={"help": "Newest checkpoints kept."})
-    num_samples: int = field(default=64, metadata={"help": "Images per sample grid."})
-    eval_every: int = field(default=0, metadata={"help": (
+        "range": (1, MAX_STEPS), "help": "Steps between checkpoints."})
+    keep_checkpoints: int = field(default=3, metadata={
+        "range": (1, 1_000_000), "help": "Newest checkpoints kept."})
+    num_samples: int = field(default=64, metadata={
+        "range": (1, MAX_PICTURE_IMAGES), "help": "Images per sample grid."})
+    eval_every: int = field(default=0, metadata={"range": (0, MAX_STEPS), "help": (
         "Steps between in-training evaluations against the test split (0: none); the best "
         "checkpoint is kept in <workdir>/best/.")})
     eval_samples: int = field(default=MIN_FID_SAMPLES, metadata={
-        "help": "Images per in-training evaluation."})
+        "range": (2, MAX_SAMPLES), "help": "Images per in-training evaluation."})
     eval_metric: str = field(default="fid", metadata={"help": (
         "In-training metric: fid (TTUR Inception, >= 2048 samples, about a minute each here) or "
         "classifier_fd (MNIST classifier features, seconds).")})
@@ -467,82 +487,48 @@ class TrainConfig:
         "A non-finite loss or weight: stop (error naming the step; nothing of it saved) or "
         "rollback (restore the newest checkpoint, lower the learning rates by "
         "--rollback_lr_factor, continue).")})
+    # 1e-40 takes the largest learning rate to the smallest in one rollback.
     rollback_lr_factor: float = field(default=0.5, metadata={
-        "help": "Learning-rate multiplier per --on_nan=rollback."})
+        "range": (1e-40, BELOW_ONE), "help": "Learning-rate multiplier per --on_nan=rollback."})
     max_rollbacks: int = field(default=3, metadata={
-        "help": "Rollbacks allowed before the run stops."})
+        "range": (1, 1000), "help": "Rollbacks allowed before the run stops."})
     l1_weight: float = field(default=100.0, metadata={
+        "range": LOSS_WEIGHTS,
         "help": "pix2pix: weight of the L1 distance to the target (100 in Isola et al.)."})
-    adversarial_weight: float = field(default=1.0, metadata={"help": (
+    adversarial_weight: float = field(default=1.0, metadata={"range": LOSS_WEIGHTS, "help": (
         "pix2pix: weight of the conditional GAN term (0: the L1-only baseline, no "
         "discriminator).")})
     cycle_weight: float = field(default=10.0, metadata={
+        "range": LOSS_WEIGHTS,
         "help": "cyclegan: weight of each cycle-consistency L1 term (10 in Zhu et al.)."})
-    identity_weight: float = field(default=0.5, metadata={"help": (
+    identity_weight: float = field(default=0.5, metadata={"range": LOSS_WEIGHTS, "help": (
         "cyclegan: identity L1 weight as a fraction of --cycle_weight (0.5 in Zhu et al.; 0: "
         "off).")})
-    history_size: int = field(default=50, metadata={"help": (
+    history_size: int = field(default=50, metadata={"range": (0, 10_000), "help": (
         "cyclegan: generated images kept per discriminator in its history buffer (50 in Zhu "
         "et al.; 0: none).")})
 
     def __post_init__(self):
-        _require(0.0 <= self.label_smoothing < 1.0, "train.label_smoothing",
-                 self.label_smoothing, "must be in [0, 1)")
+        check_ranges(self, "train")
         _require(self.strategy in STRATEGIES, "train.strategy", self.strategy,
                  f"must be one of {', '.join(STRATEGIES)}")
         _require(self.mixed_precision in PRECISIONS, "train.mixed_precision",
                  self.mixed_precision, f"must be one of {', '.join(PRECISIONS)}")
-        for name in ("d_steps", "batch_size", "steps_per_execution", "log_every",
-                     "sample_every", "checkpoint_every", "keep_checkpoints", "num_samples",
-                     "reg_every", "ada_interval", "ada_speed"):
-            _require(getattr(self, name) >= 1, f"train.{name}", getattr(self, name), "must be >= 1")
         if (self.steps is None) == (self.epochs is None):
             raise ConfigError(
                 f"set exactly one of train.steps and train.epochs (got steps={self.steps!r}, "
                 f"epochs={self.epochs!r})")
-        if self.steps is not None:
-            _require(self.steps >= 1, "train.steps", self.steps, "must be >= 1")
-        if self.epochs is not None:
-            _require(math.isfinite(self.epochs) and self.epochs > 0, "train.epochs",
-                     self.epochs, "must be > 0")
-        for name in ("g_learning_rate", "d_learning_rate"):
-            value = getattr(self, name)
-            _require(math.isfinite(value) and value > 0, f"train.{name}", value, "must be > 0")
-        for name in ("g_beta1", "g_beta2", "d_beta1", "d_beta2"):
-            _require(0.0 <= getattr(self, name) < 1.0, f"train.{name}", getattr(self, name),
-                     "must be in [0, 1)")
-        for name in ("r1_gamma", "r2_gamma", "gp_weight", "lecam_weight", "ema_half_life",
-                     "ema_rampup", "ada_target", "l1_weight", "adversarial_weight",
-                     "cycle_weight", "identity_weight"):
-            value = getattr(self, name)
-            _require(math.isfinite(value) and value >= 0, f"train.{name}", value, "must be >= 0")
-        _require(0.0 <= self.lecam_decay < 1.0, "train.lecam_decay", self.lecam_decay,
-                 "must be in [0, 1)")
-        _require(0.0 <= self.augment_probability <= 1.0, "train.augment_probability",
-                 self.augment_probability, "must be in [0, 1]")
-        _require(self.ada_target < 1.0, "train.ada_target", self.ada_target, "must be < 1")
         unknown = [name for name in self.augment if name not in AUGMENTATIONS]
         _require(not unknown and len(set(self.augment)) == len(self.augment), "train.augment",
                  ",".join(self.augment),
                  f"must name distinct augmentations from {', '.join(AUGMENTATIONS)}")
-        _require(0 <= self.seed < 2**31, "train.seed", self.seed, "must be in [0, 2**31)")
-        _require(self.unrolled_steps >= 0, "train.unrolled_steps", self.unrolled_steps,
-                 "must be >= 0 (0 turns it off)")
-        _require(self.eval_every >= 0, "train.eval_every", self.eval_every,
-                 "must be >= 0 (0 turns in-training evaluation off)")
         _require(self.eval_metric in TRAINING_EVAL_METRICS, "train.eval_metric",
                  self.eval_metric, f"must be one of {', '.join(TRAINING_EVAL_METRICS)}")
         _require(self.on_nan in ON_NAN_ACTIONS, "train.on_nan", self.on_nan,
                  f"must be one of {', '.join(ON_NAN_ACTIONS)}")
-        _require(0.0 < self.rollback_lr_factor < 1.0, "train.rollback_lr_factor",
-                 self.rollback_lr_factor, "must be in (0, 1)")
-        _require(self.max_rollbacks >= 1, "train.max_rollbacks", self.max_rollbacks,
-                 "must be >= 1")
-        _require(0 <= self.history_size <= 10_000, "train.history_size", self.history_size,
-                 "must be in [0, 10000]")
-        minimum = MIN_FID_SAMPLES if self.eval_metric == "fid" else 2
-        _require(self.eval_samples >= minimum, "train.eval_samples", self.eval_samples,
-                 f"must be >= {minimum} for {self.eval_metric}")
+        if self.eval_metric == "fid":
+            _require(self.eval_samples >= MIN_FID_SAMPLES, "train.eval_samples",
+                     self.eval_samples, f"must be >= {MIN_FID_SAMPLES} for fid")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -563,6 +549,9 @@ class Config:
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
+
+    def __post_init__(self):
+        check_ranges(self, "config")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -44,6 +44,7 @@ import tensorflow as tf
 import kgan
 from kgan import checkpoints, conditioning, latent, tasks
 from kgan.config import ExportConfig
+from kgan.config.export import SERVABLE_VERSIONS
 from kgan.core import scratch
 from kgan.core.files import make_shareable
 from kgan.core.messages import failure_reason
@@ -56,6 +57,8 @@ EXPORT_FILE = "export.json"
 KERAS_FILE = "generator.keras"
 REQUEST_FILE = "serving_request.json"
 _STAGING_PREFIX = ".partial-"
+# TF Serving parses a version folder name as an int64.
+MAX_VERSION = SERVABLE_VERSIONS[1]
 _VERIFY_LATENTS = 16
 _VERIFY_SEEDS = (0, 1, 2, 12345)
 
@@ -78,11 +81,13 @@ class ExportResult:
 
 
 def existing_versions(model_dir: str) -> list[int]:
-    """Integer versions already published under `model_dir`, ascending."""
+    """Integer versions already published under `model_dir`, ascending: the
+    folders TF Serving reads as versions (ASCII digits, an int64)."""
     if not os.path.isdir(model_dir):
         return []
     return sorted(int(name) for name in os.listdir(model_dir)
-                  if name.isdigit() and os.path.isdir(os.path.join(model_dir, name)))
+                  if name.isascii() and name.isdigit() and int(name) <= MAX_VERSION
+                  and os.path.isdir(os.path.join(model_dir, name)))
 
 
 def write_saved_model(network, spec: LatentServing, path: str,
@@ -187,6 +192,9 @@ def export(config: ExportConfig, log=print) -> ExportResult:
         log(f"Removed {path}, left by an export that was killed")
     published = existing_versions(model_dir)
     version = config.version or (published[-1] + 1 if published else 1)
+    if version > MAX_VERSION:
+        raise ExportError(f"{model_dir!r} holds version {published[-1]}, the largest TF Serving "
+                          "reads: pass --version, or use another --model_name")
     final_dir = os.path.join(model_dir, str(version))
     if os.path.exists(final_dir):
         raise ExportError(f"version {version} already exists at {final_dir!r}; exports are never "

@@ -15,11 +15,12 @@ import tensorflow as tf
 
 from kgan import checkpoints, conditioning, data, evaluation, latent, tasks
 from kgan.config import Config
+from kgan.config.base import MAX_STEPS
 from kgan.core import signals
 from kgan.core.files import append_line
 from kgan.core.locks import FolderLock
 from kgan.core.messages import one_line
-from kgan.errors import RunError
+from kgan.errors import ConfigError, RunError
 from kgan.training import distribute, memory
 from kgan.training.callbacks import (EvaluationMonitor, HideInternalMetrics, NonFiniteError,
                                      NonFiniteGuard, TrainingMonitor)
@@ -79,13 +80,21 @@ def resolve(config: Config) -> Config:
 
 
 def total_steps(config: Config, num_examples: int) -> int:
-    """Training length in steps, from `train.steps` or `train.epochs`."""
+    """Training length in steps, from `train.steps` or `train.epochs`.
+
+    Raises:
+        ConfigError: if `train.epochs` comes to more steps than `train.steps` may be.
+    """
     if config.train.steps is not None:
         return config.train.steps
     task_class = tasks.task_of(config)
     per_epoch = data.steps_per_epoch(num_examples, task_class.examples_per_step(config),
                                      task_class.min_examples_per_step(config))
-    return max(1, math.ceil(config.train.epochs * per_epoch))
+    steps = max(1, math.ceil(config.train.epochs * per_epoch))
+    if steps > MAX_STEPS:
+        raise ConfigError(f"train.epochs {config.train.epochs:g} of {per_epoch:,} steps each "
+                          f"comes to {steps:,} steps, more than the {MAX_STEPS:,} a run may have")
+    return steps
 
 
 def _flatten(values, prefix=""):

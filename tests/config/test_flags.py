@@ -135,7 +135,7 @@ def test_bad_list_items_are_one_line_config_errors_naming_the_flag(argv, message
 
 
 def test_values_the_record_refuses_are_config_errors():
-    with pytest.raises(ConfigError, match=r"^train.batch_size must be >= 1, got 0$"):
+    with pytest.raises(ConfigError, match=r"^train.batch_size must be in 1..262_144, got 0$"):
         config_flags.config_from_flags(Config, parsed(Config, "--batch_size=0"))
     with pytest.raises(ConfigError, match="config.train has unknown key.*bogus"):
         config_flags.config_from_flags(Config, parsed(Config), base={"train": {"bogus": 1}})

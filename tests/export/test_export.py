@@ -268,6 +268,19 @@ def test_next_export_is_a_new_version_and_the_old_one_is_untouched(exported, run
     assert sorted(os.listdir(pathlib.Path(exported.path).parent)) == ["1", "2"]
 
 
+def test_only_folders_tf_serving_reads_as_versions_count(tmp_path, run):
+    model_dir = tmp_path / "mnist"
+    for name in ("3", "²", "99999999999999999999", "notes"):  # "²" is a digit to str.isdigit
+        (model_dir / name).mkdir(parents=True)
+    assert kgan_export.existing_versions(str(model_dir)) == [3]
+    (model_dir / str(2**63 - 1)).mkdir()
+    with pytest.raises(ExportError, match=r"holds version 9223372036854775807, the largest TF "
+                                          r"Serving reads: pass --version"):
+        kgan_export.export(ExportConfig(workdir=str(run), export_dir=str(tmp_path),
+                                        model_name="mnist", tflite_variants=()),
+                           log=lambda message: None)
+
+
 def test_a_failure_midway_publishes_nothing(run, tmp_path, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")

@@ -160,7 +160,8 @@ def test_script_writes_and_prints_paths(run, tmp_path):
     (["--mode=grid"], "give exactly one of --workdir and --saved_model"),
     (["--mode=progress", "--saved_model=exports/x"], "progress animates a training run"),
     (["--mode=grid", "--workdir=/nonexistent/run"], "'/nonexistent/run' does not exist"),
-    (["--mode=grid", "--workdir=run", "--truncation=0"], "generate.truncation must be > 0"),
+    (["--mode=grid", "--workdir=run", "--truncation=0"],
+     "generate.truncation must be in 0.01..100, got 0.0"),
     (["--mode=arithmetic", "--workdir=run"], "generate.attribute must name the concept"),
     (["--mode=project", "--workdir=run"], "give exactly one for project"),
 ])

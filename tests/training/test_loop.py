@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from kgan import checkpoints
 from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
-from kgan.errors import RunError
+from kgan.errors import ConfigError, RunError
 from kgan.training import total_steps, train
 from kgan.training.loop import build_task, resolve, restore_run
 from tests.conftest import tree_digest
@@ -152,6 +152,13 @@ def test_epochs_are_converted_to_steps():
     config = Config(train=TrainConfig(steps=None, epochs=1.0, batch_size=64, d_steps=2))
     assert total_steps(config, 60_000) == 469  # 468 batches of 128 and one of 96
     assert total_steps(Config(train=TrainConfig(steps=77)), 60_000) == 77
+    # A million epochs of a ten-million-image folder, one image per step: 10**13 steps.
+    endless = Config(train=TrainConfig(steps=None, epochs=1e6, batch_size=1))
+    assert total_steps(endless, 10**6) == 10**12
+    with pytest.raises(ConfigError, match=r"train.epochs 1e\+06 of 10,000,000 steps each comes "
+                                          r"to 10,000,000,000,000 steps, more than the "
+                                          r"1,000,000,000,000"):
+        total_steps(endless, 10**7)
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from tests.conftest import run_script
 
 # Adam moves every weight by about the learning rate on its first update, so
 # this rate overflows the networks within a step.
-ABSURD_LEARNING_RATE = 1e20
+ABSURD_LEARNING_RATE = 1e20  # within train.g_learning_rate's range: float32 carries it
 
 
 def mlp_config(data_dir, **train_changes):
