@@ -116,6 +116,11 @@ def print_report(report):
                 f"{a['mean_majority_accuracy']:.3f}")
     if "fid_per_class" in report:
         lines.append("  FID per class " + per_class_text(report["fid_per_class"], 1))
+    if "classification" in report:
+        c = report["classification"]
+        lines.append(f"  the trained classifier (discriminator): {100 * c['error']:.2f}% "
+                     f"{c['split']} error ({c['errors']} of {c['count']}; per class "
+                     f"{per_class_text(c['per_class_error'], 3)})")
     for warning in report.get("warnings", []):
         lines.append(f"  warning: {warning}")
     lines.append(f"Report: {report['output']}")

@@ -80,6 +80,9 @@ class DataConfig:
             from the face, `kgan.data.translation.sketch`).
         domain_a, domain_b: `cyclegan`'s two unpaired domains, each a CelebA
             attribute that its faces have (`Male`) or lack (`-Male`).
+        labeled_per_class: `semi_supervised`: the labelled training images
+            of each class (drawn by `train.seed`); every training image is
+            also used unlabelled.
         read_timeout: Seconds an image decode (CelebA, an image folder) may
             go without reading a batch of files (a hung network mount, a
             FIFO among the images) before it gives up with an error.
@@ -115,6 +118,9 @@ class DataConfig:
     domain_b: str = field(default="Male", metadata={"help": (
         "cyclegan: domain B, as --domain_a (e.g. --domain_a=-Male --domain_b=Male: women <-> "
         "men).")})
+    labeled_per_class: int = field(default=10, metadata={"range": (1, 100_000), "help": (
+        "semi_supervised: labelled training images per class, drawn by --seed (10: MNIST with "
+        "100 labels); every training image is also used unlabelled.")})
     read_timeout: float = field(default=300.0, metadata={"range": TIMEOUTS, "help": (
         "Seconds an image decode (CelebA, folder) may go without reading a batch of files "
         "before giving up with an error.")})
@@ -176,6 +182,9 @@ class ModelConfig:
             many samples at once, concatenated along the channels (1: one).
         generator_blocks: Residual blocks of CycleGAN's ResNet generator
             (Zhu et al. 2017: 6 at 128x128, 9 at 256x256).
+        classifier_units: `semi_supervised`: the hidden widths of the
+            classifier-discriminator (Salimans et al. 2016: 1000, 500, 250,
+            250, 250); its last hidden layer is what feature matching matches.
         patch_layers: Stride-2 convolutions of the PatchGAN discriminator
             (Isola et al. 2017: 3, a 70x70 receptive field; 2: 34x34).
         dropout: Dropout rate of the U-Net generator's innermost decoder
@@ -227,6 +236,10 @@ class ModelConfig:
         "channels (1: one; Lin et al. 2018 use 2-4).")})
     generator_blocks: int = field(default=6, metadata={"range": (0, 64), "help": (
         "cyclegan: residual blocks of the ResNet generator (6 at 128x128 in Zhu et al.).")})
+    classifier_units: tuple[int, ...] = field(default=(1000, 500, 250, 250, 250), metadata={
+        "range": (1, MAX_WIDTH), "help": (
+            "semi_supervised: hidden widths of the classifier-discriminator (its last layer is "
+            "feature matching's).")})
     patch_layers: int = field(default=3, metadata={"range": (1, 6), "help": (
         "pix2pix/cyclegan: stride-2 convolutions of the PatchGAN discriminator (3: 70x70 "
         "patches, 2: 34x34).")})
@@ -544,8 +557,9 @@ class Config:
     task: str = dataclasses.field(default="gan", metadata={
         "help": "GAN family to train (kgan.tasks.TASKS): gan (noise -> image, MNIST/CelebA, "
                 "unconditional or conditional), points (2-D toy mixtures ring8/grid25), pix2pix "
-                "(paired image-to-image: CelebA colorization or sketch -> face) or cyclegan "
-                "(unpaired: CelebA attribute domains)."})
+                "(paired image-to-image: CelebA colorization or sketch -> face), cyclegan "
+                "(unpaired: CelebA attribute domains) or semi_supervised (a classifier from few "
+                "labels: MNIST with 100)."})
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()

@@ -39,8 +39,8 @@ from kgan.config import MIN_FID_SAMPLES, DataConfig, EvalConfig, ModelConfig
 from kgan.core.files import write_json_atomically
 from kgan.data import points as point_data
 from kgan.data.stacked_mnist import mode_of
-from kgan.evaluation import (attribute_classifier, mnist_classifier, reference, sampling,
-                             stacked_mnist, translation)
+from kgan.evaluation import (attribute_classifier, classification, mnist_classifier, reference,
+                             sampling, stacked_mnist, translation)
 from kgan.evaluation import points as point_metrics
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
@@ -303,7 +303,20 @@ def evaluate(config: EvalConfig, log=print) -> dict:
         "seed": config.seed,
         **evaluate_images(images, data_config, config, labels, model, log),
     }
+    classify = _classifier(config, source.run_config)
+    if classify is not None:
+        report["classification"] = classification.test_error(classify, data_config, split, log)
     return _finish(report, config, source, log)
+
+
+def _classifier(config: EvalConfig, run_config):
+    """uint8 images -> class probabilities, for a training run whose task
+    trains a classifier (the semi-supervised GAN's discriminator); else None
+    (exports serve generation only)."""
+    if config.workdir is None or not hasattr(tasks.task_of(run_config), "classify"):
+        return None
+    loaded = checkpoints.load_task(config.workdir, config.checkpoint)
+    return lambda images: loaded.task.classify(data.to_unit_range(images)).numpy()
 
 
 def evaluate_points(source, config: EvalConfig, log=print) -> dict:

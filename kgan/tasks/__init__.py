@@ -14,12 +14,14 @@ from kgan.tasks.cyclegan import CycleGAN
 from kgan.tasks.gan import ImageGAN
 from kgan.tasks.pix2pix import Pix2Pix
 from kgan.tasks.points import PointGAN
+from kgan.tasks.semi_supervised import SemiSupervisedGAN
 
 TASKS = {
     ImageGAN.NAME: ImageGAN,
     PointGAN.NAME: PointGAN,
     Pix2Pix.NAME: Pix2Pix,
     CycleGAN.NAME: CycleGAN,
+    SemiSupervisedGAN.NAME: SemiSupervisedGAN,
 }
 
 

@@ -1,0 +1,111 @@
+"""The semi-supervised GAN (Salimans et al. 2016): contract, data, learning, evaluation."""
+
+import dataclasses
+import io
+import json
+
+import numpy as np
+import pytest
+
+from kgan import tasks
+from kgan.config import Config, DataConfig, EvalConfig, ModelConfig, TrainConfig
+from kgan.errors import ConfigError, DataError
+from kgan.evaluation import classification, evaluate
+from kgan.tasks.semi_supervised import SemiSupervisedGAN, labelled_indices, tiled_order
+from kgan.training import train
+from tests.tasks.harness import TaskContract
+
+
+def tiny(data_dir, **train_changes):
+    return Config(task="semi_supervised",
+                  data=DataConfig(data_dir=data_dir, labeled_per_class=2),
+                  model=ModelConfig(architecture="mlp", latent_dim=8, hidden_units=(32,),
+                                    classifier_units=(64, 32)),
+                  train=TrainConfig(batch_size=16, num_samples=16, **train_changes))
+
+
+class TestSemiSupervisedTaskContract(TaskContract):
+    def config(self, request):
+        return tiny(request.getfixturevalue("mnist_tfds_dir"))
+
+
+def test_labelled_images_are_drawn_per_class_by_the_seed():
+    labels = np.repeat(np.arange(3), [5, 4, 6])
+    chosen = labelled_indices(labels, 2, seed=0)
+    assert sorted(labels[chosen].tolist()) == [0, 0, 1, 1, 2, 2]
+    assert len(set(chosen.tolist())) == 6
+    np.testing.assert_array_equal(chosen, labelled_indices(labels, 2, seed=0))
+    assert any(not np.array_equal(chosen, labelled_indices(labels, 2, seed=s))
+               for s in range(1, 5))
+    with pytest.raises(DataError, match="labeled_per_class=5, but class 1 has only 4"):
+        labelled_indices(labels, 5, seed=0)
+
+
+def test_the_labelled_set_is_tiled_so_each_image_comes_equally_often():
+    order = tiled_order(100, 60_000, seed=3)
+    assert order.shape == (60_000,)
+    np.testing.assert_array_equal(np.bincount(order, minlength=100), np.full(100, 600))
+    # Each block of 100 is one shuffled copy, not the identity.
+    assert sorted(order[:100].tolist()) == list(range(100))
+    assert order[:100].tolist() != list(range(100))
+
+
+def test_training_batches_pair_each_image_with_a_labelled_one(mnist_tfds_dir):
+    config = tasks.task_of(tiny(mnist_tfds_dir)).resolve(tiny(mnist_tfds_dir))
+    split = SemiSupervisedGAN.load_data(config, "train")
+    assert split.num_examples == 60_000
+    labelled = split.arrays["labelled_image"]
+    distinct = np.unique(labelled.reshape(len(labelled), -1), axis=0)
+    assert len(distinct) == 20  # 2 per class
+    assert np.bincount(split.arrays["labelled_class"], minlength=10).tolist() == [6000] * 10
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"model": {"conditional": True}}, "model.conditional must be false"),
+    ({"model": {"architecture": "dcgan"}}, "model.architecture must be 'mlp'"),
+    ({"train": {"r1_gamma": 1.0}}, "train.r1_gamma does not apply"),
+    ({"train": {"d_steps": 2}}, "train.d_steps does not apply"),
+    ({"data": {"dataset": "celeba"}}, "data.dataset must have two or more classes"),
+])
+def test_settings_the_game_does_not_play_are_refused(mnist_tfds_dir, changes, message):
+    values = tiny(mnist_tfds_dir).to_dict()
+    for section, fields in changes.items():
+        values[section].update(fields)
+    config = Config.from_dict(values)
+    with pytest.raises(ConfigError, match=message):
+        tasks.task_of(config).resolve(config)
+
+
+@pytest.fixture(scope="module")
+def learned(mnist_tfds_dir, tmp_path_factory):
+    """300 steps of the tiny task: enough for its classifier to beat chance clearly."""
+    workdir = str(tmp_path_factory.mktemp("ssl") / "run")
+    config = tiny(mnist_tfds_dir, steps=300, log_every=300, sample_every=300,
+                  checkpoint_every=300)
+    config = dataclasses.replace(config, data=dataclasses.replace(config.data,
+                                                                   labeled_per_class=10))
+    train(config, workdir, stream=io.StringIO())
+    return workdir
+
+
+def test_the_discriminator_learns_to_classify_and_evaluate_reports_its_test_error(
+        learned, mnist_tfds_dir):
+    report = evaluate(EvalConfig(workdir=learned, metrics=("classifier",), num_samples=200,
+                                 reference_samples=200), log=lambda message: None)
+    c = report["classification"]
+    assert (c["split"], c["count"]) == ("test", 10_000)
+    assert c["errors"] == round(c["error"] * 10_000)
+    assert c["error"] < 0.5  # chance is 0.9
+    assert set(c["per_class_error"]) == {str(d) for d in range(10)}
+    assert json.loads(open(report["output"]).read())["classification"] == c
+
+
+def test_test_error_of_a_constant_classifier_is_the_other_classes_share(mnist_tfds_dir):
+    def always_one(images):
+        return np.tile(np.eye(10)[1], (len(images), 1))
+
+    result = classification.test_error(always_one, DataConfig(data_dir=mnist_tfds_dir),
+                                       log=lambda message: None)
+    # MNIST's test split has 1,135 ones.
+    assert result["errors"] == 10_000 - 1_135
+    assert result["per_class_error"]["1"] == 0.0 and result["per_class_error"]["7"] == 1.0
