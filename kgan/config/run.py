@@ -382,6 +382,9 @@ class TrainConfig:
             100 in Isola et al. 2017).
         adversarial_weight: pix2pix: weight of the conditional GAN term; 0
             trains the L1-only baseline (no discriminator updates).
+            semi_supervised: weight of the unsupervised (real vs generated)
+            term; 0 trains the classifier on the labelled images alone, the
+            paper's baseline (no generator updates).
         cycle_weight: cyclegan: weight of each cycle-consistency L1 term
             (lambda, 10 in Zhu et al. 2017).
         identity_weight: cyclegan: weight of the identity L1 terms, as a
@@ -510,7 +513,8 @@ class TrainConfig:
         "help": "pix2pix: weight of the L1 distance to the target (100 in Isola et al.)."})
     adversarial_weight: float = field(default=1.0, metadata={"range": LOSS_WEIGHTS, "help": (
         "pix2pix: weight of the conditional GAN term (0: the L1-only baseline, no "
-        "discriminator).")})
+        "discriminator); semi_supervised: of the real-vs-generated term (0: the classifier on "
+        "the labels alone).")})
     cycle_weight: float = field(default=10.0, metadata={
         "range": LOSS_WEIGHTS,
         "help": "cyclegan: weight of each cycle-consistency L1 term (10 in Zhu et al.)."})

@@ -75,10 +75,28 @@ class SemiSupervisedGAN(ImageGAN):
     images) plus the unsupervised term (the unlabelled images against as many
     generated ones), then one generator update by feature matching on the
     updated discriminator's last hidden layer, with fresh latents.
+
+    With `adversarial_weight` 0 (`train.adversarial_weight`) the task is its
+    own baseline: the same classifier, noise and optimizer on the labelled
+    images alone, with no generator updates.
     """
 
     NAME = "semi_supervised"
     METRICS = ("d_loss", "d_class", "d_adversarial", "g_loss", "labelled_accuracy")
+    SUPERVISED_METRICS = ("d_loss", "labelled_accuracy")
+
+    def __init__(self, generator, discriminator, latent_dim, adversarial_weight=1.0, **kwargs):
+        self.adversarial_weight = float(adversarial_weight)
+        if not self.adversarial_weight:
+            self.METRICS = self.SUPERVISED_METRICS  # what LatentGAN logs
+        super().__init__(generator, discriminator, latent_dim, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "adversarial_weight": self.adversarial_weight}
+
+    def compile(self, *, optimizers, loss_weights=None, **kwargs):
+        super().compile(optimizers=optimizers, loss_weights={
+            ("d", "adversarial"): self.adversarial_weight, **(loss_weights or {})}, **kwargs)
 
     @classmethod
     def resolve(cls, config: Config) -> Config:
@@ -139,7 +157,8 @@ class SemiSupervisedGAN(ImageGAN):
             num_classes=len(data.get_dataset_spec(config.data.dataset).label_names(config.data)),
             hidden_units=m.classifier_units, name="discriminator")
         discriminator.build((None, *m.image_shape))
-        return cls(generator, discriminator, m.latent_dim, **recipe_arguments(config))
+        return cls(generator, discriminator, m.latent_dim,
+                   adversarial_weight=config.train.adversarial_weight, **recipe_arguments(config))
 
     def phases(self):
         return [Phase("DG", self._play)]
@@ -150,20 +169,23 @@ class SemiSupervisedGAN(ImageGAN):
         batch_size = tf.shape(real)[0]
         d = self.discriminator
         with tf.GradientTape() as d_tape:
-            fakes = self.generate(self.sample_latents(batch_size, 0), training=True)
             _, labelled_logits = d.features_and_logits(
                 labelled, self.noise_seed(self._key(0), LABELLED_NOISE))
-            _, real_logits = d.features_and_logits(
-                real, self.noise_seed(self._key(0), UNLABELLED_NOISE))
-            _, fake_logits = d.features_and_logits(
-                fakes, self.noise_seed(self._key(0), GENERATED_NOISE))
-            d_loss, d_differentiated = self.player_loss("d", {
-                "class": semi_supervised_class_loss(labelled_logits, classes),
-                "adversarial": semi_supervised_discriminator_loss(real_logits, fake_logits),
-            }, batch_size)
+            terms = {"class": semi_supervised_class_loss(labelled_logits, classes)}
+            if self.adversarial_weight:
+                fakes = self.generate(self.sample_latents(batch_size, 0), training=True)
+                _, real_logits = d.features_and_logits(
+                    real, self.noise_seed(self._key(0), UNLABELLED_NOISE))
+                _, fake_logits = d.features_and_logits(
+                    fakes, self.noise_seed(self._key(0), GENERATED_NOISE))
+                terms["adversarial"] = semi_supervised_discriminator_loss(real_logits,
+                                                                          fake_logits)
+            d_loss, d_differentiated = self.player_loss("d", terms, batch_size)
         self.apply_update("d", d_tape, d_differentiated)
         correct = tf.equal(tf.argmax(labelled_logits, axis=-1), classes)
         self.track("labelled_accuracy", tf.reduce_mean(tf.cast(correct, tf.float32)))
+        if not self.adversarial_weight:
+            return [d_loss]
 
         with tf.GradientTape() as g_tape:
             fakes = self.generate(self.sample_latents(batch_size, 1), training=True)

@@ -109,3 +109,20 @@ def test_test_error_of_a_constant_classifier_is_the_other_classes_share(mnist_tf
     # MNIST's test split has 1,135 ones.
     assert result["errors"] == 10_000 - 1_135
     assert result["per_class_error"]["1"] == 0.0 and result["per_class_error"]["7"] == 1.0
+
+
+def test_adversarial_weight_zero_is_the_labels_only_baseline(mnist_tfds_dir, tmp_path):
+    import tensorflow as tf
+    from kgan import checkpoints
+
+    config = tiny(mnist_tfds_dir, steps=3, log_every=3, sample_every=3, checkpoint_every=3,
+                  adversarial_weight=0.0)
+    result = train(config, str(tmp_path / "run"), stream=io.StringIO())
+    assert set(result.metrics) == {"d_loss", "labelled_accuracy"}
+    reader = tf.train.load_checkpoint(result.checkpoint)
+    iterations = {name.split("/")[0]: int(reader.get_tensor(name))
+                  for name in reader.get_variable_to_shape_map()
+                  if name.endswith("_iterations/.ATTRIBUTES/VARIABLE_VALUE")}
+    # Three classifier updates, no generator update.
+    assert iterations == {"d_optimizer": 3, "g_optimizer": 0}
+    assert checkpoints.load_task(str(tmp_path / "run")).task.adversarial_weight == 0.0
