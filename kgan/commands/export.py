@@ -83,6 +83,12 @@ def summarize(result):
               f"{saved['serving_default']['max_abs_diff']} levels (z), "
               f"{saved['generate_from_seed']['max_abs_diff']} (seeds); "
               f"seeds repeat exactly: {saved['seed_repeats_exactly']}")
+    classify = verification.get("classify")
+    if classify:
+        print(f"  classify: max difference to the Keras classifier {classify['max_abs_diff']:.1g} "
+              f"in probability over {classify['images_checked']} images; refuses wrong sizes "
+              f"and oversized batches: "
+              f"{classify['refuses_wrong_image_size'] and classify['refuses_too_many_images']}")
     for variant, entry in metadata["tflite"].items():
         print(_tflite_line(entry, verification.get("tflite", {}).get(variant)))
     keras_file = metadata.get("keras_file")

@@ -33,6 +33,7 @@ import os
 import time
 
 import numpy as np
+import tensorflow as tf
 
 from kgan import checkpoints, data, tasks
 from kgan.config import MIN_FID_SAMPLES, DataConfig, EvalConfig, ModelConfig
@@ -305,15 +306,24 @@ def evaluate(config: EvalConfig, log=print) -> dict:
     }
     classify = _classifier(config, source.run_config)
     if classify is not None:
-        report["classification"] = classification.test_error(classify, data_config, split, log)
+        report["classification"] = classification.test_error(
+            classify, data_config, split, log, batch_size=min(1000, source.max_batch_size))
     return _finish(report, config, source, log)
 
 
 def _classifier(config: EvalConfig, run_config):
-    """uint8 images -> class probabilities, for a training run whose task
-    trains a classifier (the semi-supervised GAN's discriminator); else None
-    (exports serve generation only)."""
-    if config.workdir is None or not hasattr(tasks.task_of(run_config), "classify"):
+    """uint8 images -> class probabilities, for a run whose task trains a
+    classifier (the semi-supervised GAN's discriminator) or an export that
+    serves one (`classify`); else None."""
+    if config.workdir is None:
+        signature = tasks.ClassifierServing.SIGNATURE
+        model = tf.saved_model.load(config.saved_model)
+        if signature not in model.signatures:
+            return None
+        classify = model.signatures[signature]
+        return lambda images: classify(images=tf.constant(images))[
+            tasks.ClassifierServing.OUTPUT].numpy()
+    if not hasattr(tasks.task_of(run_config), "classify"):
         return None
     loaded = checkpoints.load_task(config.workdir, config.checkpoint)
     return lambda images: loaded.task.classify(data.to_unit_range(images)).numpy()

@@ -17,13 +17,14 @@ _BATCH = 1000
 
 
 def test_error(classify: Callable[[np.ndarray], np.ndarray], data_config: DataConfig,
-               split: str = "test", log=print) -> dict:
+               split: str = "test", log=print, batch_size: int = _BATCH) -> dict:
     """The share of `split`'s images whose most probable class is wrong.
 
     Args:
         classify: uint8 images `[n, H, W, C]` -> probabilities `[n, K]`.
         data_config: The data the classifier learned (its labels' order).
         split: The held-out split (MNIST: `test`, 10,000 images).
+        batch_size: Images per call (an export's request limit may be lower).
 
     Returns:
         `{"split", "count", "errors", "error", "per_class_error"}`.
@@ -31,12 +32,13 @@ def test_error(classify: Callable[[np.ndarray], np.ndarray], data_config: DataCo
     dataset = data.load(data_config, split)
     images, labels = (np.asarray(array) for array in data.materialize(dataset))
     predicted = np.empty(len(labels), np.int64)
-    for start in range(0, len(labels), _BATCH):
-        probabilities = np.asarray(classify(images[start:start + _BATCH]))
-        if probabilities.shape != (min(_BATCH, len(labels) - start), len(dataset.label_names)):
+    for start in range(0, len(labels), batch_size):
+        probabilities = np.asarray(classify(images[start:start + batch_size]))
+        if probabilities.shape != (min(batch_size, len(labels) - start),
+                                   len(dataset.label_names)):
             raise DataError(f"the classifier gave probabilities of shape {probabilities.shape} "
                             f"for {split} images of {len(dataset.label_names)} classes")
-        predicted[start:start + _BATCH] = probabilities.argmax(axis=1)
+        predicted[start:start + batch_size] = probabilities.argmax(axis=1)
     wrong = predicted != labels
     per_class = {name: float(wrong[labels == index].mean())
                  for index, name in enumerate(dataset.label_names) if (labels == index).any()}

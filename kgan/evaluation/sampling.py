@@ -24,6 +24,10 @@ from kgan.errors import ConfigError, RunError
 EXPORT_FILE = "export.json"  # kgan.export.EXPORT_FILE (evaluation does not import export)
 
 
+# Samples generated per call (an export may allow fewer per request).
+SAMPLING_BATCH = 500
+
+
 @dataclasses.dataclass(frozen=True)
 class GeneratorSource:
     """A generator to sample, whatever form it was saved in.
@@ -44,6 +48,8 @@ class GeneratorSource:
         path: The run directory, or the export version folder.
         is_export: Whether `path` is an export.
         spec: The task's serving spec.
+        max_batch_size: The most samples one call may ask for (an export's
+            request limit).
     """
 
     generate: Callable[[np.ndarray], np.ndarray]
@@ -55,6 +61,7 @@ class GeneratorSource:
     path: str = ""
     is_export: bool = False
     spec: tasks.LatentServing | None = None
+    max_batch_size: int = SAMPLING_BATCH
 
     def network_output(self, z, labels=None) -> tf.Tensor:
         """The Keras network's float output for `z` (and labels as the dataset
@@ -190,7 +197,8 @@ def from_saved_model(path: str) -> GeneratorSource:
 
     return GeneratorSource(
         generate=generate, latent_dim=latent_dim, run_config=run_config, step=step,
-        description=description, generator=generator, path=path, is_export=True, spec=spec)
+        description=description, generator=generator, path=path, is_export=True, spec=spec,
+        max_batch_size=export_request_limit(metadata))
 
 
 def sample(source: GeneratorSource, count: int, seed: int,
@@ -199,4 +207,11 @@ def sample(source: GeneratorSource, count: int, seed: int,
     standard-normal latents drawn with `seed` (under `labels`, one per
     sample, for a conditional generator)."""
     return latent.generate_in_batches(source.generate, latent.standard_normal(
-        seed, latent.Purpose.EVALUATION, count, source.latent_dim), labels)
+        seed, latent.Purpose.EVALUATION, count, source.latent_dim), labels,
+        batch_size=min(SAMPLING_BATCH, source.max_batch_size))
+
+
+def export_request_limit(metadata: dict) -> int:
+    """The most rows one request to an export may hold (`export.json`; exports
+    written before it was recorded had the default, 10,000)."""
+    return int(metadata.get("serving", {}).get("max_batch_size", 10_000))

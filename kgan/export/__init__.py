@@ -50,7 +50,7 @@ from kgan.core.files import make_shareable
 from kgan.core.messages import failure_reason
 from kgan.errors import ExportError
 from kgan.export import signatures, tflite, translation
-from kgan.export.verify import tflite_tolerance, verify
+from kgan.export.verify import tflite_tolerance, verify, verify_classifier
 from kgan.tasks import LatentServing, TranslationServing
 
 EXPORT_FILE = "export.json"
@@ -92,7 +92,7 @@ def existing_versions(model_dir: str) -> list[int]:
 
 def write_saved_model(network, spec: LatentServing, path: str,
                       max_batch_size: int = signatures.MAX_BATCH_SIZE,
-                      chunk_size: int = signatures.CHUNK_SIZE) -> None:
+                      chunk_size: int = signatures.CHUNK_SIZE, classifier=None) -> None:
     """Writes `network`'s serving signatures (as `spec` says) as a SavedModel at `path`.
 
     Args:
@@ -101,20 +101,33 @@ def write_saved_model(network, spec: LatentServing, path: str,
         path: The SavedModel folder to write.
         max_batch_size: The most samples one request may ask for.
         chunk_size: The most samples generated at once within a request.
+        classifier: The network `spec.classifier` names, served as `classify`.
     """
     archive = keras.export.ExportArchive()
     archive.track(network)
-    for name, endpoint in signatures.endpoints(network, spec, max_batch_size,
-                                               chunk_size).items():
+    endpoints = signatures.endpoints(network, spec, max_batch_size, chunk_size)
+    if spec.classifier is not None:
+        archive.track(classifier)
+        endpoints[signatures.CLASSIFY_SIGNATURE] = signatures.classify_endpoint(
+            classifier, spec.classifier, max_batch_size)
+    for name, endpoint in endpoints.items():
         archive.add_endpoint(name, endpoint.fn, input_signature=endpoint.input_signature)
     archive.write_out(path, verbose=False)
 
 
 def _signature_table(network, spec: LatentServing) -> dict:
     output = {spec.output_key: signatures.describe(signatures.output_spec(spec))}
-    return {name: {"inputs": {s.name: signatures.describe(s) for s in endpoint.input_signature},
-                   "outputs": output}
-            for name, endpoint in signatures.endpoints(network, spec).items()}
+    table = {name: {"inputs": {s.name: signatures.describe(s) for s in endpoint.input_signature},
+                    "outputs": output}
+             for name, endpoint in signatures.endpoints(network, spec).items()}
+    if spec.classifier is not None:
+        images = signatures.classify_endpoint(None, spec.classifier).input_signature[0]
+        table[signatures.CLASSIFY_SIGNATURE] = {
+            "inputs": {images.name: signatures.describe(images)},
+            "outputs": {signatures.CLASSIFY_OUTPUT: signatures.describe(
+                signatures.classify_output_spec(spec.classifier))},
+            "classes": list(spec.classifier.class_names)}
+    return table
 
 
 def verification_labels(spec: LatentServing, count: int) -> np.ndarray | None:
@@ -241,8 +254,9 @@ def _write_latent_version(config: ExportConfig, loaded, staging: str, model_name
     `export.json`'s task-specific sections and the request body of
     `serving_request.json` (as `translation.write_version`)."""
     generator, spec = loaded.generator, loaded.spec
+    classifier = getattr(loaded.task, spec.classifier.network) if spec.classifier else None
     log("  writing the SavedModel")
-    write_saved_model(generator, spec, staging, config.max_batch_size)
+    write_saved_model(generator, spec, staging, config.max_batch_size, classifier=classifier)
     log(f"  writing {KERAS_FILE}")
     generator.save(os.path.join(staging, KERAS_FILE))
     tflite_files = {}
@@ -277,6 +291,9 @@ def _write_latent_version(config: ExportConfig, loaded, staging: str, model_name
                                      seed_labels),
                         z, seeds, labels, seed_labels,
                         keras_file=os.path.join(staging, KERAS_FILE), log=log)
+        if classifier is not None:
+            report["classify"] = verify_classifier(staging, spec.classifier, classifier,
+                                                   config.seed, config.max_batch_size, log)
     request_body = _request_body(spec)
     return _latent_sections(config, loaded, generator, tflite_files, staging, report,
                             request_body), request_body

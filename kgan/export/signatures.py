@@ -24,6 +24,12 @@ directly; for the points task `{"points": float32 [batch, 2]}`. Below,
   `{"b64": ...}`; as nested JSON integers, `images` costs about 4 bytes
   per pixel, a PNG a fraction of one byte (BUILD_NOTES, issue 20).
 
+* `classify` (tasks that train a classifier: the semi-supervised GAN):
+  `images` uint8 `[batch, height, width, channels]` in 0..255, returning
+  `{"probabilities": float32 [batch, num_classes]}` (softmax of the
+  classifier's logits, classes in the order `export.json` names them).
+  Wrong shapes and more than `max_batch_size` images are refused as below.
+
 A conditional generator takes a `labels` input in every signature, one row
 per image: int32 class ids `[batch]` (MNIST digits), or float32 attribute
 vectors `[batch, num_attributes]` (CelebA; 1 = present, 0 = absent; any
@@ -81,7 +87,7 @@ import tensorflow as tf
 
 from kgan.conditioning import label_vectors
 from kgan.config import ExportConfig
-from kgan.tasks import LatentServing
+from kgan.tasks import ClassifierServing, LatentServing
 
 SERVING_SIGNATURE = "serving_default"
 SEED_SIGNATURE = "generate_from_seed"
@@ -89,6 +95,8 @@ PNG_SIGNATURE = "serving_png"
 PNG_SEED_SIGNATURE = "generate_png_from_seed"
 # TF Serving's REST API base64-encodes an output whose name ends in `_bytes`.
 PNG_OUTPUT = "png_bytes"
+CLASSIFY_SIGNATURE = ClassifierServing.SIGNATURE
+CLASSIFY_OUTPUT = ClassifierServing.OUTPUT
 # A request asking for more images than this is refused (`ExportConfig`'s
 # default): 10,000 is enough for an FID sample in one call, and the uint8
 # output alone is then 7.8 MB for MNIST and 123 MB for 64x64 CelebA.
@@ -277,6 +285,28 @@ def endpoints(network, spec: LatentServing, max_batch_size: int = MAX_BATCH_SIZE
         table.update({PNG_SIGNATURE: endpoint(samples, "z", png=True),
                       PNG_SEED_SIGNATURE: endpoint(from_seeds, "seed", png=True)})
     return table
+
+
+def classify_endpoint(network, classifier: ClassifierServing,
+                      max_batch_size: int = MAX_BATCH_SIZE) -> Endpoint:
+    """The `classify` signature of `network` (the classifier `classifier` names)."""
+    image_spec = tf.TensorSpec([None, *classifier.image_shape], tf.uint8, name="images")
+
+    def fn(images):
+        images = tf.ensure_shape(images, image_spec.shape, name="images")
+        count = tf.shape(images)[0]
+        check = require(count <= max_batch_size,
+                        f"a request may classify at most {max_batch_size} images (the limit of "
+                        f"this export; split the request); rows of images:", count)
+        with tf.control_dependencies([check]):
+            logits = network(classifier.to_input(tf.identity(images)))
+        return {CLASSIFY_OUTPUT: tf.nn.softmax(tf.cast(logits, tf.float32))}
+
+    return Endpoint(fn, [image_spec])
+
+
+def classify_output_spec(classifier: ClassifierServing) -> tf.TensorSpec:
+    return tf.TensorSpec([None, len(classifier.class_names)], tf.float32, name=CLASSIFY_OUTPUT)
 
 
 def serves_png(spec: LatentServing) -> bool:

@@ -10,6 +10,11 @@ These are a latent task's checks; an image-to-image task's
   `kgan.export.signatures`: a NaN latent is refused with InvalidArgument,
   and an empty batch returns `[0, *output_shape]` samples.
 * TensorFlow's `saved_model_cli` shows the signatures and runs both.
+* A served classifier (`classify`, the semi-supervised GAN's) is loaded the
+  same way: its probabilities must match the Keras classifier's within
+  `CLASSIFY_TOLERANCE`, an empty batch must give `[0, num_classes]`, and an
+  image of the wrong size and a batch over the request limit must be
+  refused with InvalidArgument.
 * Each `.tflite` file runs through the LiteRT interpreter's signature runner
   and is compared with the SavedModel; its operators must all be builtins.
 
@@ -53,9 +58,10 @@ from kgan.conditioning import label_vectors
 from kgan.core.messages import failure_reason
 from kgan.errors import ExportError
 from kgan.export import tflite
-from kgan.export.signatures import (PNG_OUTPUT, PNG_SEED_SIGNATURE, PNG_SIGNATURE, SEED_SIGNATURE,
+from kgan.export.signatures import (CLASSIFY_OUTPUT, CLASSIFY_SIGNATURE, PNG_OUTPUT,
+                                    PNG_SEED_SIGNATURE, PNG_SIGNATURE, SEED_SIGNATURE,
                                     SERVING_SIGNATURE)
-from kgan.tasks import LatentServing
+from kgan.tasks import ClassifierServing, LatentServing
 
 _FRESH_PROCESS_SCRIPT = f"""
 import sys
@@ -98,6 +104,72 @@ np.savez(outputs_path, from_z=from_z, from_seed=from_seed, from_seed_again=from_
          nan_refusal=np.array(nan_refusal), empty_shape=np.array(empty[OUTPUT_KEY].shape),
          kgan_modules=np.array(kgan_modules, dtype=str))
 """
+
+_FRESH_CLASSIFY_SCRIPT = f"""
+import sys
+import numpy as np
+import tensorflow as tf
+
+saved_model_dir, inputs_path, outputs_path, max_batch_size = sys.argv[1:5]
+images = np.load(inputs_path, allow_pickle=False)
+classify = tf.saved_model.load(saved_model_dir).signatures["{CLASSIFY_SIGNATURE}"]
+probabilities = classify(images=tf.constant(images))["{CLASSIFY_OUTPUT}"].numpy()
+empty_shape = classify(images=tf.constant(images[:0]))["{CLASSIFY_OUTPUT}"].shape
+refusals = []
+for hostile in (np.zeros((2, images.shape[1] + 1, *images.shape[2:]), np.uint8),
+                np.zeros((int(max_batch_size) + 1, *images.shape[1:]), np.uint8)):
+    try:
+        classify(images=tf.constant(hostile))
+        refusals.append("")
+    except tf.errors.InvalidArgumentError as e:
+        refusals.append(str(e))
+kgan_modules = [name for name in sys.modules if name == "kgan" or name.startswith("kgan.")]
+np.savez(outputs_path, probabilities=probabilities, empty_shape=np.array(empty_shape),
+         refusals=np.array(refusals), kgan_modules=np.array(kgan_modules, dtype=str))
+"""
+# Probabilities are float32 softmax outputs: the same graph, reordered, agrees to rounding.
+CLASSIFY_TOLERANCE = 1e-5
+_CLASSIFY_IMAGES = 32
+
+
+def verify_classifier(saved_model_dir: str, classifier: ClassifierServing, network, seed: int,
+                      max_batch_size: int, log=print) -> dict:
+    """Checks the `classify` signature in a fresh process (see the module
+    docstring); returns its report, raises `ExportError` on a failure."""
+    images = np.random.default_rng([seed, 0xC1A5]).integers(
+        0, 256, (_CLASSIFY_IMAGES, *classifier.image_shape), dtype=np.uint8)
+    expected = tf.nn.softmax(tf.cast(network(classifier.to_input(tf.constant(images))),
+                                     tf.float32)).numpy()
+    log(f"  checking {CLASSIFY_SIGNATURE} in a fresh process without kgan")
+    with tempfile.TemporaryDirectory(prefix="kgan-verify-classify-") as scratch:
+        inputs, outputs = os.path.join(scratch, "images.npy"), os.path.join(scratch, "out.npz")
+        np.save(inputs, images)
+        run_program([sys.executable, "-c", _FRESH_CLASSIFY_SCRIPT,
+                     os.path.abspath(saved_model_dir), inputs, outputs, str(max_batch_size)],
+                    f"running {CLASSIFY_SIGNATURE} in a fresh process", scratch)
+        fresh = np.load(outputs, allow_pickle=False)
+    if fresh["kgan_modules"].size:
+        raise ExportError(f"the SavedModel imported kgan when loaded: {fresh['kgan_modules']}")
+    difference = float(np.abs(fresh["probabilities"] - expected).max())
+    wrong_size, too_many = (str(message) for message in fresh["refusals"])
+    report = {"images_checked": _CLASSIFY_IMAGES, "max_abs_diff": difference,
+              "same_classes": bool(np.array_equal(fresh["probabilities"].argmax(1),
+                                                  expected.argmax(1))),
+              "empty_batch_shape": [int(d) for d in fresh["empty_shape"]],
+              "refuses_wrong_image_size": "images" in wrong_size,
+              "refuses_too_many_images": f"at most {max_batch_size} images" in too_many}
+    if difference > CLASSIFY_TOLERANCE or not report["same_classes"]:
+        raise ExportError(f"{CLASSIFY_SIGNATURE} differs from the Keras classifier by "
+                          f"{difference:.2g} in probability (tolerance {CLASSIFY_TOLERANCE})")
+    if report["empty_batch_shape"] != [0, len(classifier.class_names)]:
+        raise ExportError(f"{CLASSIFY_SIGNATURE} returned shape {report['empty_batch_shape']} "
+                          "for an empty batch")
+    if not (report["refuses_wrong_image_size"] and report["refuses_too_many_images"]):
+        raise ExportError(f"{CLASSIFY_SIGNATURE} accepted a hostile request: "
+                          f"{wrong_size or 'an image of the wrong size'}; "
+                          f"{too_many or 'more images than the limit'}")
+    return report
+
 
 # A converted float32 model may flip a rounding by one level; anything more is a broken export.
 _LEVEL_TOLERANCE = {"float32": 1, "float16": 2}

@@ -133,7 +133,8 @@ def _layer_path(variable_path: str) -> str:
 def generator_with_weights(network: keras.Model, variables) -> keras.Model:
     """`network`, built and freshly initialized (e.g. the serving network of
     `kgan.tasks.task_of(config).build(config)`), given `variables` (a loaded
-    export's, which tracks exactly that network's variables in its order).
+    export's, which tracks that network's variables first, in order, and
+    those of any other served network, a classifier, after them).
 
     Pairs are matched by position and must agree in path (up to the numeric
     suffixes Keras adds to names already used in a process) and shape, so
@@ -146,8 +147,9 @@ def generator_with_weights(network: keras.Model, variables) -> keras.Model:
         ValueError: naming the first mismatch.
     """
     saved, wanted = list(variables), list(network.variables)
-    if len(saved) != len(wanted):
+    if len(saved) < len(wanted):
         raise ValueError(f"{len(saved)} variables where the generator has {len(wanted)}")
+    saved = saved[:len(wanted)]
     for source, target in zip(saved, wanted):
         if _layer_path(source.name) != _layer_path(target.path) or source.shape != target.shape:
             raise ValueError(f"{_layer_path(source.name)} {source.shape.as_list()} where the "

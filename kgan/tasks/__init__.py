@@ -8,8 +8,8 @@ A new family is new files (its task, and if needed its networks under
 
 from kgan.config import Config
 from kgan.errors import lookup
-from kgan.tasks.base import (Direction, LatentServing, Phase, Preview, Task, TaskData,
-                             TranslationServing)
+from kgan.tasks.base import (ClassifierServing, Direction, LatentServing, Phase, Preview, Task,
+                             TaskData, TranslationServing)
 from kgan.tasks.cyclegan import CycleGAN
 from kgan.tasks.gan import ImageGAN
 from kgan.tasks.pix2pix import Pix2Pix
@@ -34,5 +34,5 @@ def task_of(config: Config) -> type[Task]:
     return get_task(config.task)
 
 
-__all__ = ["Direction", "LatentServing", "Phase", "Preview", "TASKS", "Task", "TaskData", "get_task",
-           "task_of", "TranslationServing"]
+__all__ = ["ClassifierServing", "Direction", "LatentServing", "Phase", "Preview", "TASKS", "Task",
+           "TaskData", "get_task", "task_of", "TranslationServing"]

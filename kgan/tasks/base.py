@@ -128,6 +128,8 @@ class LatentServing:
         label_names: The labels' names, in vector order.
         kind: `image` when outputs are pictures (FID, grids apply), else a
             family-specific word (`points`).
+        classifier: A classifier served beside generation (the
+            semi-supervised GAN's discriminator), or None.
     """
 
     network: str
@@ -141,10 +143,35 @@ class LatentServing:
     label_kind: Optional[str] = None
     label_names: Optional[tuple] = None
     kind: str = "image"
+    classifier: Optional["ClassifierServing"] = None
 
     @property
     def num_labels(self) -> int:
         return len(self.label_names) if self.label_kind else 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierServing:
+    """A classifier a latent task serves beside generation: uint8 images in,
+    class probabilities out (the export's `classify` signature).
+
+    Attributes:
+        network: Name (in `serving_items`) of the network: images in its
+            input range -> class logits `[batch, K]`.
+        image_shape: Shape of one input image.
+        class_names: The classes' names, in logit order.
+        to_input: uint8 images -> the network's input, built from TensorFlow
+            ops (it runs inside the signature).
+    """
+
+    # The export's signature and its output, by name (part of the export format).
+    SIGNATURE: ClassVar[str] = "classify"
+    OUTPUT: ClassVar[str] = "probabilities"
+
+    network: str
+    image_shape: tuple
+    class_names: tuple
+    to_input: Callable[[tf.Tensor], tf.Tensor]
 
 
 @dataclasses.dataclass(frozen=True)

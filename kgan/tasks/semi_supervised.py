@@ -18,6 +18,8 @@ Salimans, Goodfellow, Zaremba, Cheung, Radford, Chen, "Improved Techniques
 for Training GANs", NeurIPS 2016 (https://arxiv.org/abs/1606.03498).
 """
 
+import dataclasses
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -27,7 +29,7 @@ from kgan.config import Config
 from kgan.errors import ConfigError, DataError
 from kgan.models.semi_supervised import FeatureMatchingGenerator, NoisyClassifier
 from kgan.tasks.adversarial import recipe_arguments
-from kgan.tasks.base import Phase, TaskData
+from kgan.tasks.base import ClassifierServing, LatentServing, Phase, TaskData
 from kgan.tasks.gan import ImageGAN
 from kgan.tasks.semi_supervised_losses import (semi_supervised_class_loss,
                                                semi_supervised_discriminator_loss,
@@ -85,14 +87,18 @@ class SemiSupervisedGAN(ImageGAN):
     METRICS = ("d_loss", "d_class", "d_adversarial", "g_loss", "labelled_accuracy")
     SUPERVISED_METRICS = ("d_loss", "labelled_accuracy")
 
-    def __init__(self, generator, discriminator, latent_dim, adversarial_weight=1.0, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim, adversarial_weight=1.0,
+                 class_names=None, **kwargs):
         self.adversarial_weight = float(adversarial_weight)
+        self.class_names = tuple(class_names or (str(k) for k in range(
+            discriminator.num_classes)))
         if not self.adversarial_weight:
             self.METRICS = self.SUPERVISED_METRICS  # what LatentGAN logs
         super().__init__(generator, discriminator, latent_dim, **kwargs)
 
     def get_config(self):
-        return {**super().get_config(), "adversarial_weight": self.adversarial_weight}
+        return {**super().get_config(), "adversarial_weight": self.adversarial_weight,
+                "class_names": self.class_names}
 
     def compile(self, *, optimizers, loss_weights=None, **kwargs):
         super().compile(optimizers=optimizers, loss_weights={
@@ -152,13 +158,13 @@ class SemiSupervisedGAN(ImageGAN):
         generator = FeatureMatchingGenerator(m.latent_dim, m.image_shape,
                                              hidden_units=m.hidden_units, name="generator")
         generator.build((None, m.latent_dim))
-        discriminator = NoisyClassifier(
-            m.image_shape,
-            num_classes=len(data.get_dataset_spec(config.data.dataset).label_names(config.data)),
-            hidden_units=m.classifier_units, name="discriminator")
+        class_names = data.get_dataset_spec(config.data.dataset).label_names(config.data)
+        discriminator = NoisyClassifier(m.image_shape, num_classes=len(class_names),
+                                        hidden_units=m.classifier_units, name="discriminator")
         discriminator.build((None, *m.image_shape))
         return cls(generator, discriminator, m.latent_dim,
-                   adversarial_weight=config.train.adversarial_weight, **recipe_arguments(config))
+                   adversarial_weight=config.train.adversarial_weight, class_names=class_names,
+                   **recipe_arguments(config))
 
     def phases(self):
         return [Phase("DG", self._play)]
@@ -202,6 +208,11 @@ class SemiSupervisedGAN(ImageGAN):
     def classify(self, images) -> tf.Tensor:
         """Class probabilities `[batch, K]` of images in [-1, 1] (no training noise)."""
         return tf.nn.softmax(self.discriminator(images))
+
+    def serving_spec(self) -> LatentServing:
+        return dataclasses.replace(super().serving_spec(), classifier=ClassifierServing(
+            network="discriminator", image_shape=tuple(self.discriminator.image_shape),
+            class_names=self.class_names, to_input=data.to_unit_range))
 
     def serving_items(self) -> dict:
         # The classifier is what the run is for: loaders restore it beside the generator.

@@ -28,6 +28,39 @@ class TestSemiSupervisedTaskContract(TaskContract):
     def config(self, request):
         return tiny(request.getfixturevalue("mnist_tfds_dir"))
 
+    def test_the_export_serves_the_classifier_beside_generation(self, run, exported):
+        import tensorflow as tf
+        from kgan import checkpoints
+
+        table = exported.metadata["signatures"]["classify"]
+        assert table["inputs"] == {"images": {"dtype": "uint8", "shape": [None, 28, 28, 1]}}
+        assert table["outputs"] == {"probabilities": {"dtype": "float32", "shape": [None, 10]}}
+        assert table["classes"] == [str(d) for d in range(10)]
+        checked = exported.metadata["verification"]["classify"]
+        assert checked["max_abs_diff"] <= 1e-5 and checked["refuses_too_many_images"]
+        images = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 1), dtype=np.uint8)
+        classify = tf.saved_model.load(exported.path).signatures["classify"]
+        served = classify(images=tf.constant(images))["probabilities"].numpy()
+        task = checkpoints.load_task(run[0]).task
+        np.testing.assert_allclose(served, task.classify(images / 127.5 - 1.0).numpy(),
+                                   atol=1e-5)
+        np.testing.assert_allclose(served.sum(axis=1), 1.0, rtol=1e-5)
+        # Hostile requests: another image size; more images than the export's limit (64).
+        with pytest.raises(tf.errors.InvalidArgumentError, match="images"):
+            classify(images=tf.zeros([2, 28, 27, 1], tf.uint8))
+        with pytest.raises(tf.errors.InvalidArgumentError, match="at most 64 images"):
+            classify(images=tf.zeros([65, 28, 28, 1], tf.uint8))
+
+    def test_evaluate_measures_the_export_s_classifier_as_the_run_s(self, run, exported):
+        settings = dict(metrics=("classifier",), num_samples=200, reference_samples=200)
+        quiet = dict(log=lambda message: None)
+        from_run = evaluate(EvalConfig(workdir=run[0], output=f"{run[0]}/a.json", **settings),
+                            **quiet)["classification"]
+        from_export = evaluate(EvalConfig(saved_model=exported.path,
+                                          output=f"{run[0]}/b.json", **settings),
+                               **quiet)["classification"]
+        assert from_export == from_run
+
 
 def test_labelled_images_are_drawn_per_class_by_the_seed():
     labels = np.repeat(np.arange(3), [5, 4, 6])
