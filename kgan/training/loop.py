@@ -256,12 +256,13 @@ def _train_locked(config, workdir, strategy, chief, task_class, dataset, log, st
     missing evaluation network) is checked before the workdir's first
     write, so a refused command leaves it as it was.
     """
+    changed = check_workdir(workdir, config, log) if chief else []
+    # Before seeding: counting builds the networks once more, which draws from
+    # Keras's global seed and would change the initial weights.
+    memory.check_fits(config)
     if config.train.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.train.seed)
-
-    changed = check_workdir(workdir, config, log) if chief else []
-    memory.check_fits(config)
     try:
         task = build_task(config, strategy)
     except (MemoryError, tf.errors.ResourceExhaustedError) as e:
