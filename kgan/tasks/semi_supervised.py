@@ -78,6 +78,10 @@ class SemiSupervisedGAN(ImageGAN):
     generated ones), then one generator update by feature matching on the
     updated discriminator's last hidden layer, with fresh latents.
 
+    Under a strategy with several replicas, feature matching compares each
+    replica's batch means (the paper's single-device loss per replica), so
+    the update is not exactly the single-device one on the global batch.
+
     With `adversarial_weight` 0 (`train.adversarial_weight`) the task is its
     own baseline: the same classifier, noise and optimizer on the labelled
     images alone, with no generator updates.
