@@ -50,6 +50,36 @@ def train_for(workdir: str, config, seconds: float) -> dict:
     return {"wall_seconds": wall, "cpu_seconds": cpu}
 
 
+def train_to_budget(workdir: str, config, minutes: float, chunk_minutes: float,
+                    label: str) -> dict:
+    """Trains the run in `workdir` until `minutes` of CPU time are spent, in
+    processes of at most `chunk_minutes` wall-clock each, resuming an
+    interrupted run with the time it already spent (`bench_timing.json`).
+
+    Returns:
+        {"wall_seconds", "cpu_seconds", "processes"} over every process.
+    """
+    timing_path = os.path.join(workdir, "bench_timing.json")
+    timing = {"wall_seconds": 0.0, "cpu_seconds": 0.0, "processes": 0}
+    if os.path.exists(timing_path):
+        with open(timing_path) as f:
+            timing = json.load(f)
+    budget = minutes * 60
+    # A process shorter than its start-up (imports, data, tracing: 15-30 s)
+    # trains nothing; the budget is met to within the last half minute.
+    while timing["cpu_seconds"] < budget - 30:
+        chunk = max(60.0, min(chunk_minutes * 60, budget - timing["cpu_seconds"]))
+        print(f"  training {label} for {chunk:.0f} s "
+              f"({timing['cpu_seconds']:.0f} of {budget:.0f} CPU-s done)", flush=True)
+        spent = train_for(workdir, config, chunk)
+        timing = {"wall_seconds": timing["wall_seconds"] + spent["wall_seconds"],
+                  "cpu_seconds": timing["cpu_seconds"] + spent["cpu_seconds"],
+                  "processes": timing["processes"] + 1}
+        with open(timing_path, "w") as f:
+            json.dump(timing, f)
+    return timing
+
+
 def record_result(results_path: str, key: str, value) -> dict:
     """Adds `key: value` to the JSON results file and returns every result it
     now holds. The file is re-read under an exclusive lock before the atomic

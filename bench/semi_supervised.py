@@ -21,7 +21,6 @@ run in parts.
     taskset -c 1 python bench/semi_supervised.py --seeds=1,3 --minutes=30
 """
 
-import json
 import os
 import statistics
 import sys
@@ -68,24 +67,10 @@ def result_key(contender: str, seed: int) -> str:
 
 def train(contender: str, seed: int) -> dict:
     """Trains the run until its CPU budget is spent (resuming an interrupted one)."""
-    from budget import train_for
+    from budget import train_to_budget
 
-    workdir = run_dir(contender, seed)
-    timing_path = os.path.join(workdir, "bench_timing.json")
-    timing = {"wall_seconds": 0.0, "cpu_seconds": 0.0, "processes": 0}
-    if os.path.exists(timing_path):
-        with open(timing_path) as f:
-            timing = json.load(f)
-    budget = FLAGS.minutes * 60
-    while timing["cpu_seconds"] < budget - 30:
-        chunk = max(60.0, min(FLAGS.chunk_minutes * 60, budget - timing["cpu_seconds"]))
-        print(f"  training {contender}/seed{seed} for {chunk:.0f} s "
-              f"({timing['cpu_seconds']:.0f} of {budget:.0f} CPU-s done)", flush=True)
-        spent = train_for(workdir, run_config(contender, seed), chunk)
-        timing = {key: timing[key] + spent.get(key, 1) for key in timing}
-        with open(timing_path, "w") as f:
-            json.dump(timing, f)
-    return timing
+    return train_to_budget(run_dir(contender, seed), run_config(contender, seed), FLAGS.minutes,
+                           FLAGS.chunk_minutes, f"{contender}/seed{seed}")
 
 
 def score(contender: str, seed: int) -> dict:

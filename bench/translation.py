@@ -117,28 +117,10 @@ def run_dir(problem: str, contender: str) -> str:
 
 def train(problem: str, contender: str) -> dict:
     """Trains the run until its CPU budget is spent (resuming an interrupted one)."""
-    from budget import train_for
+    from budget import train_to_budget
 
-    workdir = run_dir(problem, contender)
-    timing_path = os.path.join(workdir, "bench_timing.json")
-    timing = {"wall_seconds": 0.0, "cpu_seconds": 0.0, "processes": 0}
-    if os.path.exists(timing_path):
-        with open(timing_path) as f:
-            timing = json.load(f)
-    budget = FLAGS.minutes * 60
-    # A process shorter than its start-up (imports, data, tracing: 15-30 s)
-    # trains nothing; the budget is met to within the last half minute.
-    while timing["cpu_seconds"] < budget - 30:
-        chunk = max(60.0, min(FLAGS.chunk_minutes * 60, budget - timing["cpu_seconds"]))
-        print(f"  training {problem}/{contender} for {chunk:.0f} s "
-              f"({timing['cpu_seconds']:.0f} of {budget:.0f} CPU-s done)", flush=True)
-        spent = train_for(workdir, run_config(problem, contender), chunk)
-        timing = {"wall_seconds": timing["wall_seconds"] + spent["wall_seconds"],
-                  "cpu_seconds": timing["cpu_seconds"] + spent["cpu_seconds"],
-                  "processes": timing["processes"] + 1}
-        with open(timing_path, "w") as f:
-            json.dump(timing, f)
-    return timing
+    return train_to_budget(run_dir(problem, contender), run_config(problem, contender),
+                           FLAGS.minutes, FLAGS.chunk_minutes, f"{problem}/{contender}")
 
 
 def evaluate_run(problem: str, contender: str) -> dict:
