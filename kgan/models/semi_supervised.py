@@ -109,8 +109,12 @@ class FeatureMatchingGenerator(GeneratorBase):
 
 @keras.saving.register_keras_serializable(package="kgan")
 class NoisyClassifier(keras.Model):
-    """Images -> K class logits (`[batch, K]`, float32), with the last hidden
-    layer available as features.
+    """Images in [-1, 1] -> K class logits (`[batch, K]`, float32), with the
+    last hidden layer available as features.
+
+    Images are mapped to [0, 1] first: the scale of the paper's MNIST, for
+    which its noise levels were chosen (0.3 there is twice what it would be
+    on [-1, 1]), and on which a background pixel adds nothing to a unit.
 
     While training, Gaussian noise of `input_noise` is added to the flattened
     input and of `hidden_noise` to each hidden layer's output; the noise is
@@ -158,13 +162,16 @@ class NoisyClassifier(keras.Model):
         return x + noise
 
     def features_and_logits(self, images, noise_seed=None):
-        """(features `[batch, hidden_units[-1]]`, logits `[batch, K]`)."""
+        """(features `[batch, hidden_units[-1]]`: the last hidden layer before
+        its noise, logits `[batch, K]`)."""
         x = keras.ops.reshape(keras.ops.cast(images, self.compute_dtype),
                               (-1, math.prod(self.image_shape)))
+        x = (x + 1.0) / 2.0
         x = self._noisy(x, self.input_noise, noise_seed, 0)
         for index, layer in enumerate(self.hidden.layers, start=1):
-            x = self._noisy(layer(x), self.hidden_noise, noise_seed, index)
-        return x, self.logits(x)
+            features = layer(x)  # the paper's feature layer is the last one before its noise
+            x = self._noisy(features, self.hidden_noise, noise_seed, index)
+        return features, self.logits(x)
 
     def call(self, images, noise_seed=None):
         return self.features_and_logits(images, noise_seed)[1]

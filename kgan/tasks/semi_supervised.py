@@ -38,6 +38,7 @@ from kgan.tasks.semi_supervised_losses import (semi_supervised_class_loss,
 # Noise streams of the discriminator's Gaussian noise, beside LatentGAN's 0..3.
 LABELLED_NOISE, UNLABELLED_NOISE, GENERATED_NOISE = 4, 5, 6
 ARCHITECTURE = "mlp"
+UNSUPERVISED_WEIGHT = 0.5
 # Options of the image GAN's recipe that this game does not play.
 _UNUSED_OPTIONS = ("r1_gamma", "r2_gamma", "gp_weight", "lecam_weight", "unrolled_steps",
                    "ema_half_life", "label_smoothing", "reuse_fakes", "augment")
@@ -105,8 +106,10 @@ class SemiSupervisedGAN(ImageGAN):
                 "class_names": self.class_names}
 
     def compile(self, *, optimizers, loss_weights=None, **kwargs):
+        # The paper's code halves the unsupervised term (`loss_unl = 0.5 * ...`).
         super().compile(optimizers=optimizers, loss_weights={
-            ("d", "adversarial"): self.adversarial_weight, **(loss_weights or {})}, **kwargs)
+            ("d", "adversarial"): UNSUPERVISED_WEIGHT * self.adversarial_weight,
+            **(loss_weights or {})}, **kwargs)
 
     @classmethod
     def resolve(cls, config: Config) -> Config:
