@@ -1,10 +1,12 @@
 """Waits that report progress, honour SIGINT/SIGTERM and time out.
 
-Some work blocks inside native code that Python cannot interrupt: joining a
-multi-worker cluster (TensorFlow's coordination service waits for every
-worker in `TF_CONFIG`), or reading files from a hung network mount. A signal
-handler only runs when the main thread is back in Python, so Ctrl-C and
-SIGTERM did nothing there, and nothing said what was being waited for.
+Some work blocks inside native code that Python cannot interrupt, such as
+reading files from a hung network mount (a `tf.data` batch of an image
+decode). A signal handler only runs when the main thread is back in Python,
+so Ctrl-C and SIGTERM did nothing there, and nothing said what was being
+waited for. (Native code that also holds the GIL, as joining a multi-worker
+cluster does, cannot be waited for from another thread at all: that wait
+happens in Python before it, `kgan.training.distribute`.)
 
 `wait_for` runs such work in a daemon thread while the caller's thread
 waits in short, interruptible slices: it reports how long it has waited,
