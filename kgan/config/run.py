@@ -83,6 +83,9 @@ class DataConfig:
         labeled_per_class: `semi_supervised`: the labelled training images
             of each class (drawn by `train.seed`); every training image is
             also used unlabelled.
+        examples_per_class: `gan` on a class-labelled dataset: train on only
+            this many training images of each class, drawn by `train.seed`
+            (0: all of them), as with a small labelled set.
         read_timeout: Seconds an image decode (CelebA, an image folder) may
             go without reading a batch of files (a hung network mount, a
             FIFO among the images) before it gives up with an error.
@@ -121,6 +124,9 @@ class DataConfig:
     labeled_per_class: int = field(default=10, metadata={"range": (1, 100_000), "help": (
         "semi_supervised: labelled training images per class, drawn by --seed (10: MNIST with "
         "100 labels); every training image is also used unlabelled.")})
+    examples_per_class: int = field(default=0, metadata={"range": (0, 10**9), "help": (
+        "gan on a class-labelled dataset: train on only this many training images of each "
+        "class, drawn by --seed (0: all), e.g. a small labelled set.")})
     read_timeout: float = field(default=300.0, metadata={"range": TIMEOUTS, "help": (
         "Seconds an image decode (CelebA, folder) may go without reading a batch of files "
         "before giving up with an error.")})

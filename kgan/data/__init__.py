@@ -8,6 +8,7 @@ import dataclasses
 import os
 from typing import Callable
 
+import numpy as np
 import tensorflow as tf
 
 from kgan.config import Config, DataConfig
@@ -117,6 +118,31 @@ def load(config: DataConfig, split: str = "train") -> ImageDataset:
         raise ConfigError(f"dataset {config.dataset!r} has no split {split!r}; "
                           f"choose from {', '.join(spec.splits)}")
     return spec.load(config, split)
+
+
+def per_class_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+    """`per_class` indices of each class of `labels` (int class ids),
+    drawn by `seed`, sorted by class then index: a small labelled set.
+
+    Raises:
+        DataError: if a class has fewer than `per_class` examples.
+    """
+    rng = np.random.default_rng([seed, 0x5E5])
+    chosen = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        if len(members) < per_class:
+            raise DataError(f"{per_class} images per class were asked for, but class {label} "
+                            f"has only {len(members)} training examples")
+        chosen.append(np.sort(rng.choice(members, per_class, replace=False)))
+    return np.concatenate(chosen)
+
+
+def check_examples_per_class(config: Config, task: str) -> None:
+    """Refuses `data.examples_per_class` for a task that trains on all its data."""
+    if config.data.examples_per_class:
+        raise ConfigError(f"data.examples_per_class={config.data.examples_per_class} picks a "
+                          f"labelled subset for task gan; task {task} uses all its data")
 
 
 def to_unit_range(images: tf.Tensor) -> tf.Tensor:

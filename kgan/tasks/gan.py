@@ -28,6 +28,11 @@ class ImageGAN(LatentGAN):
     def resolve(cls, config: Config) -> Config:
         config = data.resolve(config)
         models.get_architecture(config.model.architecture)
+        spec = data.get_dataset_spec(config.data.dataset)
+        if config.data.examples_per_class and spec.label_kind != "class":
+            raise ConfigError(f"data.examples_per_class={config.data.examples_per_class} needs "
+                              f"a dataset of classes (mnist, a folder of class folders); "
+                              f"{config.data.dataset!r} has {spec.label_kind} labels")
         cls.check_recipe(config)
         m, t = config.model, config.train
         penalized = [name for name in ("r1_gamma", "r2_gamma", "gp_weight") if getattr(t, name)]
@@ -47,6 +52,14 @@ class ImageGAN(LatentGAN):
     def load_data(cls, config: Config, split: str = "train") -> TaskData:
         dataset = data.load(config.data, split)
         image_array, label_array = data.materialize(dataset)
+        num_examples, source = dataset.num_examples, dataset.source
+        per_class, seed = config.data.examples_per_class, config.train.seed
+        if per_class and split == "train":
+            chosen = data.per_class_indices(label_array.numpy(), per_class, seed)
+            image_array, label_array = (tf.gather(array, chosen)
+                                        for array in (image_array, label_array))
+            num_examples = len(chosen)
+            source = f"{per_class} per class of {source}, drawn by seed {seed}"
         conditional = config.model.conditional
         element_spec = {"image": tf.TensorSpec([None, *dataset.image_shape], tf.float32)}
         arrays = {"image": image_array}
@@ -54,7 +67,7 @@ class ImageGAN(LatentGAN):
             element_spec["label"] = tf.TensorSpec([None, dataset.num_labels], tf.float32)
             arrays["label"] = label_array
 
-        return TaskData(arrays, dataset.num_examples, dataset.source, element_spec,
+        return TaskData(arrays, num_examples, source, element_spec,
                         data.image_batch_transform(dataset, conditional), noun="images")
 
     @classmethod

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import images, latent
+from kgan import data, images, latent
 from kgan.config import Config
 from kgan.data import points as point_data
 from kgan.errors import ConfigError
@@ -44,6 +44,7 @@ class PointGAN(LatentGAN):
     @classmethod
     def resolve(cls, config: Config) -> Config:
         point_data.get_mixture(config.data.dataset)
+        data.check_examples_per_class(config, cls.NAME)
         cls.check_recipe(config)
         if config.train.augment:
             raise ConfigError(f"train.augment={','.join(config.train.augment)} augments images; "

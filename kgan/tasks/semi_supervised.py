@@ -36,30 +36,12 @@ from kgan.tasks.semi_supervised_losses import (semi_supervised_class_loss,
                                                semi_supervised_generator_loss)
 
 # Noise streams of the discriminator's Gaussian noise, beside LatentGAN's 0..3.
-LABELLED_NOISE, UNLABELLED_NOISE, GENERATED_NOISE = 4, 5, 6
+LABELLED_NOISE, UNLABELLED_NOISE, GENERATED_NOISE, INITIALIZATION_NOISE = 4, 5, 6, 7
 ARCHITECTURE = "mlp"
 UNSUPERVISED_WEIGHT = 0.5
 # Options of the image GAN's recipe that this game does not play.
 _UNUSED_OPTIONS = ("r1_gamma", "r2_gamma", "gp_weight", "lecam_weight", "unrolled_steps",
                    "ema_half_life", "label_smoothing", "reuse_fakes", "augment")
-
-
-def labelled_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
-    """`per_class` indices of each class of `labels`, drawn by `seed`,
-    sorted by class then index.
-
-    Raises:
-        DataError: if a class has fewer than `per_class` examples.
-    """
-    rng = np.random.default_rng([seed, 0x5E5])
-    chosen = []
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        if len(members) < per_class:
-            raise DataError(f"data.labeled_per_class={per_class}, but class {label} has only "
-                            f"{len(members)} training examples")
-        chosen.append(np.sort(rng.choice(members, per_class, replace=False)))
-    return np.concatenate(chosen)
 
 
 def tiled_order(count: int, length: int, seed: int) -> np.ndarray:
@@ -124,6 +106,7 @@ class SemiSupervisedGAN(ImageGAN):
             raise ConfigError(f"task semi_supervised trains Salimans et al.'s MLPs: "
                               f"model.architecture must be {ARCHITECTURE!r}, got "
                               f"{m.architecture!r}")
+        data.check_examples_per_class(config, cls.NAME)
         if m.conditional:
             raise ConfigError("task semi_supervised gives labels to the discriminator, not the "
                               "generator: model.conditional must be false")
@@ -148,7 +131,7 @@ class SemiSupervisedGAN(ImageGAN):
         if split != "train":
             return TaskData({"image": images, "label": labels}, dataset.num_examples,
                             dataset.source, element_spec, _image_rows, noun="images")
-        chosen = labelled_indices(labels, config.data.labeled_per_class, config.train.seed)
+        chosen = data.per_class_indices(labels, config.data.labeled_per_class, config.train.seed)
         order = chosen[tiled_order(len(chosen), dataset.num_examples, config.train.seed)]
         arrays = {"image": images, "labelled_image": images[order],
                   "labelled_class": labels[order].astype(np.int64)}
@@ -172,6 +155,12 @@ class SemiSupervisedGAN(ImageGAN):
         return cls(generator, discriminator, m.latent_dim,
                    adversarial_weight=config.train.adversarial_weight, class_names=class_names,
                    **recipe_arguments(config))
+
+    def initialize_from_data(self, batch):
+        # The paper's code initializes its weight-normalized classifier on
+        # training images, through the training noise.
+        self.discriminator.initialize_from_data(batch["image"],
+                                                self.noise_seed(0, INITIALIZATION_NOISE))
 
     def phases(self):
         return [Phase("DG", self._play)]

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import images, losses
+from kgan import data, images, losses
 from kgan.config import Config
 from kgan.errors import ConfigError
 from kgan.models.translation import PatchDiscriminator, ResnetTranslator, UNetGenerator
@@ -99,6 +99,7 @@ class TranslationTask(Task):
     def resolve(cls, config: Config) -> Config:
         """Checks the settings both families share; subclasses add theirs."""
         d, m, t = config.data, config.model, config.train
+        data.check_examples_per_class(config, cls.NAME)
         if d.dataset != "celeba":
             raise ConfigError(f"task {cls.NAME} translates CelebA faces: data.dataset must be "
                               f"'celeba', got {d.dataset!r}")

@@ -7,7 +7,7 @@ import pytest
 
 from kgan import data
 from kgan.config import Config, DataConfig, ModelConfig
-from kgan.errors import ConfigError
+from kgan.errors import ConfigError, DataError
 from tests.conftest import tiny_dataset
 
 
@@ -108,3 +108,15 @@ def test_any_element_spec_streams_seeded_and_resumable():
     doubled = next(iter(data.seeded_batches(arrays, 10, 4, seed=2,
                                             transform=lambda rows: {"x": rows["weight"] * 2})))
     assert set(doubled) == {"x"}
+
+
+def test_a_labelled_subset_is_drawn_per_class_by_the_seed():
+    labels = np.repeat(np.arange(3), [5, 4, 6])
+    chosen = data.per_class_indices(labels, 2, seed=0)
+    assert sorted(labels[chosen].tolist()) == [0, 0, 1, 1, 2, 2]
+    assert len(set(chosen.tolist())) == 6
+    np.testing.assert_array_equal(chosen, data.per_class_indices(labels, 2, seed=0))
+    assert any(not np.array_equal(chosen, data.per_class_indices(labels, 2, seed=s))
+               for s in range(1, 5))
+    with pytest.raises(DataError, match="5 images per class were asked for, but class 1 has only 4"):
+        data.per_class_indices(labels, 5, seed=0)

@@ -9,9 +9,9 @@ import pytest
 
 from kgan import tasks
 from kgan.config import Config, DataConfig, EvalConfig, ModelConfig, TrainConfig
-from kgan.errors import ConfigError, DataError
+from kgan.errors import ConfigError
 from kgan.evaluation import classification, evaluate
-from kgan.tasks.semi_supervised import SemiSupervisedGAN, labelled_indices, tiled_order
+from kgan.tasks.semi_supervised import SemiSupervisedGAN, tiled_order
 from kgan.training import train
 from tests.tasks.harness import TaskContract
 
@@ -62,18 +62,6 @@ class TestSemiSupervisedTaskContract(TaskContract):
         assert from_export == from_run
 
 
-def test_labelled_images_are_drawn_per_class_by_the_seed():
-    labels = np.repeat(np.arange(3), [5, 4, 6])
-    chosen = labelled_indices(labels, 2, seed=0)
-    assert sorted(labels[chosen].tolist()) == [0, 0, 1, 1, 2, 2]
-    assert len(set(chosen.tolist())) == 6
-    np.testing.assert_array_equal(chosen, labelled_indices(labels, 2, seed=0))
-    assert any(not np.array_equal(chosen, labelled_indices(labels, 2, seed=s))
-               for s in range(1, 5))
-    with pytest.raises(DataError, match="labeled_per_class=5, but class 1 has only 4"):
-        labelled_indices(labels, 5, seed=0)
-
-
 def test_the_labelled_set_is_tiled_so_each_image_comes_equally_often():
     order = tiled_order(100, 60_000, seed=3)
     assert order.shape == (60_000,)
@@ -99,6 +87,7 @@ def test_training_batches_pair_each_image_with_a_labelled_one(mnist_tfds_dir):
     ({"train": {"r1_gamma": 1.0}}, "train.r1_gamma does not apply"),
     ({"train": {"d_steps": 2}}, "train.d_steps does not apply"),
     ({"data": {"dataset": "celeba"}}, "data.dataset must have two or more classes"),
+    ({"data": {"examples_per_class": 5}}, "task semi_supervised uses all its data"),
 ])
 def test_settings_the_game_does_not_play_are_refused(mnist_tfds_dir, changes, message):
     values = tiny(mnist_tfds_dir).to_dict()
@@ -131,6 +120,17 @@ def test_the_discriminator_learns_to_classify_and_evaluate_reports_its_test_erro
     assert c["error"] < 0.5  # chance is 0.9
     assert set(c["per_class_error"]) == {str(d) for d in range(10)}
     assert json.loads(open(report["output"]).read())["classification"] == c
+
+
+def test_a_new_run_initializes_the_classifier_from_its_first_batch(learned):
+    from kgan import checkpoints
+
+    classifier = checkpoints.load_task(learned).task.discriminator
+    # Untrained hidden scales: whatever is not 1 was set by the data-dependent pass.
+    for layer in classifier.hidden.layers:
+        length = layer.length.numpy()
+        assert not layer.length.trainable and not np.allclose(length, 1.0)
+        assert np.all(np.isfinite(length)) and np.all(length > 0)
 
 
 def test_test_error_of_a_constant_classifier_is_the_other_classes_share(mnist_tfds_dir):
