@@ -83,6 +83,9 @@ class DataConfig:
         labeled_per_class: `semi_supervised`: the labelled training images
             of each class (drawn by `train.seed`); every training image is
             also used unlabelled.
+        synthetic_examples: `simgan`: synthetic digits rendered from fonts
+            (`kgan.data.synthetic_digits`, drawn by `train.seed`) for the
+            refiner; the held-out ones are the next indices.
         examples_per_class: `gan` on a class-labelled dataset: train on only
             this many training images of each class, drawn by `train.seed`
             (0: all of them), as with a small labelled set.
@@ -127,6 +130,9 @@ class DataConfig:
     examples_per_class: int = field(default=0, metadata={"range": (0, 10**9), "help": (
         "gan on a class-labelled dataset: train on only this many training images of each "
         "class, drawn by --seed (0: all), e.g. a small labelled set.")})
+    synthetic_examples: int = field(default=20_000, metadata={"range": (1, 10**7), "help": (
+        "simgan: synthetic digits rendered from fonts (drawn by --seed) for the refiner to "
+        "refine; held-out ones follow them.")})
     read_timeout: float = field(default=300.0, metadata={"range": TIMEOUTS, "help": (
         "Seconds an image decode (CelebA, folder) may go without reading a batch of files "
         "before giving up with an error.")})
@@ -385,9 +391,11 @@ class TrainConfig:
         max_rollbacks: Rollbacks allowed in a run before it stops as with
             `stop`.
         l1_weight: pix2pix: weight of the L1 distance to the target (lambda,
-            100 in Isola et al. 2017).
-        adversarial_weight: pix2pix: weight of the conditional GAN term; 0
-            trains the L1-only baseline (no discriminator updates).
+            100 in Isola et al. 2017). simgan: weight of the self-regularization
+            L1 distance to the synthetic input.
+        adversarial_weight: pix2pix, simgan: weight of the (conditional,
+            local) GAN term; 0 trains the L1-only baseline (no discriminator
+            updates).
             semi_supervised: weight of the unsupervised (real vs generated)
             term; 0 trains the classifier on the labelled images alone, the
             paper's baseline (no generator updates).
@@ -395,8 +403,9 @@ class TrainConfig:
             (lambda, 10 in Zhu et al. 2017).
         identity_weight: cyclegan: weight of the identity L1 terms, as a
             fraction of `cycle_weight` (0.5 in Zhu et al.; 0: off).
-        history_size: cyclegan: generated images kept per discriminator in
-            its history buffer (50 in Zhu et al.; 0: judge only the newest).
+        history_size: cyclegan, simgan: generated images kept per
+            discriminator in its history buffer (50 in Zhu et al.; 0: judge
+            only the newest).
     """
 
     loss: str = field(default="non_saturating", metadata={"help": (
@@ -516,7 +525,8 @@ class TrainConfig:
         "range": (1, 1000), "help": "Rollbacks allowed before the run stops."})
     l1_weight: float = field(default=100.0, metadata={
         "range": LOSS_WEIGHTS,
-        "help": "pix2pix: weight of the L1 distance to the target (100 in Isola et al.)."})
+        "help": ("pix2pix: weight of the L1 distance to the target (100 in Isola et al.); "
+                 "simgan: weight of the self-regularization L1 to the synthetic input.")})
     adversarial_weight: float = field(default=1.0, metadata={"range": LOSS_WEIGHTS, "help": (
         "pix2pix: weight of the conditional GAN term (0: the L1-only baseline, no "
         "discriminator); semi_supervised: of the real-vs-generated term (0: the classifier on "
@@ -528,8 +538,8 @@ class TrainConfig:
         "cyclegan: identity L1 weight as a fraction of --cycle_weight (0.5 in Zhu et al.; 0: "
         "off).")})
     history_size: int = field(default=50, metadata={"range": (0, 10_000), "help": (
-        "cyclegan: generated images kept per discriminator in its history buffer (50 in Zhu "
-        "et al.; 0: none).")})
+        "cyclegan, simgan: generated images kept per discriminator in its history buffer (50 "
+        "in Zhu et al.; 0: none).")})
 
     def __post_init__(self):
         check_ranges(self, "train")

@@ -138,6 +138,14 @@ def per_class_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarr
     return np.concatenate(chosen)
 
 
+def tiled_order(count: int, length: int, seed: int) -> np.ndarray:
+    """`length` indices into `count` items: shuffled copies of `range(count)`,
+    one after another (Salimans et al.'s tiling of their labelled set)."""
+    rng = np.random.default_rng([seed, 0x711E])
+    copies = -(-length // count)
+    return np.concatenate([rng.permutation(count) for _ in range(copies)])[:length]
+
+
 def check_examples_per_class(config: Config, task: str) -> None:
     """Refuses `data.examples_per_class` for a task that trains on all its data."""
     if config.data.examples_per_class:

@@ -26,6 +26,7 @@ from kgan.errors import DataError
 FONT_PACKAGES = ("font_source_sans_pro", "font_source_serif_pro", "font_caladea",
                  "font_amatic_sc", "font_hanken_grotesk", "font_fredoka_one")
 IMAGE_SIZE = 28
+IMAGE_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 SUPERSAMPLING = 4
 # Ranges of the random rendering parameters (MNIST digits are about 20 of 28
 # pixels tall, centred by their centre of mass).

@@ -15,6 +15,7 @@ from kgan.tasks.gan import ImageGAN
 from kgan.tasks.pix2pix import Pix2Pix
 from kgan.tasks.points import PointGAN
 from kgan.tasks.semi_supervised import SemiSupervisedGAN
+from kgan.tasks.simgan import SimGAN
 
 TASKS = {
     ImageGAN.NAME: ImageGAN,
@@ -22,6 +23,7 @@ TASKS = {
     Pix2Pix.NAME: Pix2Pix,
     CycleGAN.NAME: CycleGAN,
     SemiSupervisedGAN.NAME: SemiSupervisedGAN,
+    SimGAN.NAME: SimGAN,
 }
 
 

@@ -24,59 +24,9 @@ from kgan.data import translation as translation_data
 from kgan.losses import DiscriminatorOutputs
 from kgan.tasks.base import Direction, Phase, TaskData, TranslationServing
 from kgan.tasks.translation import (HISTORY, MIRROR, TranslationExamples, TranslationTask,
-                                    generator_for, mirrored, patch_discriminator_for)
+                                    generator_for, history_pool, mirrored,
+                                    patch_discriminator_for)
 from kgan.tasks.translation_losses import cyclegan_cycle_loss, cyclegan_identity_loss
-
-
-def history_pool(history, filled, generated, draws, slots):
-    """The history buffer's exchange for one batch (Shrivastava et al. 2017,
-    "Learning from Simulated and Unsupervised Images through Adversarial
-    Training", Sec. 2.3; CycleGAN's `ImagePool`).
-
-    Each generated image in turn: while the buffer has free slots it is stored
-    and judged itself; once full, with probability 1/2 (`draws[i] > 0.5`) it
-    replaces the image in slot `slots[i]`, which is judged in its place,
-    otherwise it is judged itself. A discriminator that sees older generated
-    images as well cannot chase the generator's latest change alone.
-
-    Args:
-        history: `[size, h, w, c]` stored images (size 0: no buffer).
-        filled: int32 scalar, slots in use.
-        generated: `[n, h, w, c]` this step's generated images.
-        draws: float `[n]` uniform in [0, 1).
-        slots: int32 `[n]` uniform in [0, size).
-
-    Returns:
-        (images to judge `[n, h, w, c]`, the new history, the new `filled`).
-    """
-    size = history.shape[0]
-    generated = tf.cast(generated, history.dtype)
-    if not size:
-        return generated, history, filled
-    count = tf.shape(generated)[0]
-    judged = tf.TensorArray(history.dtype, size=count, element_shape=history.shape[1:])
-
-    def exchange(i, history, filled, judged):
-        image = generated[i]
-
-        def store():
-            return image, tf.tensor_scatter_nd_update(history, [[filled]], [image]), filled + 1
-
-        def swap():
-            slot = slots[i]
-            return (history[slot], tf.tensor_scatter_nd_update(history, [[slot]], [image]),
-                    filled)
-
-        def keep():
-            return image, history, filled
-
-        shown, history, filled = tf.cond(
-            filled < size, store, lambda: tf.cond(draws[i] > 0.5, swap, keep))
-        return i + 1, history, filled, judged.write(i, shown)
-
-    _, history, filled, judged = tf.while_loop(
-        lambda i, *_: i < count, exchange, [tf.constant(0), history, filled, judged])
-    return judged.stack(), history, filled
 
 
 @keras.saving.register_keras_serializable(package="kgan")

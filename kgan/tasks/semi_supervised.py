@@ -44,14 +44,6 @@ _UNUSED_OPTIONS = ("r1_gamma", "r2_gamma", "gp_weight", "lecam_weight", "unrolle
                    "ema_half_life", "label_smoothing", "reuse_fakes", "augment")
 
 
-def tiled_order(count: int, length: int, seed: int) -> np.ndarray:
-    """`length` indices into `count` items: shuffled copies of `range(count)`,
-    one after another (Salimans et al.'s tiling of the labelled set)."""
-    rng = np.random.default_rng([seed, 0x711E])
-    copies = -(-length // count)
-    return np.concatenate([rng.permutation(count) for _ in range(copies)])[:length]
-
-
 @keras.saving.register_keras_serializable(package="kgan")
 class SemiSupervisedGAN(ImageGAN):
     """Latent z -> image against a K-class discriminator that learns to classify.
@@ -132,7 +124,7 @@ class SemiSupervisedGAN(ImageGAN):
             return TaskData({"image": images, "label": labels}, dataset.num_examples,
                             dataset.source, element_spec, _image_rows, noun="images")
         chosen = data.per_class_indices(labels, config.data.labeled_per_class, config.train.seed)
-        order = chosen[tiled_order(len(chosen), dataset.num_examples, config.train.seed)]
+        order = chosen[data.tiled_order(len(chosen), dataset.num_examples, config.train.seed)]
         arrays = {"image": images, "labelled_image": images[order],
                   "labelled_class": labels[order].astype(np.int64)}
         element_spec.update(

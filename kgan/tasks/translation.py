@@ -75,6 +75,57 @@ def patch_discriminator_for(config: Config, input_channels: int, name: str) -> k
     return network
 
 
+def history_pool(history, filled, generated, draws, slots):
+    """The history buffer's exchange for one batch (Shrivastava et al. 2017,
+    "Learning from Simulated and Unsupervised Images through Adversarial
+    Training", Sec. 2.3; CycleGAN's `ImagePool`).
+
+    Each generated image in turn: while the buffer has free slots it is stored
+    and judged itself; once full, with probability 1/2 (`draws[i] > 0.5`) it
+    replaces the image in slot `slots[i]`, which is judged in its place,
+    otherwise it is judged itself. A discriminator that sees older generated
+    images as well cannot chase the generator's latest change alone.
+
+    Args:
+        history: `[size, h, w, c]` stored images (size 0: no buffer).
+        filled: int32 scalar, slots in use.
+        generated: `[n, h, w, c]` this step's generated images.
+        draws: float `[n]` uniform in [0, 1).
+        slots: int32 `[n]` uniform in [0, size).
+
+    Returns:
+        (images to judge `[n, h, w, c]`, the new history, the new `filled`).
+    """
+    size = history.shape[0]
+    generated = tf.cast(generated, history.dtype)
+    if not size:
+        return generated, history, filled
+    count = tf.shape(generated)[0]
+    judged = tf.TensorArray(history.dtype, size=count, element_shape=history.shape[1:])
+
+    def exchange(i, history, filled, judged):
+        image = generated[i]
+
+        def store():
+            return image, tf.tensor_scatter_nd_update(history, [[filled]], [image]), filled + 1
+
+        def swap():
+            slot = slots[i]
+            return (history[slot], tf.tensor_scatter_nd_update(history, [[slot]], [image]),
+                    filled)
+
+        def keep():
+            return image, history, filled
+
+        shown, history, filled = tf.cond(
+            filled < size, store, lambda: tf.cond(draws[i] > 0.5, swap, keep))
+        return i + 1, history, filled, judged.write(i, shown)
+
+    _, history, filled, judged = tf.while_loop(
+        lambda i, *_: i < count, exchange, [tf.constant(0), history, filled, judged])
+    return judged.stack(), history, filled
+
+
 def mirrored(flips, *batches):
     """Each batch with the examples where `flips` is true mirrored left-right
     (the same examples in every batch, so pairs stay aligned)."""
@@ -97,20 +148,11 @@ class TranslationTask(Task):
 
     @classmethod
     def resolve(cls, config: Config) -> Config:
-        """Checks the settings both families share; subclasses add theirs."""
-        d, m, t = config.data, config.model, config.train
+        """Checks the settings the image-to-image families share (`check_data`
+        for their data and networks); subclasses add theirs."""
+        m, t = config.model, config.train
         data.check_examples_per_class(config, cls.NAME)
-        if d.dataset != "celeba":
-            raise ConfigError(f"task {cls.NAME} translates CelebA faces: data.dataset must be "
-                              f"'celeba', got {d.dataset!r}")
-        if d.resolution not in RESOLUTIONS:
-            raise ConfigError(f"task {cls.NAME} translates faces of side "
-                              f"{' or '.join(map(str, RESOLUTIONS))}: data.resolution "
-                              f"{d.resolution} is not one")
-        if m.architecture not in GENERATOR_ARCHITECTURES:
-            raise ConfigError(f"task {cls.NAME}'s generator is one of "
-                              f"{', '.join(GENERATOR_ARCHITECTURES)}: model.architecture "
-                              f"{m.architecture!r} is not (use --preset={cls.NAME})")
+        cls.check_data(config)
         refused = {
             "model.conditional": m.conditional, "model.spectral_norm": m.spectral_norm,
             "model.minibatch_std": m.minibatch_std,
@@ -135,6 +177,28 @@ class TranslationTask(Task):
                               f"non_saturating, hinge or relativistic")
         losses.get_loss_family(t.loss)
         return config
+
+    @classmethod
+    def check_data(cls, config: Config) -> None:
+        """Checks the data and networks: CelebA faces at a supported
+        resolution, a U-Net or ResNet generator."""
+        d, m = config.data, config.model
+        if d.dataset != "celeba":
+            raise ConfigError(f"task {cls.NAME} translates CelebA faces: data.dataset must be "
+                              f"'celeba', got {d.dataset!r}")
+        if d.resolution not in RESOLUTIONS:
+            raise ConfigError(f"task {cls.NAME} translates faces of side "
+                              f"{' or '.join(map(str, RESOLUTIONS))}: data.resolution "
+                              f"{d.resolution} is not one")
+        if m.architecture not in GENERATOR_ARCHITECTURES:
+            raise ConfigError(f"task {cls.NAME}'s generator is one of "
+                              f"{', '.join(GENERATOR_ARCHITECTURES)}: model.architecture "
+                              f"{m.architecture!r} is not (use --preset={cls.NAME})")
+
+    @classmethod
+    def image_side(cls, config: Config) -> int:
+        """The side of the square images the task serves."""
+        return int(config.data.resolution)
 
     @classmethod
     def evaluation_split(cls, config: Config) -> str:
@@ -174,7 +238,7 @@ class TranslationTask(Task):
     def __init__(self, networks: dict, config: Config, metric_names=None, **kwargs):
         super().__init__(networks, seed=config.train.seed, metric_names=metric_names, **kwargs)
         self.run_config = config
-        self.image_size = int(config.data.resolution)
+        self.image_size = type(self).image_side(config)
         self.loss_family = losses.get_loss_family(config.train.loss)
 
     def configure(self, config: Config) -> None:

@@ -60,3 +60,19 @@ def cyclegan_identity_loss(real, mapped) -> tf.Tensor:
         Scalar float32, the mean absolute difference per pixel and channel.
     """
     return _mean_absolute_difference(real, mapped)
+
+
+def simgan_self_regularization_loss(synthetic, refined) -> tf.Tensor:
+    """SimGAN's self-regularization term: `E ||psi(R(x)) - psi(x)||_1`
+    with `psi` the identity, the mean absolute difference per pixel.
+
+    Shrivastava et al., "Learning from Simulated and Unsupervised Images
+    through Adversarial Training", CVPR 2017 (https://arxiv.org/abs/1612.07828),
+    Eq. 4: the refined image must stay close to the synthetic one it came
+    from, so that the simulator's annotation (here the digit) still holds;
+    the refiner minimizes the local adversarial loss plus lambda times this.
+
+    Returns:
+        Scalar float32, 0 for an unchanged image, 2 at most (images in [-1, 1]).
+    """
+    return _mean_absolute_difference(synthetic, refined)

@@ -120,3 +120,12 @@ def test_a_labelled_subset_is_drawn_per_class_by_the_seed():
                for s in range(1, 5))
     with pytest.raises(DataError, match="5 images per class were asked for, but class 1 has only 4"):
         data.per_class_indices(labels, 5, seed=0)
+
+
+def test_a_small_set_is_tiled_so_each_item_comes_equally_often():
+    order = data.tiled_order(100, 60_000, seed=3)
+    assert order.shape == (60_000,)
+    np.testing.assert_array_equal(np.bincount(order, minlength=100), np.full(100, 600))
+    # Each block of 100 is one shuffled copy, not the identity.
+    assert sorted(order[:100].tolist()) == list(range(100))
+    assert order[:100].tolist() != list(range(100))

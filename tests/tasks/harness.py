@@ -102,7 +102,7 @@ class TaskContract:
         assert data.num_examples >= 1 and set(data.element_spec) <= set(data.arrays) | {"label"}
         _, inputs = _requests(spec, 3)
         out = getattr(task, spec.network)(inputs, training=False)
-        assert tuple(out.shape) == (3, *spec.output_shape)
+        assert tuple(spec.to_output(out).shape) == (3, *spec.output_shape)
         preview = task.preview()
         assert preview.image.dtype == np.uint8 and preview.image.ndim == 3
 

@@ -11,7 +11,7 @@ from kgan import tasks
 from kgan.config import Config, DataConfig, EvalConfig, ModelConfig, TrainConfig
 from kgan.errors import ConfigError
 from kgan.evaluation import classification, evaluate
-from kgan.tasks.semi_supervised import SemiSupervisedGAN, tiled_order
+from kgan.tasks.semi_supervised import SemiSupervisedGAN
 from kgan.training import train
 from tests.tasks.harness import TaskContract
 
@@ -60,15 +60,6 @@ class TestSemiSupervisedTaskContract(TaskContract):
                                           output=f"{run[0]}/b.json", **settings),
                                **quiet)["classification"]
         assert from_export == from_run
-
-
-def test_the_labelled_set_is_tiled_so_each_image_comes_equally_often():
-    order = tiled_order(100, 60_000, seed=3)
-    assert order.shape == (60_000,)
-    np.testing.assert_array_equal(np.bincount(order, minlength=100), np.full(100, 600))
-    # Each block of 100 is one shuffled copy, not the identity.
-    assert sorted(order[:100].tolist()) == list(range(100))
-    assert order[:100].tolist() != list(range(100))
 
 
 def test_training_batches_pair_each_image_with_a_labelled_one(mnist_tfds_dir):

@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgan.tasks.cyclegan import history_pool
+from kgan.tasks.translation import history_pool
 from kgan.tasks.translation_losses import (cyclegan_cycle_loss, cyclegan_identity_loss,
-                                           pix2pix_l1_loss)
+                                           pix2pix_l1_loss, simgan_self_regularization_loss)
 
 
-@pytest.mark.parametrize("loss", [pix2pix_l1_loss, cyclegan_cycle_loss, cyclegan_identity_loss])
+@pytest.mark.parametrize("loss", [pix2pix_l1_loss, cyclegan_cycle_loss, cyclegan_identity_loss,
+                                  simgan_self_regularization_loss])
 def test_reconstruction_terms_are_the_mean_absolute_difference(loss):
     a = tf.constant([[[[1.0, -1.0]], [[0.5, 0.0]]]])  # [1, 2, 1, 2]
     b = tf.constant([[[[0.0, -1.0]], [[-0.5, 0.25]]]])

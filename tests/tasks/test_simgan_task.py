@@ -1,0 +1,92 @@
+"""SimGAN meets the task contract on rendered digits and real MNIST, and plays the paper's game."""
+
+import dataclasses
+import io
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgan import checkpoints, tasks
+from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
+from kgan.data import synthetic_digits
+from kgan.errors import ConfigError
+from kgan.models.simgan import SimGANRefiner
+from kgan.tasks.simgan import SimGAN
+from kgan.training import train
+from tests.tasks.harness import TaskContract
+
+
+def tiny(data_dir, **train_changes):
+    return Config(task="simgan",
+                  data=DataConfig(data_dir=data_dir, synthetic_examples=40),
+                  model=ModelConfig(architecture="simgan", base_filters=4, generator_blocks=1),
+                  train=TrainConfig(batch_size=4, num_samples=8, history_size=6,
+                                    l1_weight=1.0, **train_changes))
+
+
+class TestSimGANTaskContract(TaskContract):
+    def config(self, request):
+        return tiny(request.getfixturevalue("mnist_tfds_dir"))
+
+    def test_the_history_buffer_holds_refined_digits(self, run):
+        workdir, _ = run
+        reader = tf.train.load_checkpoint(checkpoints.latest_checkpoint(workdir))
+        names = reader.get_variable_to_shape_map()
+        (history,) = [n for n in names if n.startswith("history/")]
+        (filled,) = [n for n in names if n.startswith("history_filled/")]
+        # Four steps of four refinements: the six slots are full.
+        assert int(reader.get_tensor(filled)) == 6
+        stored = reader.get_tensor(history)
+        assert stored.shape == (6, 28, 28, 1) and np.abs(stored).max() > 0.5
+
+
+def test_a_new_refiner_is_the_identity():
+    refiner = SimGANRefiner(1, base_filters=4, blocks=1)
+    refiner.build((None, 28, 28, 1))
+    digits, _ = synthetic_digits.render(8, seed=0)
+    x = tf.cast(digits, tf.float32) / 127.5 - 1.0
+    refined = refiner(x).numpy()
+    np.testing.assert_allclose(refined, x.numpy(), atol=1.1e-3)
+    np.testing.assert_allclose(np.tanh(refiner.pre_tanh(x).numpy()), refined, atol=1e-6)
+
+
+def test_rendered_and_real_digits_ride_side_by_side(mnist_tfds_dir):
+    config = SimGAN.resolve(tiny(mnist_tfds_dir))
+    split = SimGAN.load_data(config, "train")
+    assert split.num_examples == 60_000
+    synthetic = split.arrays["synthetic"]
+    distinct = np.unique(synthetic.reshape(len(synthetic), -1), axis=0)
+    assert len(distinct) == 40  # the 40 rendered digits, tiled
+    held_out = SimGAN.examples(config)["serving_default"].inputs
+    rendered_next, _ = synthetic_digits.render(3, config.train.seed, start=40)
+    np.testing.assert_array_equal(held_out[:3, ..., 0], rendered_next[..., 0])
+    assert held_out.shape[1:] == (28, 28, 3)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"data": {"dataset": "celeba"}}, "data.dataset must be 'mnist'"),
+    ({"model": {"architecture": "resnet"}}, "model.architecture must be 'simgan'"),
+    ({"train": {"augment": ["translation"]}}, "train.augment is an option"),
+    ({"data": {"examples_per_class": 3}}, "task simgan uses all its data"),
+])
+def test_settings_outside_the_game_are_refused(mnist_tfds_dir, changes, message):
+    values = tiny(mnist_tfds_dir).to_dict()
+    for section, fields in changes.items():
+        values[section].update(fields)
+    config = Config.from_dict(values)
+    with pytest.raises(ConfigError, match=message):
+        tasks.task_of(config).resolve(config)
+
+
+def test_adversarial_weight_zero_trains_the_refiner_on_self_regularization_alone(
+        mnist_tfds_dir, tmp_path):
+    config = tiny(mnist_tfds_dir, adversarial_weight=0.0, steps=2, log_every=2,
+                  sample_every=2, checkpoint_every=2)
+    result = train(config, str(tmp_path / "run"), stream=io.StringIO())
+    assert set(result.metrics) == {"g_loss"}
+    reader = tf.train.load_checkpoint(result.checkpoint)
+    iterations = {name.split("/")[0]: int(reader.get_tensor(name))
+                  for name in reader.get_variable_to_shape_map()
+                  if name.endswith("_iterations/.ATTRIBUTES/VARIABLE_VALUE")}
+    assert iterations == {"g_optimizer": 2, "d_optimizer": 0}
