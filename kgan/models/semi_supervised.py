@@ -9,10 +9,9 @@ The paper's MNIST models (Sec. 5 and its code, `improved-gan/mnist_svhn_cifar10`
   and 250 units with K = 10 linear class logits, Gaussian noise of standard
   deviation 0.3 added to its input and 0.5 to every hidden layer's output
   while training, and weight normalization (Salimans & Kingma 2016) in every
-  layer (`WeightNormDense`) with the paper's data-dependent initialization
-  (`NoisyClassifier.initialize_from_data`): the hidden layers' scales stay
-  where it puts them, only the logits' scale trains. Its last hidden layer is
-  the feature layer the generator matches.
+  layer (`WeightNormDense`, without the paper's data-dependent
+  initialization). Its last hidden layer is the feature layer the generator
+  matches.
 
 Noise is drawn from a seed passed in (`noise_seed`), not from layer state, so
 that the task keys it by its step counter like all of kgan's noise and a
@@ -37,64 +36,41 @@ class WeightNormDense(keras.layers.Layer):
     rate (3e-3) kills the ReLU layers within a few thousand steps (measured:
     every logit constant, 10% accuracy, BUILD_NOTES issue 19).
 
-    `g` starts at 1 (a unit-length weight vector per output) until
-    `initialize_from_data` sets it and the bias from a batch of inputs.
+    `g` starts at 1 (a unit-length weight vector per output), not at the
+    paper's data-dependent value: a layer builds without seeing data.
 
     Args:
         units: Output width.
         activation: A Keras activation (None: linear).
-        trainable_length: Whether `g` is trained. Salimans et al. fix it in
-            their hidden layers after initialization: a ReLU layer is
-            positively homogeneous, so a trained `g` can grow the signal
-            until the discriminator's additive Gaussian noise no longer
-            regularizes it.
         **kwargs: Standard `keras.layers.Layer` arguments.
     """
 
-    def __init__(self, units, activation=None, trainable_length=True, **kwargs):
+    def __init__(self, units, activation=None, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.activation = keras.activations.get(activation)
-        self.trainable_length = bool(trainable_length)
 
     def build(self, input_shape):
         self.direction = self.add_weight(
             name="direction", shape=(int(input_shape[-1]), self.units),
             initializer=keras.initializers.RandomNormal(stddev=0.05))
-        self.length = self.add_weight(name="length", shape=(self.units,), initializer="ones",
-                                      trainable=self.trainable_length)
+        self.length = self.add_weight(name="length", shape=(self.units,), initializer="ones")
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
 
-    def _unit_directions(self):
-        direction = keras.ops.cast(self.direction, self.compute_dtype)
-        return direction / keras.ops.sqrt(
-            keras.ops.sum(keras.ops.square(direction), axis=0) + 1e-12)
-
     def call(self, inputs):
-        kernel = self._unit_directions() * keras.ops.cast(self.length, self.compute_dtype)
+        direction = keras.ops.cast(self.direction, self.compute_dtype)
+        norms = keras.ops.sqrt(keras.ops.sum(keras.ops.square(direction), axis=0) + 1e-12)
+        kernel = direction * (keras.ops.cast(self.length, self.compute_dtype) / norms)
         outputs = keras.ops.matmul(inputs, kernel) + keras.ops.cast(self.bias,
                                                                     self.compute_dtype)
         return self.activation(outputs)
-
-    def initialize_from_data(self, inputs, scale=1.0):
-        """Sets `g` and the bias so that each unit's pre-activation over
-        `inputs` has mean 0 and standard deviation `scale` (Salimans &
-        Kingma 2016, Sec. 3), and returns the layer's output on them."""
-        projected = tf.matmul(tf.cast(inputs, tf.float32),
-                              tf.cast(self._unit_directions(), tf.float32))
-        mean, variance = tf.nn.moments(projected, axes=[0])
-        length = scale / tf.sqrt(variance + 1e-8)
-        self.length.assign(tf.cast(length, self.length.dtype))
-        self.bias.assign(tf.cast(-mean * length, self.bias.dtype))
-        return self(inputs)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,
-                "activation": keras.activations.serialize(self.activation),
-                "trainable_length": self.trainable_length}
+                "activation": keras.activations.serialize(self.activation)}
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -165,8 +141,8 @@ class NoisyClassifier(keras.Model):
             raise ValueError("a NoisyClassifier needs at least one hidden layer (its features)")
         # In a Sequential block, not a list: see kgan.models.body.
         self.hidden = keras.Sequential(
-            [WeightNormDense(units, activation="relu", trainable_length=False)
-             for units in self.hidden_units], name="hidden")
+            [WeightNormDense(units, activation="relu") for units in self.hidden_units],
+            name="hidden")
         self.logits = WeightNormDense(self.num_classes, dtype="float32", name="logits")
 
     def build(self, input_shape):
@@ -185,25 +161,13 @@ class NoisyClassifier(keras.Model):
                                            dtype=x.dtype, alg="philox")
         return x + noise
 
-    def _flat_unit_range(self, images):
-        x = keras.ops.reshape(keras.ops.cast(images, self.compute_dtype),
-                              (-1, math.prod(self.image_shape)))
-        return (x + 1.0) / 2.0
-
-    def initialize_from_data(self, images, noise_seed=None):
-        """Salimans et al.'s data-dependent initialization: layer by layer
-        from the input, each unit's pre-activation over `images` (with the
-        training noise of `noise_seed`, as in their code) is set to mean 0
-        and standard deviation 1, the logits' too."""
-        x = self._noisy(self._flat_unit_range(images), self.input_noise, noise_seed, 0)
-        for index, layer in enumerate(self.hidden.layers, start=1):
-            x = self._noisy(layer.initialize_from_data(x), self.hidden_noise, noise_seed, index)
-        self.logits.initialize_from_data(x)
-
     def features_and_logits(self, images, noise_seed=None):
         """(features `[batch, hidden_units[-1]]`: the last hidden layer before
         its noise, logits `[batch, K]`)."""
-        x = self._noisy(self._flat_unit_range(images), self.input_noise, noise_seed, 0)
+        x = keras.ops.reshape(keras.ops.cast(images, self.compute_dtype),
+                              (-1, math.prod(self.image_shape)))
+        x = (x + 1.0) / 2.0
+        x = self._noisy(x, self.input_noise, noise_seed, 0)
         for index, layer in enumerate(self.hidden.layers, start=1):
             features = layer(x)  # the paper's feature layer is the last one before its noise
             x = self._noisy(features, self.hidden_noise, noise_seed, index)

@@ -397,12 +397,6 @@ class Task(keras.Model):
 
     # ----- training -----
 
-    def initialize_from_data(self, batch: dict) -> None:
-        """Sets a new run's weights from its first training batch (a batch
-        of `load_data`'s arrays), once, before the first step: data-dependent
-        initialization (Salimans & Kingma 2016). Not called on resume, where
-        the checkpoint holds the weights. Most families need none."""
-
     def compile(self, *, optimizers: dict, loss_weights: Optional[dict] = None, **kwargs):
         """Configures training.
 

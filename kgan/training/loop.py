@@ -270,13 +270,6 @@ def _train_locked(config, workdir, strategy, chief, task_class, dataset, log, st
                        f"({one_line(e)[:200]}); make it smaller") from None
     checkpoint = checkpoints.make_checkpoint(task.checkpoint_items())
     latest = restore_run(task, workdir, log)
-    if not latest and type(task).initialize_from_data is not tasks.Task.initialize_from_data:
-        first_batch = next(iter(data.seeded_batches(
-            dataset.arrays, dataset.num_examples, task_class.examples_per_step(config),
-            config.train.seed, min_batch_size=task_class.min_examples_per_step(config),
-            transform=dataset.transform)))
-        with (strategy or tf.distribute.get_strategy()).scope():
-            task.initialize_from_data(first_batch)
     start_step = int(task.step_counter.numpy())
     end_step = total_steps(config, dataset.num_examples)
     t = config.train
