@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from kgan import data
 from kgan.config import Config
-from kgan.errors import ConfigError, DataError
+from kgan.errors import ConfigError
 from kgan.models.semi_supervised import FeatureMatchingGenerator, NoisyClassifier
 from kgan.tasks.adversarial import recipe_arguments
 from kgan.tasks.base import ClassifierServing, LatentServing, Phase, TaskData
@@ -36,7 +36,7 @@ from kgan.tasks.semi_supervised_losses import (semi_supervised_class_loss,
                                                semi_supervised_generator_loss)
 
 # Noise streams of the discriminator's Gaussian noise, beside LatentGAN's 0..3.
-LABELLED_NOISE, UNLABELLED_NOISE, GENERATED_NOISE, INITIALIZATION_NOISE = 4, 5, 6, 7
+LABELLED_NOISE, UNLABELLED_NOISE, GENERATED_NOISE = 4, 5, 6
 ARCHITECTURE = "mlp"
 UNSUPERVISED_WEIGHT = 0.5
 # Options of the image GAN's recipe that this game does not play.
@@ -147,12 +147,6 @@ class SemiSupervisedGAN(ImageGAN):
         return cls(generator, discriminator, m.latent_dim,
                    adversarial_weight=config.train.adversarial_weight, class_names=class_names,
                    **recipe_arguments(config))
-
-    def initialize_from_data(self, batch):
-        # The paper's code initializes its weight-normalized classifier on
-        # training images, through the training noise.
-        self.discriminator.initialize_from_data(batch["image"],
-                                                self.noise_seed(0, INITIALIZATION_NOISE))
 
     def phases(self):
         return [Phase("DG", self._play)]

@@ -1,6 +1,5 @@
 """SimGAN meets the task contract on rendered digits and real MNIST, and plays the paper's game."""
 
-import dataclasses
 import io
 
 import numpy as np
