@@ -35,6 +35,8 @@ flags.DEFINE_float("chunk_minutes", 10.0, "Longest training process (wall-clock)
 flags.DEFINE_integer("classifier_seeds", 3, "Classifier trainings per (seed, contender).")
 flags.DEFINE_integer("classifier_steps", 2000, "Classifier training steps (batch 128).")
 flags.DEFINE_float("l1_weight", None, "Self-regularization weight (default: the preset's).")
+flags.DEFINE_integer("base_filters", None, "Refiner and discriminator width (default: the preset's).")
+flags.DEFINE_integer("blocks", None, "Refiner ResNet blocks (default: the preset's).")
 flags.DEFINE_string("data_dir", os.path.join(REPO, "..", "shared", "data",
                                              "tensorflow_datasets"), "MNIST TFDS data_dir.")
 flags.DEFINE_string("out", "/tmp/kgan-bench-simgan", "Run folders.")
@@ -55,11 +57,18 @@ def run_config(seed: int):
                          "sample_every": 2000, "log_every": 250}}
     if FLAGS.l1_weight is not None:
         changes["train"]["l1_weight"] = FLAGS.l1_weight
+    changes["model"] = {name: value for name, value in (
+        ("base_filters", FLAGS.base_filters), ("generator_blocks", FLAGS.blocks))
+        if value is not None}
     return Config.from_dict(presets.merge(presets.load_preset("simgan", Config), changes))
 
 
 def variant() -> str:
-    return f"{FLAGS.minutes:g}min" + ("" if FLAGS.l1_weight is None else f",l1={FLAGS.l1_weight:g}")
+    """The budget and every setting changed from the preset, as in result keys."""
+    changed = [f"{name}={value:g}" for name, value in (
+        ("l1", FLAGS.l1_weight), ("width", FLAGS.base_filters), ("blocks", FLAGS.blocks))
+        if value is not None]
+    return ",".join([f"{FLAGS.minutes:g}min", *changed])
 
 
 def run_dir(seed: int) -> str:
