@@ -122,7 +122,7 @@ def main(argv):
     from budget import claimed, load_results, record_result, train_to_budget
 
     from kgan.config import DataConfig
-    from kgan.evaluation import classification, classifier_score
+    from kgan.evaluation import classifier_score
 
     logging.set_verbosity(logging.WARNING)  # TFDS logs every dataset open at INFO
     quiet = lambda message: print(f"  {message}", flush=True)  # noqa: E731
@@ -149,11 +149,9 @@ def main(argv):
                     if key in load_results(FLAGS.results):
                         continue
                     sources = [real] if contender == "real" else [real, generated]
-                    model = classifier_score.train_classifier(
-                        sources, FLAGS.classifier_steps, seed=1000 * seed + k, log=quiet)
-                    result = classification.test_error(
-                        classifier_score.probabilities(model),
-                        DataConfig(data_dir=FLAGS.data_dir), log=quiet)
+                    result = classifier_score.score(sources, FLAGS.classifier_steps,
+                                                    1000 * seed + k,
+                                                    DataConfig(data_dir=FLAGS.data_dir), quiet)
                     record_result(FLAGS.results, key, {
                         "gan_cpu_seconds": timing["cpu_seconds"],
                         "generated": generated.name, **result})

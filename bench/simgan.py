@@ -133,7 +133,7 @@ def main(argv):
     del argv
     from budget import claimed, load_results, record_result, train_to_budget
 
-    from kgan.evaluation import classification, classifier_score
+    from kgan.evaluation import classifier_score
 
     logging.set_verbosity(logging.WARNING)  # TFDS logs every dataset open at INFO
     quiet = lambda message: print(f"  {message}", flush=True)  # noqa: E731
@@ -158,11 +158,8 @@ def main(argv):
             for (contender, k), key in keys.items():
                 if key in load_results(FLAGS.results):
                     continue
-                model = classifier_score.train_classifier(
-                    [sources[contender]], FLAGS.classifier_steps, seed=1000 * seed + k,
-                    log=quiet)
-                result = classification.test_error(
-                    classifier_score.probabilities(model), run_config(seed).data, log=quiet)
+                result = classifier_score.score([sources[contender]], FLAGS.classifier_steps,
+                                                1000 * seed + k, run_config(seed).data, quiet)
                 record_result(FLAGS.results, key, {"refiner_step": step,
                                                    "cpu_seconds": timing["cpu_seconds"],
                                                    **result})

@@ -20,7 +20,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kgan.config import DataConfig
 from kgan.errors import DataError
+from kgan.evaluation import classification
 from kgan.evaluation.mnist_classifier import build_classifier
 
 LEARNING_RATE = 1e-3
@@ -85,6 +87,14 @@ def train_classifier(sources: list, steps: int, seed: int,
         if (index + 1) % max(1, steps // 4) == 0:
             log(f"  step {index + 1}/{steps}: loss {float(loss):.4f}")
     return model
+
+
+def score(sources: list, steps: int, seed: int, data_config: DataConfig, log=print) -> dict:
+    """Trains the classifier on `sources` (`train_classifier`) and returns
+    its error on the held-out split of `data_config`'s digits
+    (`classification.test_error`)."""
+    model = train_classifier(sources, steps, seed, log=log)
+    return classification.test_error(probabilities(model), data_config, log=log)
 
 
 def probabilities(model: keras.Model):

@@ -20,6 +20,7 @@ import tensorflow as tf
 from kgan import checkpoints, tasks
 from kgan import export as kgan_export
 from kgan.config import Config, ExportConfig
+from kgan.errors import ConfigError
 from kgan.training import memory, train
 
 # Loads an export with TensorFlow alone and runs serving_default on saved latents.
@@ -54,6 +55,17 @@ def _requests(spec, rows: int, seed: int = 0):
     vectors = (np.eye(spec.num_labels, dtype=np.float32)[served]
                if spec.label_kind == "class" else served)
     return {"z": z, "labels": served}, [z, vectors]
+
+
+def assert_resolve_refuses(config: Config, changes: dict, message: str) -> None:
+    """`config` with `changes` (`{section: {field: value}}`) is refused by
+    its task's `resolve` with an error matching `message`."""
+    values = config.to_dict()
+    for section, fields in changes.items():
+        values[section].update(fields)
+    changed = Config.from_dict(values)
+    with pytest.raises(ConfigError, match=message):
+        tasks.task_of(changed).resolve(changed)
 
 
 class TaskContract:

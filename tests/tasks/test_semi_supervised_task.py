@@ -9,11 +9,10 @@ import pytest
 
 from kgan import tasks
 from kgan.config import Config, DataConfig, EvalConfig, ModelConfig, TrainConfig
-from kgan.errors import ConfigError
 from kgan.evaluation import classification, evaluate
 from kgan.tasks.semi_supervised import SemiSupervisedGAN
 from kgan.training import train
-from tests.tasks.harness import TaskContract
+from tests.tasks.harness import TaskContract, assert_resolve_refuses
 
 
 def tiny(data_dir, **train_changes):
@@ -81,12 +80,7 @@ def test_training_batches_pair_each_image_with_a_labelled_one(mnist_tfds_dir):
     ({"data": {"examples_per_class": 5}}, "task semi_supervised uses all its data"),
 ])
 def test_settings_the_game_does_not_play_are_refused(mnist_tfds_dir, changes, message):
-    values = tiny(mnist_tfds_dir).to_dict()
-    for section, fields in changes.items():
-        values[section].update(fields)
-    config = Config.from_dict(values)
-    with pytest.raises(ConfigError, match=message):
-        tasks.task_of(config).resolve(config)
+    assert_resolve_refuses(tiny(mnist_tfds_dir), changes, message)
 
 
 @pytest.fixture(scope="module")

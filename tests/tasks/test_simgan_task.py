@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgan import checkpoints, tasks
+from kgan import checkpoints
 from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
 from kgan.data import synthetic_digits
-from kgan.errors import ConfigError
 from kgan.models.simgan import SimGANRefiner
 from kgan.tasks.simgan import SimGAN
 from kgan.training import train
-from tests.tasks.harness import TaskContract
+from tests.tasks.harness import TaskContract, assert_resolve_refuses
 
 
 def tiny(data_dir, **train_changes):
@@ -70,12 +69,7 @@ def test_rendered_and_real_digits_ride_side_by_side(mnist_tfds_dir):
     ({"data": {"examples_per_class": 3}}, "task simgan uses all its data"),
 ])
 def test_settings_outside_the_game_are_refused(mnist_tfds_dir, changes, message):
-    values = tiny(mnist_tfds_dir).to_dict()
-    for section, fields in changes.items():
-        values[section].update(fields)
-    config = Config.from_dict(values)
-    with pytest.raises(ConfigError, match=message):
-        tasks.task_of(config).resolve(config)
+    assert_resolve_refuses(tiny(mnist_tfds_dir), changes, message)
 
 
 def test_adversarial_weight_zero_trains_the_refiner_on_self_regularization_alone(
