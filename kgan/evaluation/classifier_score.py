@@ -68,7 +68,8 @@ def train_classifier(sources: list, steps: int, seed: int,
     optimizer = keras.optimizers.Adam(LEARNING_RATE)
     share = max(1, batch_size // len(sources))
 
-    @tf.function(reduce_retracing=True)
+    # No Python control flow inside: AutoGraph has nothing to convert.
+    @tf.function(autograph=False, reduce_retracing=True)
     def step(images, labels):
         with tf.GradientTape() as tape:
             logits = model(tf.cast(images, tf.float32), training=True)
