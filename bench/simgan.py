@@ -151,7 +151,8 @@ def main(argv):
             timing = train_to_budget(run_dir(seed), run_config(seed), FLAGS.minutes,
                                      FLAGS.chunk_minutes, f"SimGAN seed {seed}")
             raw, refined, real, step = digit_sets(seed)
-            grid = os.path.join(os.path.dirname(FLAGS.results), f"simgan_grid_seed{seed}.png")
+            grid = os.path.join(os.path.dirname(FLAGS.results),
+                                f"simgan_grid_{variant()}_seed{seed}.png")
             write_grid(grid, raw, refined, real)
             print(f"  grid (rendered / refined / real): {grid}", flush=True)
             sources = {"raw": raw, "refined": refined, "real": real}
