@@ -37,6 +37,7 @@ flags.DEFINE_integer("classifier_steps", 2000, "Classifier training steps (batch
 flags.DEFINE_float("l1_weight", None, "Self-regularization weight (default: the preset's).")
 flags.DEFINE_integer("base_filters", None, "Refiner and discriminator width (default: the preset's).")
 flags.DEFINE_integer("blocks", None, "Refiner ResNet blocks (default: the preset's).")
+flags.DEFINE_integer("patch_layers", None, "Discriminator stride-2 stages (default: the preset's).")
 flags.DEFINE_string("data_dir", os.path.join(REPO, "..", "shared", "data",
                                              "tensorflow_datasets"), "MNIST TFDS data_dir.")
 flags.DEFINE_string("out", "/tmp/kgan-bench-simgan", "Run folders.")
@@ -58,7 +59,8 @@ def run_config(seed: int):
     if FLAGS.l1_weight is not None:
         changes["train"]["l1_weight"] = FLAGS.l1_weight
     changes["model"] = {name: value for name, value in (
-        ("base_filters", FLAGS.base_filters), ("generator_blocks", FLAGS.blocks))
+        ("base_filters", FLAGS.base_filters), ("generator_blocks", FLAGS.blocks),
+        ("patch_layers", FLAGS.patch_layers))
         if value is not None}
     return Config.from_dict(presets.merge(presets.load_preset("simgan", Config), changes))
 
@@ -66,7 +68,8 @@ def run_config(seed: int):
 def variant() -> str:
     """The budget and every setting changed from the preset, as in result keys."""
     changed = [f"{name}={value:g}" for name, value in (
-        ("l1", FLAGS.l1_weight), ("width", FLAGS.base_filters), ("blocks", FLAGS.blocks))
+        ("l1", FLAGS.l1_weight), ("width", FLAGS.base_filters), ("blocks", FLAGS.blocks),
+        ("patches", FLAGS.patch_layers))
         if value is not None]
     return ",".join([f"{FLAGS.minutes:g}min", *changed])
 

@@ -198,7 +198,8 @@ class ModelConfig:
             classifier-discriminator (Salimans et al. 2016: 1000, 500, 250,
             250, 250); its last hidden layer is what feature matching matches.
         patch_layers: Stride-2 convolutions of the PatchGAN discriminator
-            (Isola et al. 2017: 3, a 70x70 receptive field; 2: 34x34).
+            (Isola et al. 2017: 3, a 70x70 receptive field; 2: 34x34; 1:
+            16x16, SimGAN's local patches on digits).
         dropout: Dropout rate of the U-Net generator's innermost decoder
             stages, pix2pix's noise (0.5 in the paper; applied in training
             only: the served translation is deterministic).
@@ -253,8 +254,8 @@ class ModelConfig:
             "semi_supervised: hidden widths of the classifier-discriminator (its last layer is "
             "feature matching's).")})
     patch_layers: int = field(default=3, metadata={"range": (1, 6), "help": (
-        "pix2pix/cyclegan: stride-2 convolutions of the PatchGAN discriminator (3: 70x70 "
-        "patches, 2: 34x34).")})
+        "pix2pix/cyclegan/simgan: stride-2 convolutions of the PatchGAN discriminator (3: "
+        "70x70 patches, 2: 34x34, 1: 16x16).")})
     dropout: float = field(default=0.5, metadata={"range": (0.0, BELOW_ONE), "help": (
         "pix2pix: dropout rate of the U-Net's innermost decoder stages (its noise; training "
         "only).")})

@@ -37,8 +37,9 @@ from kgan.tasks.translation_losses import simgan_self_regularization_loss
 
 ARCHITECTURE = "simgan"
 HELD_OUT_EXAMPLES = 1000
-# One stride-2 stage: each logit judges a 16x16-pixel patch of a 28x28 digit.
-PATCH_LAYERS = 1
+# Stride-2 stages of the discriminator on a 28x28 digit: 1 judges 16x16-pixel
+# patches (the preset, the paper's local loss), 2 judges 34x34 (the whole digit).
+MAX_PATCH_LAYERS = 2
 SOURCE, TARGET = "synthetic digits", "MNIST-like digits"
 
 
@@ -68,6 +69,9 @@ class SimGAN(TranslationTask):
         if m.architecture != ARCHITECTURE:
             raise ConfigError(f"task simgan's refiner is its own: model.architecture must be "
                               f"{ARCHITECTURE!r}, got {m.architecture!r} (use --preset=simgan)")
+        if m.patch_layers > MAX_PATCH_LAYERS:
+            raise ConfigError(f"model.patch_layers={m.patch_layers} halves a 28x28 digit "
+                              f"below 7x7; simgan takes 1 (16x16 patches) or 2 (34x34)")
 
     @classmethod
     def image_side(cls, config: Config) -> int:
@@ -114,7 +118,7 @@ class SimGAN(TranslationTask):
                                 name="refiner")
         refiner.build(shape)
         discriminator = PatchDiscriminator(1, base_filters=m.base_filters,
-                                           patch_layers=PATCH_LAYERS, name="discriminator")
+                                           patch_layers=m.patch_layers, name="discriminator")
         discriminator.build(shape)
         return cls(refiner, discriminator, config)
 

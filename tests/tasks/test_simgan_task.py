@@ -18,7 +18,8 @@ from tests.tasks.harness import TaskContract, assert_resolve_refuses
 def tiny(data_dir, **train_changes):
     return Config(task="simgan",
                   data=DataConfig(data_dir=data_dir, synthetic_examples=40),
-                  model=ModelConfig(architecture="simgan", base_filters=4, generator_blocks=1),
+                  model=ModelConfig(architecture="simgan", base_filters=4, generator_blocks=1,
+                                    patch_layers=1),
                   train=TrainConfig(batch_size=4, num_samples=8, history_size=6,
                                     l1_weight=1.0, **train_changes))
 
@@ -65,6 +66,7 @@ def test_rendered_and_real_digits_ride_side_by_side(mnist_tfds_dir):
 @pytest.mark.parametrize("changes, message", [
     ({"data": {"dataset": "celeba"}}, "data.dataset must be 'mnist'"),
     ({"model": {"architecture": "resnet"}}, "model.architecture must be 'simgan'"),
+    ({"model": {"patch_layers": 3}}, "model.patch_layers=3 halves a 28x28 digit below 7x7"),
     ({"train": {"augment": ["translation"]}}, "train.augment is an option"),
     ({"data": {"examples_per_class": 3}}, "task simgan uses all its data"),
 ])
