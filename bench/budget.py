@@ -20,8 +20,13 @@ def train_for(workdir: str, config, seconds: float) -> dict:
     finished step. A run that ends earlier (its step count reached) returns
     then; one already trained further resumes from its checkpoint.
 
+    Stopping the bench (SIGINT or SIGTERM, also when it was started in the
+    background, where a shell ignores SIGINT) stops the run the same way, and
+    its time is still returned: the run's own session keeps a terminal's
+    Ctrl-C from reaching it twice.
+
     Returns:
-        {"wall_seconds", "cpu_seconds"} of the training process.
+        {"wall_seconds", "cpu_seconds", "interrupted"} of the training process.
 
     Raises:
         RuntimeError: if train.py failed (see `<workdir>/train.log`).
@@ -35,19 +40,25 @@ def train_for(workdir: str, config, seconds: float) -> dict:
     log_path = os.path.join(workdir, "train.log")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.monotonic()
-    with open(log_path, "a") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path, "a") as log, _signals_interrupt():
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        interrupted = False
         try:
             process.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=600)
+        except KeyboardInterrupt:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=600)
+            interrupted = True
     wall = time.monotonic() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if process.returncode not in (0, 130):
         raise RuntimeError(f"train.py exited {process.returncode}; see {log_path}")
-    return {"wall_seconds": wall, "cpu_seconds": cpu}
+    return {"wall_seconds": wall, "cpu_seconds": cpu, "interrupted": interrupted}
 
 
 def train_to_budget(workdir: str, config, minutes: float, chunk_minutes: float,
@@ -77,6 +88,8 @@ def train_to_budget(workdir: str, config, minutes: float, chunk_minutes: float,
                   "processes": timing["processes"] + 1}
         with open(timing_path, "w") as f:
             json.dump(timing, f)
+        if spent["interrupted"]:
+            raise KeyboardInterrupt(f"stopped during {label}; its time so far is counted")
     return timing
 
 
@@ -118,6 +131,21 @@ def claimed(workdir: str):
             yield True
         finally:
             fcntl.flock(claim, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """SIGINT and SIGTERM raise KeyboardInterrupt inside the block."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {signum: signal.signal(signum, interrupt)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
