@@ -9,8 +9,9 @@ with CycleGAN), and a 1x1 convolution to the image's channels. Its output is
 tanh, with the last convolution starting at zero, so a new refiner is the
 identity. The paper reaches the same start by pretraining the refiner on
 the self-regularization loss alone (1,000 steps); here it costs nothing.
-The local adversarial discriminator is the PatchGAN of
-`kgan.models.translation` with one stride-2 stage (16x16-pixel patches).
+The adversarial discriminator is the PatchGAN of `kgan.models.translation`
+with one stride-2 stage (the paper's local 16x16-pixel patches) or two
+(the whole digit).
 """
 
 import keras

@@ -1,8 +1,9 @@
 """`simgan`: refine synthetic digits until they look like MNIST (Shrivastava et al. 2017).
 
 A refiner R takes a digit rendered from a font (`kgan.data.synthetic_digits`)
-and changes it so that a local discriminator cannot tell its 16x16-pixel
-patches from patches of real MNIST digits, while a self-regularization L1
+and changes it so that a patch discriminator cannot tell it from real MNIST
+digits (`model.patch_layers`: 1 judges the paper's local 16x16-pixel
+patches, 2 the whole digit), while a self-regularization L1
 term keeps it close to its input, so the rendered digit's label still holds:
 the refined digits are labelled training data for a classifier of real
 handwriting (`bench/simgan.py` measures that). The discriminator sees half
@@ -53,7 +54,7 @@ def _to_rgb_uint8(refined):
 
 @keras.saving.register_keras_serializable(package="kgan")
 class SimGAN(TranslationTask):
-    """Synthetic digit x -> refined digit R(x), judged patch by patch against MNIST."""
+    """Synthetic digit x -> refined digit R(x), judged by patches against MNIST."""
 
     NAME = "simgan"
     PLAYERS = {"d": ("discriminator",), "g": ("refiner",)}
