@@ -199,10 +199,6 @@ class SimGAN(TranslationTask):
             to_input=translation_data.to_network_input("sketch"),
             to_output=_to_rgb_uint8)
 
-    def refine(self, digits_uint8) -> np.ndarray:
-        """uint8 `[n, 28, 28, 1]` synthetic digits -> uint8 refined digits, same shape."""
-        return self.translate("serving_default", _gray_to_rgb(digits_uint8))[..., :1]
-
     def preview_rows(self, examples: dict) -> list:
         chosen = examples["serving_default"]
         return [("synthetic", chosen.inputs),
