@@ -35,6 +35,7 @@ CELEBA_DEFAULT_ATTRIBUTES = ("Male", "Smiling", "Eyeglasses", "Blond_Hair")
 FOLDER_RESOLUTIONS = (32, 64, 128)
 # What pix2pix turns into faces (kgan.data.translation).
 TRANSLATIONS = ("colorization", "sketch")
+PIXEL_LOSSES = ("mse", "l1")
 
 # The largest fraction below 1 a setting may take: float32, which the optimizers
 # and layers compute in, rounds fractions within 3e-8 of 1 up to 1.0 (and an
@@ -86,6 +87,10 @@ class DataConfig:
         synthetic_examples: `simgan`: synthetic digits rendered from fonts
             (`kgan.data.synthetic_digits`, drawn by `train.seed`) for the
             refiner; the held-out ones are the next indices.
+        scale: `srgan`: the upscaling factor (2, 4 or 8): low-resolution
+            inputs are the faces downscaled by it.
+        crop_size: `srgan`: the side of the high-resolution training crops
+            (96 in Ledig et al. 2017); a multiple of 16 and of `scale`.
         examples_per_class: `gan` on a class-labelled dataset: train on only
             this many training images of each class, drawn by `train.seed`
             (0: all of them), as with a small labelled set.
@@ -133,6 +138,12 @@ class DataConfig:
     synthetic_examples: int = field(default=20_000, metadata={"range": (1, 10**7), "help": (
         "simgan: synthetic digits rendered from fonts (drawn by --seed) for the refiner to "
         "refine; held-out ones follow them.")})
+    scale: int = field(default=4, metadata={"range": (2, 8), "help": (
+        "srgan: upscaling factor, 2, 4 or 8 (low-resolution inputs are the faces downscaled by "
+        "it).")})
+    crop_size: int = field(default=96, metadata={"range": (16, 176), "help": (
+        "srgan: side of the high-resolution training crops (96 in Ledig et al.), a multiple of "
+        "16 and of --scale.")})
     read_timeout: float = field(default=300.0, metadata={"range": TIMEOUTS, "help": (
         "Seconds an image decode (CelebA, folder) may go without reading a batch of files "
         "before giving up with an error.")})
@@ -396,10 +407,13 @@ class TrainConfig:
             L1 distance to the synthetic input.
         adversarial_weight: pix2pix, simgan: weight of the (conditional,
             local) GAN term; 0 trains the L1-only baseline (no discriminator
-            updates).
+            updates). srgan: weight of the GAN term against the pixel loss
+            (1e-3 in Ledig et al. 2017); 0 trains SRResNet.
             semi_supervised: weight of the unsupervised (real vs generated)
             term; 0 trains the classifier on the labelled images alone, the
             paper's baseline (no generator updates).
+        pixel_loss: srgan: the distance to the high-resolution face, `mse`
+            (SRResNet, Ledig et al. 2017) or `l1` (ESRGAN, Wang et al. 2018).
         cycle_weight: cyclegan: weight of each cycle-consistency L1 term
             (lambda, 10 in Zhu et al. 2017).
         identity_weight: cyclegan: weight of the identity L1 terms, as a
@@ -531,7 +545,10 @@ class TrainConfig:
     adversarial_weight: float = field(default=1.0, metadata={"range": LOSS_WEIGHTS, "help": (
         "pix2pix: weight of the conditional GAN term (0: the L1-only baseline, no "
         "discriminator); semi_supervised: of the real-vs-generated term (0: the classifier on "
-        "the labels alone).")})
+        "the labels alone); srgan: against the pixel loss (1e-3 in Ledig et al.; 0: SRResNet, "
+        "no discriminator).")})
+    pixel_loss: str = field(default="mse", metadata={"help": (
+        "srgan: distance to the high-resolution face: mse (SRResNet) or l1 (ESRGAN).")})
     cycle_weight: float = field(default=10.0, metadata={
         "range": LOSS_WEIGHTS,
         "help": "cyclegan: weight of each cycle-consistency L1 term (10 in Zhu et al.)."})
@@ -558,6 +575,8 @@ class TrainConfig:
                  f"must name distinct augmentations from {', '.join(AUGMENTATIONS)}")
         _require(self.eval_metric in TRAINING_EVAL_METRICS, "train.eval_metric",
                  self.eval_metric, f"must be one of {', '.join(TRAINING_EVAL_METRICS)}")
+        _require(self.pixel_loss in PIXEL_LOSSES, "train.pixel_loss", self.pixel_loss,
+                 f"must be one of {', '.join(PIXEL_LOSSES)}")
         _require(self.on_nan in ON_NAN_ACTIONS, "train.on_nan", self.on_nan,
                  f"must be one of {', '.join(ON_NAN_ACTIONS)}")
         if self.eval_metric == "fid":

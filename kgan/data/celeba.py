@@ -48,6 +48,7 @@ The decoded split is cached once under `<kgan cache>/celeba/<key>/` (see
 """
 
 import os
+from typing import Collection, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -130,11 +131,51 @@ def load(data_config: DataConfig, split: str, image_size: int = 64) -> ImageData
             split's images are missing, a list file is malformed, no image
             of the split is usable, or the cache is damaged.
     """
-    if split not in _PARTITIONS:
-        raise ConfigError(f"CelebA has no split {split!r}; choose from {', '.join(SPLITS)}")
     if type(image_size) is not int or image_size not in IMAGE_SIZES:
         raise ConfigError(f"CelebA image_size {image_size!r} is not supported; choose "
                           f"{' or '.join(map(str, IMAGE_SIZES))}")
+    return _load(data_config, split, _decoding(data_config.crop_fraction, image_size))
+
+
+def load_frames(data_config: DataConfig, split: str, frame: tuple[int, int],
+                names: Optional[Collection[str]] = None) -> ImageDataset:
+    """Loads one CelebA split as its files' own pixels: the centered `frame`
+    (height, width) window of each image, not resized (`data_config.crop_fraction`
+    does not apply). Super-resolution learns and is judged on these.
+
+    As `load` otherwise (cache, skipped files, labels); an image smaller
+    than `frame` is of unusable size. `names` (file names) keeps only those
+    images of the split.
+    """
+    height, width = (int(side) for side in frame)
+    return _load(data_config, split, image_files.Decoding(
+        "CelebA", (height, width, 3), None, "attributes.npy", _CACHE_VERSION, exact_frame=True),
+        names)
+
+
+def image_folder(data_config: DataConfig) -> str:
+    """The absolute CelebA image folder `data_config.data_dir` names.
+
+    Raises:
+        DataError: if there is none.
+    """
+    return _image_folder(data_config.data_dir)
+
+
+def image_names(data_config: DataConfig) -> set[str]:
+    """The `.jpg` file names in the CelebA image folder of `data_config`."""
+    folder = _image_folder(data_config.data_dir)
+    try:
+        return {entry.name for entry in os.scandir(folder)
+                if entry.name.lower().endswith(".jpg") and entry.is_file()}
+    except OSError as e:
+        raise DataError(f"cannot list the CelebA folder {folder}: {failure_reason(e)}") from None
+
+
+def _load(data_config: DataConfig, split: str, decoding: image_files.Decoding,
+          only: Optional[Collection[str]] = None) -> ImageDataset:
+    if split not in _PARTITIONS:
+        raise ConfigError(f"CelebA has no split {split!r}; choose from {', '.join(SPLITS)}")
     folder = _image_folder(data_config.data_dir)
     attributes_path = _find_list_file(folder, ATTRIBUTES_FILE)
     partition_path = _find_list_file(folder, PARTITION_FILE)
@@ -146,19 +187,15 @@ def load(data_config: DataConfig, split: str, image_size: int = 64) -> ImageData
 
     partitions = _read_partitions(partition_path)
     wanted = _PARTITIONS[split]
-    listed = sorted(name for name, part in partitions.items() if part in wanted)
-    try:
-        on_disk = {entry.name for entry in os.scandir(folder)
-                   if entry.name.lower().endswith(".jpg") and entry.is_file()}
-    except OSError as e:
-        raise DataError(f"cannot list the CelebA folder {folder}: {failure_reason(e)}") from None
+    listed = sorted(name for name, part in partitions.items()
+                    if part in wanted and (only is None or name in only))
+    on_disk = image_names(data_config)
     names = [name for name in listed if name in on_disk]
     if not names:
         raise DataError(_no_images_message(folder, split, on_disk, partitions))
     absent = len(listed) - len(names)
     unlisted = sum(1 for name in on_disk if name not in partitions)
 
-    decoding = _decoding(data_config.crop_fraction, image_size)
     sizes = image_files.file_sizes(folder, names)
     key = image_files.cache_key(decoding, folder, split, sizes, (attributes_path, partition_path))
     split_cache = os.path.join(cache_dir(), "celeba", key)

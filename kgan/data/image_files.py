@@ -7,7 +7,10 @@ rules, and a cache folder written atomically.
 Crop: `crop_fraction` of the width (CelebA's aligned faces), or, with None,
 the largest centered square (`min(height, width)`). Then
 `tf.image.resize(..., antialias=True)`: bilinear with antialiasing averages
-over a reduction instead of aliasing.
+over a reduction instead of aliasing. A `Decoding` with `exact_frame` instead
+keeps the pixels as stored: the centered `image_shape` window of each file,
+never resized (super-resolution learns from the original pixels), and a
+file smaller than the window is of unusable size.
 
 Hostile files: every file is one of
   * decoded: a JPEG (baseline or progressive; RGB, grayscale or CMYK) or a
@@ -69,6 +72,9 @@ class Decoding:
         labels_file: The cache's labels array file name.
         version: Cache format version, in every key: bump it when the decoded
             content or the cache layout changes.
+        exact_frame: Keep the centered `image_shape` window of each file's
+            own pixels (no crop fraction, no resize; `crop_fraction` must
+            be None).
     """
 
     dataset: str
@@ -76,10 +82,21 @@ class Decoding:
     crop_fraction: float | None
     labels_file: str
     version: int
+    exact_frame: bool = False
 
     @property
     def min_crop_side(self) -> int:
         return self.image_shape[0] // 4
+
+    @property
+    def crop_rule(self) -> str:
+        """What makes a file's size usable, for messages."""
+        if self.exact_frame:
+            return (f"a file must be at least {self.image_shape[0]}x{self.image_shape[1]} "
+                    f"(height x width)")
+        crop = ("the largest centered square" if self.crop_fraction is None else
+                f"crop_fraction {self.crop_fraction} of the width")
+        return f"{crop} must give a square that fits and has at least {self.min_crop_side} pixels"
 
 
 def skipped_summary(manifest: dict, named: bool = True) -> str:
@@ -113,10 +130,11 @@ def file_sizes(folder: str, names: list[str]) -> dict[str, tuple[int, int]]:
 def cache_key(decoding: Decoding, folder: str, split: str, sizes: dict[str, tuple[int, int]],
               list_files: tuple[str, ...] = (), settings: dict | None = None) -> str:
     digest = hashlib.sha256()
+    exact = {"exact_frame": True} if decoding.exact_frame else {}  # earlier keys unchanged
     digest.update(json.dumps({"version": decoding.version, "folder": folder, "split": split,
                               "crop_fraction": decoding.crop_fraction,
                               "image_shape": tuple(decoding.image_shape),
-                              **(settings or {})}).encode())
+                              **exact, **(settings or {})}).encode())
     for path in list_files:
         stat = os.stat(path)
         digest.update(f"\n{os.path.abspath(path)}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
@@ -191,10 +209,18 @@ def decode_fn(decoding: Decoding):
                            tf.int64)
         return side, (side <= height) & (side >= decoding.min_crop_side)
 
+    def frame(image):
+        shape = tf.shape(image, out_type=tf.int64)
+        top, left = (shape[0] - image_shape[0]) // 2, (shape[1] - image_shape[1]) // 2
+        return image[top:top + image_shape[0], left:left + image_shape[1]]
+
     def decode(index, path):
         contents = tf.io.read_file(path)
         height, width = tf.unstack(header_shape(contents))
-        _, fits = crop_side(height, width)
+        if decoding.exact_frame:
+            fits = (height >= image_shape[0]) & (width >= image_shape[1])
+        else:
+            _, fits = crop_side(height, width)
         usable = fits & (height * width <= MAX_PIXELS)
 
         def crop_and_resize():
@@ -203,6 +229,8 @@ def decode_fn(decoding: Decoding):
             # a 16-bit PNG is scaled to 8 bits.
             image = tf.io.decode_image(contents, channels=image_shape[2], dtype=tf.uint8,
                                        expand_animations=False)
+            if decoding.exact_frame:
+                return frame(image)
             shape = tf.shape(image, out_type=tf.int64)
             side, _ = crop_side(shape[0], shape[1])
             side = tf.clip_by_value(side, 1, tf.minimum(shape[0], shape[1]))
@@ -284,13 +312,10 @@ def decode_into_cache(decoding: Decoding, folder: str, split: str, names: list[s
         corrupt = [name for name, ok, bad in zip(names, kept, wrong_size) if not (ok or bad)]
         wrong_size_names = [name for name, bad in zip(names, wrong_size) if bad]
         if done == 0:
-            crop = ("the largest centered square" if decoding.crop_fraction is None else
-                    f"crop_fraction {decoding.crop_fraction} of the width")
             raise DataError(
                 f"none of the {len(names)} {what} images in {folder} is usable: "
                 f"{len(corrupt)} undecodable (empty, damaged, or not a JPEG or PNG), "
-                f"{len(wrong_size_names)} of unusable size ({crop} must give a square that "
-                f"fits and has at least {decoding.min_crop_side} pixels; at most "
+                f"{len(wrong_size_names)} of unusable size ({decoding.crop_rule}; at most "
                 f"{MAX_PIXELS // 2**20} megapixels and {MAX_FILE_BYTES >> 20} MiB), e.g. "
                 f"{(corrupt + wrong_size_names)[0]}")
         images.flush()

@@ -16,6 +16,7 @@ from kgan.tasks.pix2pix import Pix2Pix
 from kgan.tasks.points import PointGAN
 from kgan.tasks.semi_supervised import SemiSupervisedGAN
 from kgan.tasks.simgan import SimGAN
+from kgan.tasks.srgan import SRGAN
 
 TASKS = {
     ImageGAN.NAME: ImageGAN,
@@ -24,6 +25,7 @@ TASKS = {
     CycleGAN.NAME: CycleGAN,
     SemiSupervisedGAN.NAME: SemiSupervisedGAN,
     SimGAN.NAME: SimGAN,
+    SRGAN.NAME: SRGAN,
 }
 
 

@@ -198,14 +198,16 @@ class TranslationServing:
     """A task served as `uint8 image -> uint8 image`: the image-to-image families.
 
     Every direction takes uint8 RGB images `[batch, *image_shape]` and
-    returns uint8 RGB images of the same shape. Export builds a signature per
+    returns uint8 RGB images of the same shape, or `scale` times larger
+    (super-resolution). Export builds a signature per
     direction (the first is also `serving_default`), its TFLite models and
     their verification from this; evaluation and `generate.py
     --mode=translate` translate through it.
 
     Attributes:
         directions: The served directions, the default first.
-        image_shape: (height, width, 3) of served inputs and outputs.
+        image_shape: (height, width, 3) of served inputs; (None, None, 3)
+            for inputs of any size.
         to_input: uint8 RGB images -> the network's input (float in
             [-1, 1], the network's channels: one for a grayscale or sketch
             input), built from TensorFlow ops (it runs inside the signatures
@@ -214,6 +216,9 @@ class TranslationServing:
         unit: What output differences are measured in, for verification.
         tolerance: Largest difference a float32 TFLite conversion may show
             against the SavedModel (in `unit`).
+        scale: Output sides per input side (1: the same size).
+        tflite_image_shape: The fixed input shape of the TFLite models when
+            `image_shape` has any size (TFLite plans its buffers for one).
     """
 
     directions: tuple
@@ -222,6 +227,8 @@ class TranslationServing:
     to_output: Callable[[tf.Tensor], tf.Tensor]
     unit: str = "uint8 pixel levels (0..255)"
     tolerance: float = 1
+    scale: int = 1
+    tflite_image_shape: Optional[tuple] = None
     input_key: ClassVar[str] = "images"
     output_key: ClassVar[str] = "images"
     output_dtype: ClassVar[str] = "uint8"
@@ -237,8 +244,19 @@ class TranslationServing:
         return self.directions[0].network
 
     @property
+    def any_size(self) -> bool:
+        """Whether inputs may have any height and width."""
+        return self.image_shape[0] is None
+
+    @property
     def output_shape(self) -> tuple:
-        return tuple(self.image_shape)
+        return self.scaled(self.image_shape)
+
+    def scaled(self, input_shape) -> tuple:
+        """The output shape `(height, width, 3)` of inputs of `input_shape`."""
+        height, width, channels = input_shape[-3:]
+        return (None if height is None else height * self.scale,
+                None if width is None else width * self.scale, channels)
 
     def direction(self, signature: str) -> Direction:
         """The direction served by `signature` (ConfigError listing them otherwise)."""

@@ -276,7 +276,7 @@ class TranslationTask(Task):
             chunk = tf.convert_to_tensor(inputs_uint8[start:start + 64])
             outputs.append(spec.to_output(network(spec.to_input(chunk), training=False)))
         return np.concatenate([np.asarray(o) for o in outputs]) if outputs else \
-            np.zeros((0, *spec.image_shape), np.uint8)
+            np.zeros((0, *spec.scaled(np.shape(inputs_uint8))), np.uint8)
 
     def serving_items(self) -> dict:
         return {d.network: getattr(self, d.network) for d in self.serving_spec().directions}

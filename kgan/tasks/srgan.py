@@ -1,0 +1,181 @@
+"""`srgan`: super-resolution of CelebA faces (Ledig et al. 2017).
+
+The generator (`SRResNet`) turns a face downscaled by `data.scale` (2, 4 or
+8; `kgan.data.super_resolution`) back into the original. With
+`adversarial_weight=0` it learns the pixel loss alone (`train.pixel_loss`,
+MSE): that is SRResNet, the paper's baseline and the best PSNR it can get.
+With a weight (1e-3 in the paper) a VGG-style discriminator judges
+`data.crop_size` crops of real faces against reconstructed ones, and the
+generator trades some PSNR for detail that looks real.
+
+The paper trains SRResNet first and starts SRGAN from it; in kgan that is
+one run, resumed with changed settings: train with `--adversarial_weight=0`,
+then run again in the same workdir with `--adversarial_weight=1e-3` and a
+larger `--steps`. The discriminator, saved untrained, then starts learning.
+
+Served as an image-to-image task whose output is `scale` times larger:
+uint8 RGB faces of any size in (a SavedModel; TFLite models take the held-out
+faces' low-resolution size), uint8 RGB out.
+
+Ledig, Theis, Huszar, Caballero, Cunningham, Acosta, Aitken, Tejani, Totz,
+Wang, Shi, "Photo-Realistic Single Image Super-Resolution Using a Generative
+Adversarial Network", CVPR 2017 (https://arxiv.org/abs/1609.04802).
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan import images
+from kgan.config import Config
+from kgan.data import super_resolution, to_unit_range
+from kgan.errors import ConfigError
+from kgan.losses import DiscriminatorOutputs
+from kgan.models.super_resolution import DISCRIMINATOR_STRIDES, SRDiscriminator, SRResNet
+from kgan.tasks.base import Direction, Phase, TaskData, TranslationServing
+from kgan.tasks.translation import TranslationExamples, TranslationTask
+from kgan.tasks.srgan_losses import srgan_pixel_loss
+
+ARCHITECTURE = "srresnet"
+# Noise stream of the training crops (top, left, mirroring).
+CROPS = 1
+SOURCE, TARGET = "low-resolution faces", "high-resolution faces"
+
+
+def _identity(batch):
+    return batch
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class SRGAN(TranslationTask):
+    """Low-resolution face x -> face G(x), `scale` times larger."""
+
+    NAME = "srgan"
+    PLAYERS = {"d": ("discriminator",), "g": ("generator",)}
+    METRICS = ("d_loss", "g_loss", "g_adversarial", "g_pixel")
+    EVALUATION_METRICS = ("psnr_y", "ssim_y", "fid", "kid")
+
+    @classmethod
+    def check_data(cls, config: Config) -> None:
+        d, m = config.data, config.model
+        if d.dataset != "celeba":
+            raise ConfigError(f"task srgan upscales CelebA faces: data.dataset must be "
+                              f"'celeba', got {d.dataset!r}")
+        if m.architecture != ARCHITECTURE:
+            raise ConfigError(f"task srgan's generator is SRResNet: model.architecture must be "
+                              f"{ARCHITECTURE!r}, got {m.architecture!r} (use --preset=srgan)")
+        super_resolution.check_scale(d.scale)
+        multiple = int(np.lcm(2 ** DISCRIMINATOR_STRIDES, d.scale))
+        if d.crop_size % multiple or d.crop_size > min(super_resolution.HR_FRAME):
+            raise ConfigError(f"data.crop_size={d.crop_size} must be a multiple of {multiple} "
+                              f"(the discriminator's strides and the scale) and at most "
+                              f"{min(super_resolution.HR_FRAME)} (a face's width)")
+
+    @classmethod
+    def image_side(cls, config: Config) -> int:
+        return int(config.data.crop_size)
+
+    @classmethod
+    def describe(cls, config: Config) -> str:
+        d, t = config.data, config.train
+        kind = (f"SRGAN (adversarial weight {t.adversarial_weight:g})" if t.adversarial_weight
+                else "SRResNet")
+        return (f"{kind}: CelebA faces upscaled {d.scale}x from {d.crop_size // d.scale}x"
+                f"{d.crop_size // d.scale} crops, {t.pixel_loss} pixel loss")
+
+    @classmethod
+    def load_data(cls, config: Config, split: str = "train") -> TaskData:
+        """Whole high-resolution faces; the step crops and downscales them."""
+        faces = super_resolution.faces(config.data, split)
+        return TaskData({"face": faces}, len(faces), f"{len(faces)} CelebA {split} faces",
+                        {"face": tf.TensorSpec([None, *faces.shape[1:]], tf.uint8)},
+                        _identity, noun="faces")
+
+    @classmethod
+    def examples(cls, config: Config, split: str = super_resolution.EVALUATION_SPLIT) -> dict:
+        """Whole held-out faces: their downscaled copies in, the faces as targets."""
+        faces = super_resolution.faces(config.data, split)
+        low = np.concatenate([super_resolution.downscale(faces[i:i + 256], config.data.scale)
+                              .numpy() for i in range(0, len(faces), 256)])
+        return {"serving_default": TranslationExamples(
+            low, targets=faces,
+            description=f"{len(faces)} {split} CelebA faces downscaled {config.data.scale}x")}
+
+    @classmethod
+    def build(cls, config: Config, synchronized_batch_norm: bool = False) -> "SRGAN":
+        d, m = config.data, config.model
+        generator = SRResNet(d.scale, base_filters=m.base_filters, blocks=m.generator_blocks,
+                             name="generator")
+        generator.build((None, None, None, 3))
+        discriminator = SRDiscriminator(d.crop_size, base_filters=m.base_filters,
+                                        name="discriminator")
+        discriminator.build((None, d.crop_size, d.crop_size, 3))
+        return cls(generator, discriminator, config)
+
+    def __init__(self, generator, discriminator, config: Config, **kwargs):
+        t = config.train
+        self.adversarial_weight = float(t.adversarial_weight)
+        names = self.METRICS if self.adversarial_weight else ("g_loss",)
+        super().__init__({"generator": generator, "discriminator": discriminator}, config,
+                         metric_names=names, **kwargs)
+        self.scale = int(config.data.scale)
+        self.crop_size = int(config.data.crop_size)
+        self.pixel_loss = t.pixel_loss
+
+    def compile(self, *, optimizers, loss_weights=None, **kwargs):
+        """As `Task.compile`; the adversarial weight is the default of `loss_weights`."""
+        weights = {("g", "adversarial"): self.adversarial_weight}
+        super().compile(optimizers=optimizers, loss_weights={**weights, **(loss_weights or {})},
+                        **kwargs)
+
+    def phases(self):
+        return [Phase("DG", self._step)]
+
+    def _step(self, batch):
+        """One discriminator update on the generator's output, then one
+        generator update judged by the updated discriminator, from a single
+        generator forward pass (as `pix2pix`)."""
+        faces = batch["face"]
+        batch_size = tf.shape(faces)[0]
+        draws = self.noise(batch_size, (3,), self.step_counter, stream=CROPS,
+                           distribution="uniform")
+        low, high = super_resolution.crop_and_downscale(faces, draws, self.crop_size,
+                                                        self.scale)
+        low, high = to_unit_range(low), to_unit_range(high)
+        step_losses = []
+        with tf.GradientTape() as tape:
+            generated = self.generator(low, training=True)
+            terms = {"pixel": srgan_pixel_loss(high, generated, self.pixel_loss)}
+            if self.adversarial_weight:
+                with tape.stop_recording():
+                    step_losses.append(self._discriminator_update(high, generated, batch_size))
+                judged = self.discriminator(generated, training=True)
+                real_logits = (self.discriminator(high, training=True)
+                               if self.loss_family.generator_needs_real else None)
+                terms["adversarial"] = self.loss_family.generator_loss(
+                    DiscriminatorOutputs(real_logits=real_logits, fake_logits=judged))
+            total, differentiated = self.player_loss("g", terms, batch_size)
+        self.apply_update("g", tape, differentiated)
+        return [*step_losses, total]
+
+    def _discriminator_update(self, high, generated, batch_size):
+        with tf.GradientTape() as tape:
+            outputs = self.judge(self.discriminator, high, tf.stop_gradient(generated))
+            total, differentiated = self.player_loss(
+                "d", {"adversarial": self.loss_family.discriminator_loss(outputs)}, batch_size)
+        self.apply_update("d", tape, differentiated)
+        return total
+
+    def serving_spec(self) -> TranslationServing:
+        fixed = tuple(side // self.scale for side in super_resolution.HR_FRAME)
+        return TranslationServing(
+            directions=(Direction("serving_default", "generator", SOURCE, TARGET),),
+            image_shape=(None, None, 3), to_input=to_unit_range, to_output=images.to_uint8,
+            scale=self.scale, tflite_image_shape=(*fixed, 3))
+
+    def preview_rows(self, examples: dict) -> list:
+        chosen = examples["serving_default"]
+        return [("bicubic", super_resolution.bicubic_upscale(chosen.inputs, self.scale)
+                 .numpy()),
+                ("srgan output", self.translate("serving_default", chosen.inputs)),
+                ("original", chosen.targets)]
