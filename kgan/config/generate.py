@@ -8,7 +8,8 @@ from kgan.config.base import (LEARNING_RATES, LOSS_WEIGHTS, MAX_PICTURE_IMAGES, 
                               _require, check_ranges)
 
 # The latent tools (generate.py, kgan.latent).
-GENERATE_MODES = ("grid", "interpolate", "arithmetic", "project", "progress", "translate")
+GENERATE_MODES = ("grid", "interpolate", "arithmetic", "project", "progress", "translate",
+                  "upscale")
 INTERPOLATIONS = ("slerp", "linear")
 
 
@@ -60,7 +61,9 @@ class GenerateConfig:
             and edits with a concept vector if `attribute` is set) or
             `progress` (a GIF of a run's sample grids); for an image-to-image
             run (pix2pix, CycleGAN), `translate` (`images` -> translations
-            and a before/after figure).
+            and a before/after figure); for a super-resolution run (srgan),
+            `upscale` (`images`, at their own size -> enlarged images, each
+            beside its bicubic enlargement).
         source: A training run, an export version folder, or an export
             model folder (its newest version). `progress` needs a run.
         checkpoint: A checkpoint of a training run; default its newest.
@@ -189,9 +192,9 @@ class GenerateConfig:
         if self.mode == "arithmetic":
             _require(bool(self.attribute), "generate.attribute", self.attribute,
                      "must name the concept for arithmetic (e.g. Smiling, or a digit)")
-        if self.mode == "translate":
+        if self.mode in ("translate", "upscale"):
             _require(bool(self.images), "generate.images", self.images,
-                     "must name the pictures to translate (files or folders)")
+                     f"must name the pictures to {self.mode} (files or folders)")
         if self.mode == "project":
             _require(bool(self.images) != (self.project_split is not None), "generate.images",
                      self.images, "or generate.project_split: give exactly one for project")

@@ -404,6 +404,25 @@ def load_user_images(paths: str | Sequence[str], image_size: int,
         raise ConfigError(f"crop_fraction {crop_fraction} must be in (0, 1]")
     if image_size < 1:
         raise ConfigError(f"image_size {image_size} must be at least 1")
+    files, shapes = _checked_files(paths)
+    decodings = []
+    for path, (height, width) in zip(files, shapes):
+        decodings.append(_decoding_of(path, height, width, image_size, crop_fraction))
+    images = np.empty((len(files), image_size, image_size, 3), np.uint8)
+    for decoding in dict.fromkeys(decodings):  # in first-use order
+        group = [index for index, d in enumerate(decodings) if d == decoding]
+        decoded = _readable(image_files.decode_fn(decoding), [files[i] for i in group])
+        for position, index in enumerate(group):
+            if position not in decoded:
+                raise _unreadable(files[index])
+            images[index] = decoded[position][1]
+    return images, files
+
+
+def _checked_files(paths: str | Sequence[str]) -> tuple[list[str], list[tuple[int, int]]]:
+    """The image files `paths` names and each one's (height, width), read
+    from its header; DataError naming the first file over the size limit,
+    not a JPEG or PNG, or unreadable."""
     if isinstance(paths, str):
         paths = [paths]
     files = _image_paths(paths)
@@ -419,27 +438,45 @@ def load_user_images(paths: str | Sequence[str], image_size: int,
         if not head.startswith((image_files._JPEG_MAGIC, image_files._PNG_MAGIC)):
             raise DataError(f"{path} is not a JPEG or PNG image (its content, not its name, "
                             "decides)")
-    shapes = _readable(lambda index, path: (index, image_files.header_shape(
+    read = _readable(lambda index, path: (index, image_files.header_shape(
         tf.io.read_file(path))), files)
-    decodings = []
+    shapes = []
     for index, path in enumerate(files):
-        if index not in shapes:
+        if index not in read:
             raise _unreadable(path)
-        height, width = map(int, shapes[index][0])
-        decodings.append(_decoding_of(path, height, width, image_size, crop_fraction))
-    images = np.empty((len(files), image_size, image_size, 3), np.uint8)
-    for decoding in dict.fromkeys(decodings):  # in first-use order
-        group = [index for index, d in enumerate(decodings) if d == decoding]
-        decoded = _readable(image_files.decode_fn(decoding), [files[i] for i in group])
-        for position, index in enumerate(group):
-            if position not in decoded:
-                raise _unreadable(files[index])
-            images[index] = decoded[position][1]
-    return images, files
+        shapes.append(tuple(map(int, read[index][0])))
+    return files, shapes
+
+
+def load_pictures(paths: str | Sequence[str], max_pixels: int) -> tuple[list, list[str]]:
+    """A user's own pictures as they are: no crop, no resize (what
+    super-resolution enlarges). Grayscale, CMYK and RGBA pictures become
+    RGB; truncated files are refused, as in `load_user_images`.
+
+    Returns:
+        A list of uint8 `[height, width, 3]` arrays and the file paths, in order.
+
+    Raises:
+        DataError: naming the path, as `load_user_images`, or for a picture
+            over `max_pixels`.
+    """
+    files, shapes = _checked_files(paths)
+    for path, (height, width) in zip(files, shapes):
+        if height * width > max_pixels:
+            raise DataError(f"{path} is {width}x{height} pixels, over the {max_pixels}-pixel "
+                            f"limit of this model")
+    decoded = _readable(lambda index, path: (index, tf.io.decode_image(
+        tf.io.read_file(path), channels=3, dtype=tf.uint8, expand_animations=False)), files)
+    pictures = []
+    for index, path in enumerate(files):
+        if index not in decoded:
+            raise _unreadable(path)
+        pictures.append(decoded[index][0])
+    return pictures, files
 
 
 __all__ = [
     "DomainSplit", "LUMA_WEIGHTS", "PairedSplit", "RESOLUTIONS", "domain_split", "grayscale",
-    "grayscale_uint8", "load_user_images", "paired_split", "parse_domain", "sketch",
+    "grayscale_uint8", "load_pictures", "load_user_images", "paired_split", "parse_domain", "sketch",
     "sketch_uint8", "to_network_input",
 ]

@@ -94,9 +94,17 @@ def export_task(path: str) -> str | None:
 
 def is_translator(source: str) -> bool:
     """Whether `source` (a run, an export version or model folder) translates images."""
+    return generate_mode(source) is not None
+
+
+def generate_mode(source: str) -> str | None:
+    """`generate.py`'s mode for a user's pictures on `source` (`translate`,
+    `upscale`), or None when it does not translate images."""
     kind, path = sampling.locate(source)
     task = (checkpoints.read_config(path).task if kind == "run" else export_task(path))
-    return task is not None and tasks.get_task(task).SERVING == "translation"
+    if task is None or tasks.get_task(task).SERVING != "translation":
+        return None
+    return tasks.get_task(task).GENERATE_MODE
 
 
 def from_saved_model(path: str) -> Translator:

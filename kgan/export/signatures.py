@@ -203,11 +203,12 @@ def _checked(inputs: dict, specs: dict, spec: LatentServing, max_batch_size: int
 
 
 def in_chunks(generate: Callable, inputs: list, chunk_size: int,
-              output: tf.TensorSpec) -> tf.Tensor:
+              output: tf.TensorSpec, empty_shape=None) -> tf.Tensor:
     """`generate(*inputs)` on consecutive row chunks of at most `chunk_size`,
     concatenated; an empty batch gets an empty result without running the
     network (TensorFlow's CPU Conv2D returns a wrongly shaped tensor for an
-    empty batch, which breaks the layer after it)."""
+    empty batch, which breaks the layer after it), of `empty_shape` (a
+    shape tensor; default `[0, *output.shape[1:]]`, which must be known)."""
     count = tf.shape(inputs[0])[0]
 
     def chunked():
@@ -225,7 +226,8 @@ def in_chunks(generate: Callable, inputs: list, chunk_size: int,
         return samples.concat()
 
     def empty():
-        return tf.zeros([0, *output.shape[1:]], output.dtype)
+        return tf.zeros([0, *output.shape[1:]] if empty_shape is None else empty_shape,
+                        output.dtype)
 
     return tf.cond(count == 0, empty,
                    lambda: tf.cond(count <= chunk_size, lambda: generate(*inputs), chunked))

@@ -18,7 +18,8 @@ folder then holds:
   `import kgan`, then `keras.models.load_model(path)` (safe mode on) gives
   the network, float input as `to_input` makes it, float output in [-1, 1];
 * `tflite/<model_name>_<variant>.tflite` for the default direction and
-  `tflite/<model_name>_<signature>_<variant>.tflite` for the others;
+  `tflite/<model_name>_<signature>_<variant>.tflite` for the others, taking
+  the served size, or `tflite_image_shape` where the SavedModel takes any;
 * `export.json` and `serving_request.json`, a complete TF Serving REST
   request for `serving_default` with one verification input image (as
   nested lists it is about 65 KB at 64x64, 260 KB at 128x128, so
@@ -30,7 +31,10 @@ Bad requests are refused inside the graph with InvalidArgument
 * Wrong size or channels (`[1, 63, 64, 3]`, grayscale `[1, 64, 64, 1]`):
   "Shape of tensor images [1,64,64,1] is not compatible with expected shape
   [?,64,64,3]". A model server does not check a fed tensor against the
-  declared shape.
+  declared shape. A spec that takes any size (super-resolution, `scale`
+  times larger out) refuses images without pixels or over the spec's
+  `max_input_pixels`: "tensor images must hold images of at least 1 and at
+  most 4194304 pixels ...".
 * More than `max_batch_size` images: "a request may ask for at most 10000
   images (the limit of this export; split the request); rows of images:
   [10001]".
@@ -116,7 +120,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-saved_model_dir, inputs_path, outputs_path, names = sys.argv[1:5]
+saved_model_dir, inputs_path, outputs_path, names, probes = sys.argv[1:6]
 inputs = np.load(inputs_path, allow_pickle=False)
 model = tf.saved_model.load(saved_model_dir)
 
@@ -136,8 +140,8 @@ for name, png_name in json.loads(names).items():
     results[name] = serve(images=tf.constant(images))["images"].numpy()
     pngs = model.signatures[png_name](images=tf.constant(images))["{PNG_OUTPUT}"].numpy()
     results[name + ".png"] = np.stack([tf.io.decode_png(png).numpy() for png in pngs])
-    results[name + ".wrong_size"] = np.array(refusal(serve, images[:1, 1:]))
-    results[name + ".wrong_channels"] = np.array(refusal(serve, images[:1, :, :, :1]))
+    for probe, shape in json.loads(probes).items():
+        results[name + "." + probe] = np.array(refusal(serve, np.zeros(shape, np.uint8)))
     results[name + ".empty_shape"] = np.array(serve(images=tf.constant(images[:0]))["images"].shape)
 results["kgan_modules"] = np.array(
     [name for name in sys.modules if name == "kgan" or name.startswith("kgan.")], dtype=str)
@@ -152,6 +156,12 @@ def check_spec(spec: TranslationServing) -> None:
     if len(spec.image_shape) != 3 or spec.image_shape[-1] != 3:
         raise ExportError(f"a translation task serves RGB images (height, width, 3), this one "
                           f"{tuple(spec.image_shape)}")
+    if spec.any_size and (spec.tflite_image_shape is None
+                          or None in spec.tflite_image_shape
+                          or tuple(spec.tflite_image_shape)[-1:] != (3,)):
+        raise ExportError(f"a translation task serving images of any size must state the "
+                          f"TFLite models' fixed (height, width, 3), not "
+                          f"{spec.tflite_image_shape}")
     if not spec.directions or spec.directions[0].signature != SERVING_SIGNATURE:
         first = spec.directions[0].signature if spec.directions else None
         raise ExportError(f"the first direction must be served as {SERVING_SIGNATURE}, "
@@ -193,9 +203,34 @@ def networks_of(task, spec: TranslationServing) -> dict:
     return networks
 
 
-def input_spec(spec: TranslationServing, batch_size: int | None = None) -> tf.TensorSpec:
-    """Every signature's input, also its output: uint8 `[batch, *image_shape]`."""
-    return tf.TensorSpec([batch_size, *spec.image_shape], tf.uint8, name=spec.input_key)
+def input_spec(spec: TranslationServing, batch_size: int | None = None,
+               fixed: bool = False) -> tf.TensorSpec:
+    """Every signature's input: uint8 `[batch, *image_shape]`; `fixed`: the
+    TFLite models' input, `tflite_image_shape` when the spec takes any size."""
+    shape = spec.tflite_image_shape if fixed and spec.any_size else spec.image_shape
+    return tf.TensorSpec([batch_size, *shape], tf.uint8, name=spec.input_key)
+
+
+def output_spec(spec: TranslationServing, fixed: bool = False) -> tf.TensorSpec:
+    """Every signature's output: uint8 `[batch, *output_shape]` (`fixed`: of
+    the TFLite models)."""
+    return tf.TensorSpec([None, *spec.scaled(input_spec(spec, fixed=fixed).shape)], tf.uint8,
+                         name=spec.output_key)
+
+
+def verification_shape(spec: TranslationServing) -> tuple:
+    """The shape of the images export verifies with: the served shape, or
+    the TFLite models' when the spec takes any size."""
+    return tuple(input_spec(spec, fixed=True).shape[1:])
+
+
+def probe_shapes(spec: TranslationServing) -> dict:
+    """The requests the SavedModel must refuse, as image shapes: one of the
+    wrong size (a fixed-size spec: a row short; any size: an image with a
+    side of 0 pixels) and one of the wrong channels (grayscale)."""
+    height, width, _ = verification_shape(spec)
+    wrong_size = (1, 0, width, 3) if spec.any_size else (1, height - 1, width, 3)
+    return {"wrong_size": wrong_size, "wrong_channels": (1, height, width, 1)}
 
 
 def translation_function(network, spec: TranslationServing, head=None):
@@ -211,15 +246,23 @@ def translation_function(network, spec: TranslationServing, head=None):
 
 
 def _checked(images, spec: TranslationServing, max_batch_size: int) -> tf.Tensor:
-    """`images` once its shape and the batch cap are checked."""
+    """`images` once its shape and the batch cap (and, for any size, the
+    image size) are checked."""
     # A model server feeds whatever shape it was sent: the declared one is not enforced.
     images = tf.ensure_shape(images, [None, *spec.image_shape], name=spec.input_key)
     count = tf.shape(images)[0]
-    check = require(count <= max_batch_size,
-                    f"a request may ask for at most {max_batch_size} images (the limit of this "
-                    f"export; split the request); rows of {spec.input_key}:", count)
-    # Nothing is translated before the check passed.
-    with tf.control_dependencies([check]):
+    checks = [require(count <= max_batch_size,
+                      f"a request may ask for at most {max_batch_size} images (the limit of "
+                      f"this export; split the request); rows of {spec.input_key}:", count)]
+    if spec.any_size:
+        sides = tf.shape(images)[1:3]
+        pixels = tf.cast(sides[0], tf.int64) * tf.cast(sides[1], tf.int64)
+        checks.append(require(
+            (tf.reduce_min(sides) >= 1) & (pixels <= spec.max_input_pixels),
+            f"tensor {spec.input_key} must hold images of at least 1 and at most "
+            f"{spec.max_input_pixels} pixels (the limit of this export); height and width:", sides))
+    # Nothing is translated before the checks passed.
+    with tf.control_dependencies(checks):
         return tf.identity(images)
 
 
@@ -234,12 +277,14 @@ def endpoints(networks: dict, spec: TranslationServing, max_batch_size: int = MA
         chunk_size: The most images translated at once within a request.
     """
     check_spec(spec)
-    output = input_spec(spec)
+    output = output_spec(spec)
 
     def serving(translate):
         def served(images):
-            return in_chunks(translate, [_checked(images, spec, max_batch_size)], chunk_size,
-                             output)
+            images = _checked(images, spec, max_batch_size)
+            sides = tf.shape(images)[1:3] * spec.scale
+            return in_chunks(translate, [images], chunk_size, output,
+                             tf.concat([[0], sides, [3]], 0))
 
         # Named `images`: a restored function binds keyword arguments by it.
         def fn(images):
@@ -270,12 +315,12 @@ def write_saved_model(networks: dict, spec: TranslationServing, path: str,
 
 def signature_table(spec: TranslationServing) -> dict:
     """`export.json`'s `signatures`: each signature's inputs, outputs and direction."""
-    images = describe(input_spec(spec))
+    images, outputs = describe(input_spec(spec)), describe(output_spec(spec))
     table = {}
     for direction in spec.directions:
         translates = f"{direction.source} -> {direction.target}"
         table[direction.signature] = {"inputs": {spec.input_key: images},
-                                      "outputs": {spec.output_key: images},
+                                      "outputs": {spec.output_key: outputs},
                                       "translates": translates}
         table[png_signature(direction.signature)] = {
             "inputs": {spec.input_key: images},
@@ -294,7 +339,7 @@ def _write_bare_saved_model(network, spec: TranslationServing, path: str, head=N
     archive = keras.export.ExportArchive()
     archive.track(network)
     archive.add_endpoint(SERVING_SIGNATURE, lambda images: {spec.output_key: translate(images)},
-                         input_signature=[input_spec(spec)])
+                         input_signature=[input_spec(spec, fixed=True)])
     archive.write_out(path, verbose=False)
 
 
@@ -306,7 +351,7 @@ def _converter(bare_dir: str, spec: TranslationServing, batch_size: int):
     saved_model = tf.saved_model.load(bare_dir)
     serve = saved_model.signatures[SERVING_SIGNATURE]
     fixed = tf.function(lambda images: serve(images=images)).get_concrete_function(
-        input_spec(spec, batch_size))
+        input_spec(spec, batch_size, fixed=True))
     return tf.lite.TFLiteConverter.from_concrete_functions([fixed], saved_model)
 
 
@@ -350,10 +395,11 @@ def convert(network, spec: TranslationServing, variant: str, batch_size: int = 1
             f.write(converted)
         output = tflite.interpreter(path).get_signature_runner(
             SERVING_SIGNATURE).get_output_details()[spec.output_key]
-        if tuple(output["shape_signature"][1:]) != tuple(spec.image_shape):
+        wanted = tuple(output_spec(spec, fixed=True).shape[1:])
+        if tuple(output["shape_signature"][1:]) != wanted:
             raise ExportError(f"the {variant} model outputs "
                               f"{[int(d) for d in output['shape_signature']]}, not "
-                              f"[batch, {', '.join(map(str, spec.image_shape))}] images")
+                              f"[batch, {', '.join(map(str, wanted))}] images")
         if int8:
             tflite.require_pixel_grid(path)
         return converted
@@ -421,12 +467,12 @@ def input_images(run_config, spec: TranslationServing, count: int, seed: int,
             raise ExportError(f"full_int8 needs calibration images, the task's held-out inputs, "
                               f"and they are not available: {failure_reason(e)} (export the "
                               f"other --tflite variants)") from None
-        noise = np.random.default_rng(seed).integers(0, 256, (count, *spec.image_shape),
-                                                     dtype=np.uint8)
+        noise = np.random.default_rng(seed).integers(
+            0, 256, (count, *verification_shape(spec)), dtype=np.uint8)
         return ({d.signature: noise for d in spec.directions},
                 f"seeded uniform-noise images: the task's held-out inputs are not available "
                 f"({failure_reason(e)})")
-    wanted = (count, *spec.image_shape)
+    wanted = (count, *verification_shape(spec))
     images = {}
     for direction in spec.directions:
         given = examples.get(direction.signature) if isinstance(examples, dict) else None
@@ -458,14 +504,15 @@ def check_saved_model(saved_model_dir: str, spec: TranslationServing, images: di
         np.savez(inputs, **images)
         log("  loading the SavedModel in a fresh process without kgan")
         run_program([sys.executable, "-c", _FRESH_PROCESS_SCRIPT,
-                     os.path.abspath(saved_model_dir), inputs, outputs, json.dumps(names)],
+                     os.path.abspath(saved_model_dir), inputs, outputs, json.dumps(names),
+                     json.dumps(probe_shapes(spec))],
                     "loading the SavedModel in a fresh process", scratch)
         with np.load(outputs, allow_pickle=False) as loaded:  # arrays only: never unpickle
             fresh = dict(loaded)
     if fresh["kgan_modules"].size:
         raise ExportError(f"the SavedModel imported kgan when loaded: {fresh['kgan_modules']}")
     report = {"loaded_without_kgan": True}
-    empty = [0, *spec.image_shape]
+    empty = [0, *spec.scaled(verification_shape(spec))]
     for name in names:
         result = {**differences(fresh[name], expected[name], spec), "tolerance": spec.tolerance,
                   "png_decodes_to_images": bool(np.array_equal(fresh[f"{name}.png"],
@@ -664,15 +711,18 @@ def write_version(config, loaded, staging: str, model_name: str, log=print) -> t
 def _generator_metadata(spec: TranslationServing, networks: dict) -> dict:
     """What is served: the same image fields as a latent image export, and
     the directions instead of a latent."""
-    images = describe(input_spec(spec))
     return {
         "kind": spec.kind,
-        "serves": "uint8 RGB images -> uint8 RGB images",
-        "input": {"key": spec.input_key, **images},
-        "output": {"key": spec.output_key, **images},
+        "serves": "uint8 RGB images -> uint8 RGB images" + (
+            f" {spec.scale} times larger" if spec.scale > 1 else ""),
+        "input": {"key": spec.input_key, **describe(input_spec(spec))},
+        "output": {"key": spec.output_key, **describe(output_spec(spec))},
         "dtype": spec.output_dtype,
         "unit": spec.unit,
         "image_shape": list(spec.image_shape),
+        "scale": spec.scale,
+        **({"max_input_pixels": spec.max_input_pixels,
+            "tflite_image_shape": list(spec.tflite_image_shape)} if spec.any_size else {}),
         "value_range": [0, 255],
         "pixel_mapping": "round((x + 1) * 127.5), clipped to 0..255, for network output x in "
                          "[-1, 1]",

@@ -455,13 +455,14 @@ def run(config: GenerateConfig, log=print) -> GenerateResult:
         if config.checkpoint is not None:
             raise ConfigError("progress reads a run's sample grids; --checkpoint does not apply")
         return progress(config, log)
-    translates = translation.is_translator(config.source)
-    if translates != (config.mode == "translate"):
+    picture_mode = translation.generate_mode(config.source)
+    if picture_mode != config.mode and (picture_mode or config.mode in ("translate", "upscale")):
         raise ConfigError(
-            f"{config.source} translates images: use --mode=translate (or progress)" if translates
-            else f"--mode=translate needs an image-to-image run (task pix2pix or cyclegan); "
-                 f"{config.source} samples from noise")
-    if translates:
+            f"{config.source} translates images: use --mode={picture_mode} (or progress)"
+            if picture_mode else
+            f"--mode={config.mode} needs an image-to-image run (translate: task pix2pix, "
+            f"cyclegan or simgan; upscale: srgan); {config.source} samples from noise")
+    if picture_mode:
         if config.raw_weights:
             raise ConfigError("--raw_weights applies to runs with a weight average; an "
                               "image-to-image run keeps none")

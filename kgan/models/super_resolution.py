@@ -149,8 +149,12 @@ class SRResNet(_Translator):
         detail = self.tail(features + self.trunk(features, training=training),
                            training=training)
         x = keras.ops.clip(self.enlarge(inputs), -_INPUT_LIMIT, _INPUT_LIMIT)
-        # atanh through log: TFLite has LOG as a builtin, not ATANH.
-        return 0.5 * keras.ops.log((1.0 + x) / (1.0 - x)) + keras.ops.cast(detail, "float32")
+        # atanh through two logs: TFLite has LOG as a builtin, not ATANH, and
+        # each log's argument stays within [0.001, 2], which int8 represents;
+        # one log of the ratio (1 + x) / (1 - x), spanning 0.0005..2000, gave
+        # a full_int8 model 4.6 dB PSNR against the SavedModel, this 42.6 dB.
+        return (0.5 * (keras.ops.log(1.0 + x) - keras.ops.log(1.0 - x))
+                + keras.ops.cast(detail, "float32"))
 
     def enlarge(self, inputs):
         """Bilinear upsampling by `scale` (half-pixel centres), in float32."""

@@ -219,6 +219,9 @@ class TranslationServing:
         scale: Output sides per input side (1: the same size).
         tflite_image_shape: The fixed input shape of the TFLite models when
             `image_shape` has any size (TFLite plans its buffers for one).
+        max_input_pixels: The largest input image (height x width) a spec of
+            any size takes; larger requests are refused, not attempted (a
+            2048x2048 input enlarged 4x is 200 MB of output).
     """
 
     directions: tuple
@@ -229,6 +232,7 @@ class TranslationServing:
     tolerance: float = 1
     scale: int = 1
     tflite_image_shape: Optional[tuple] = None
+    max_input_pixels: int = 2048 * 2048
     input_key: ClassVar[str] = "images"
     output_key: ClassVar[str] = "images"
     output_dtype: ClassVar[str] = "uint8"

@@ -54,6 +54,7 @@ class SRGAN(TranslationTask):
     PLAYERS = {"d": ("discriminator",), "g": ("generator",)}
     METRICS = ("d_loss", "g_loss", "g_adversarial", "g_pixel")
     EVALUATION_METRICS = ("psnr_y", "ssim_y", "fid", "kid")
+    GENERATE_MODE = "upscale"
 
     @classmethod
     def check_data(cls, config: Config) -> None:

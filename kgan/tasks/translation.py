@@ -143,6 +143,9 @@ class TranslationTask(Task):
 
     EVALUATION_METRICS: ClassVar[tuple] = ("fid", "kid")
     SERVING: ClassVar[str] = "translation"
+    # `generate.py`'s mode for a user's pictures: `translate` (at the served
+    # size) or `upscale` (at their own size, enlarged).
+    GENERATE_MODE: ClassVar[str] = "translate"
 
     # ----- the family, described without building it -----
 
