@@ -40,12 +40,25 @@ def _quiet(message):
     pass
 
 
+def _image_shape(spec) -> tuple:
+    """The image shape requests use: the served one, or for a spec of any
+    size the TFLite models' (what export verifies with)."""
+    return tuple(spec.tflite_image_shape if spec.any_size else spec.image_shape)
+
+
+def _output_shape(spec) -> tuple:
+    """The output shape of requests made by `_requests`."""
+    if isinstance(spec, tasks.TranslationServing):
+        return spec.scaled(_image_shape(spec))
+    return tuple(spec.output_shape)
+
+
 def _requests(spec, rows: int, seed: int = 0):
     """(what the serving signature takes, what the Keras network takes) for
     `rows` requests: latents, with labels as each side encodes them if
     conditional; or uint8 images for an image-to-image task."""
     if isinstance(spec, tasks.TranslationServing):
-        images = np.random.default_rng(seed).integers(0, 256, [rows, *spec.image_shape],
+        images = np.random.default_rng(seed).integers(0, 256, [rows, *_image_shape(spec)],
                                                       dtype=np.uint8)
         return {spec.input_key: images}, spec.to_input(images)
     z = np.random.default_rng(seed).standard_normal([rows, spec.latent_dim]).astype(np.float32)
@@ -114,7 +127,7 @@ class TaskContract:
         assert data.num_examples >= 1 and set(data.element_spec) <= set(data.arrays) | {"label"}
         _, inputs = _requests(spec, 3)
         out = getattr(task, spec.network)(inputs, training=False)
-        assert tuple(spec.to_output(out).shape) == (3, *spec.output_shape)
+        assert tuple(spec.to_output(out).shape) == (3, *_output_shape(spec))
         preview = task.preview()
         assert preview.image.dtype == np.uint8 and preview.image.ndim == 3
 
@@ -210,21 +223,30 @@ class TaskContract:
         with pytest.raises(tf.errors.InvalidArgumentError, match="at most 64"):
             request(65)
         (key, empty), = request(0).items()
-        assert key == spec.output_key and tuple(empty.shape) == (0, *spec.output_shape)
+        assert key == spec.output_key and tuple(empty.shape) == (0, *_output_shape(spec))
 
     @staticmethod
     def _check_hostile_images(spec, serve):
-        height, width, channels = spec.image_shape
+        shape = _image_shape(spec)
+        height, width, channels = shape
 
         def request(images):
             return serve(**{spec.input_key: tf.constant(images)})
 
-        for shape in ([2, height + 1, width, channels], [2, height, width, 1]):
+        if spec.any_size:
+            side = int(np.sqrt(spec.max_input_pixels)) + 1
+            wrong_sizes = ([2, 0, width, channels], [1, side, side, channels])
+        else:
+            wrong_sizes = ([2, height + 1, width, channels],)
+        for wrong in (*wrong_sizes, [2, height, width, 1]):
             with pytest.raises(tf.errors.InvalidArgumentError, match=spec.input_key):
-                request(np.zeros(shape, np.uint8))
+                request(np.zeros(wrong, np.uint8))
         with pytest.raises((tf.errors.InvalidArgumentError, TypeError, ValueError)):
-            request(np.zeros([2, *spec.image_shape], np.float32))
+            request(np.zeros([2, *shape], np.float32))
         with pytest.raises(tf.errors.InvalidArgumentError, match="at most 64"):
-            request(np.zeros([65, *spec.image_shape], np.uint8))
-        (key, empty), = request(np.zeros([0, *spec.image_shape], np.uint8)).items()
-        assert key == spec.output_key and tuple(empty.shape) == (0, *spec.output_shape)
+            request(np.zeros([65, *shape], np.uint8))
+        (key, empty), = request(np.zeros([0, *shape], np.uint8)).items()
+        assert key == spec.output_key and tuple(empty.shape) == (0, *_output_shape(spec))
+        if spec.any_size:  # another size than the verified one is served, enlarged
+            (_, other), = request(np.zeros([1, height + 3, width + 1, 3], np.uint8)).items()
+            assert tuple(other.shape) == (1, *spec.scaled((height + 3, width + 1, 3)))
