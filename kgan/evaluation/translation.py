@@ -39,7 +39,7 @@ from kgan.core.files import write_atomically
 from kgan.core.messages import one_line
 from kgan.data import translation as translation_data
 from kgan.errors import ConfigError, RunError
-from kgan.evaluation import attribute_classifier, sampling
+from kgan.evaluation import attribute_classifier, sampling, super_resolution
 from kgan.evaluation.sampling import EXPORT_FILE
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
@@ -273,6 +273,10 @@ def evaluate_translation(translator: Translator, config: EvalConfig, log=print) 
             if inception is not None:
                 entry.update(_realism(outputs, targets, inception, config.seed,
                                       f"{split} target faces", warnings))
+            if spec.scale > 1:
+                entry.update(_super_resolution_entry(
+                    translator, direction, inputs, outputs, targets, inception, config,
+                    run_config, split, warnings, log))
         if chosen.attributes is not None:
             back = _inverse(spec, direction)
             cycled = translator.translate(back.signature, outputs)
@@ -292,6 +296,25 @@ def evaluate_translation(translator: Translator, config: EvalConfig, log=print) 
         for warning in report["warnings"]:
             log(f"Warning: {warning}")
     return report
+
+
+def _super_resolution_entry(translator, direction, inputs, outputs, targets, inception,
+                            config: EvalConfig, run_config: Config, split: str, warnings: list,
+                            log) -> dict:
+    """The perception-distortion figures of a super-resolution model and of
+    bicubic upscaling on the same faces (`kgan.evaluation.super_resolution`)."""
+    scale = translator.spec.scale
+    log(f"Upscaling the same {len(inputs)} faces bicubically (the baseline)")
+    baseline = super_resolution.bicubic(inputs, scale)
+    entry = {"model": super_resolution.distortion(outputs, targets, scale),
+             "bicubic": super_resolution.distortion(baseline, targets, scale)}
+    if inception is not None:
+        entry["bicubic"].update(_realism(baseline, targets, inception, config.seed,
+                                         f"{split} target faces", warnings))
+    entry["external_2x"] = super_resolution.external_report(
+        lambda chunk: translator.translate(direction.signature, chunk), run_config.data, scale,
+        log)
+    return entry
 
 
 def _inverse(spec, direction):

@@ -9,9 +9,10 @@ import pytest
 import tensorflow as tf
 
 from kgan import checkpoints, images
-from kgan.config import Config, DataConfig, GenerateConfig, ModelConfig, TrainConfig
+from kgan.config import Config, DataConfig, EvalConfig, GenerateConfig, ModelConfig, TrainConfig
 from kgan.data import super_resolution
 from kgan.errors import ConfigError
+from kgan.evaluation import evaluate
 from kgan.latent import commands
 from kgan.tasks.srgan import SRGAN
 from kgan.training import train
@@ -49,6 +50,22 @@ class TestSRGANTaskContract(TaskContract):
         saved_model = exported.metadata["verification"]["saved_model"]["serving_default"]
         assert saved_model["empty_batch_shape"] == [0, 216, 176, 3]
         assert saved_model["refuses_wrong_size"] and saved_model["refuses_wrong_channels"]
+
+    def test_evaluate_reports_the_model_beside_bicubic(self, run, tmp_path):
+        workdir, _ = run
+        report = evaluate(EvalConfig(workdir=workdir, metrics=("classifier",),
+                                     output=str(tmp_path / "report.json")), log=lambda m: None)
+        entry = report["directions"]["serving_default"]
+        assert entry["inputs"] == 1440
+        model, bicubic = entry["model"], entry["bicubic"]
+        assert model["border"] == bicubic["border"] == 2
+        # A near-identity network after 4 steps is bilinear upscaling, a few dB
+        # from bicubic's figure on the same faces, not another image.
+        assert 25 < bicubic["psnr_y_db"] < 40 and abs(model["psnr_y_db"] -
+                                                      bicubic["psnr_y_db"]) < 3
+        assert 0.7 < model["ssim_y"] < 1
+        external = entry["external_2x"]
+        assert external["faces"] == 277 and 25 < external["bicubic"]["psnr_y_db"] < 40
 
     def test_upscale_mode_enlarges_pictures_of_any_size(self, run, exported, tmp_path):
         workdir, _ = run

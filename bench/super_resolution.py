@@ -1,0 +1,182 @@
+"""Super-resolution of CelebA faces: the perception-distortion table of SRGAN.
+
+For each scale (`--scales`), on one core per process, budgets in CPU-minutes:
+
+1. `srresnet`: `--task=srgan` with the preset and `--adversarial_weight=0`
+   (the pixel loss alone) for `--minutes`;
+2. `srresnet_long`: that run continued on the pixel loss for `--gan_minutes`
+   more: the baseline with the same total budget as SRGAN;
+3. `srgan`: that run continued for `--gan_minutes` with the discriminator
+   joining (`--adversarial_weight`, 1e-3 in Ledig et al.): the paper's
+   SRResNet-initialized SRGAN.
+
+Each is scored by `evaluate.py`'s figures on the 1,440 held-out faces
+(`kgan.evaluation.super_resolution`): PSNR and SSIM on Y with a border of
+the scale, FID and KID against the real high-resolution faces; bicubic
+upscaling is scored on the same faces, and at 2x the external set
+(independently downscaled faces) is reported separately. Crops of the
+first faces (bicubic / SRResNet / SRGAN / original) are written beside the
+results for a person to look at. Runs and results are stored as they
+finish (`--results`); an interrupted run resumes with its CPU time.
+
+    taskset -c 0 python bench/super_resolution.py --scales=4 --minutes=20 --gan_minutes=10
+"""
+
+import json
+import os
+import shutil
+import sys
+
+from absl import app, flags, logging
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+flags.DEFINE_list("scales", ["4", "2"], "Upscaling factors to measure.")
+flags.DEFINE_float("minutes", 20.0, "SRResNet (pixel loss) budget, CPU-minutes.")
+flags.DEFINE_float("gan_minutes", 10.0, "Budget of the continuation (SRGAN, or SRResNet "
+                                        "longer), CPU-minutes.")
+flags.DEFINE_float("chunk_minutes", 10.0, "Longest training process (wall-clock).")
+flags.DEFINE_float("adversarial_weight", 1e-3, "SRGAN's adversarial weight.")
+flags.DEFINE_string("loss", "non_saturating", "SRGAN's adversarial loss family "
+                                              "(relativistic: ESRGAN's).")
+flags.DEFINE_string("data_dir", os.path.join(REPO, "..", "shared", "data", "celeba"),
+                    "CelebA folder (holding img_align_celeba/).")
+flags.DEFINE_string("inception_path", os.path.join(
+    REPO, "..", "shared", "data", "inception", "inception-2015-12-05-pool3.pb"),
+    "The TTUR FID Inception graph.")
+flags.DEFINE_string("out", "/tmp/kgan-bench-super-resolution", "Run folders.")
+flags.DEFINE_string("results", os.path.join(REPO, "bench", "results", "super_resolution.json"),
+                    "Results file.")
+FLAGS = flags.FLAGS
+
+CONTENDERS = ("srresnet", "srresnet_long", "srgan")
+CROP_FACES = 4
+CLAIM = ".bench_claim"  # `budget.claimed`'s lock file
+
+
+def run_config(contender: str, scale: int):
+    from kgan.config import Config, presets
+
+    gan = contender == "srgan"
+    changes = {"data": {"data_dir": FLAGS.data_dir, "scale": scale},
+               # A step count no budget reaches: the clock ends the run.
+               "train": {"steps": 10_000_000, "checkpoint_every": 500, "sample_every": 2000,
+                         "log_every": 250,
+                         "adversarial_weight": FLAGS.adversarial_weight if gan else 0.0,
+                         "loss": FLAGS.loss}}
+    return Config.from_dict(presets.merge(presets.load_preset("srgan", Config), changes))
+
+
+def budget_minutes(contender: str) -> float:
+    return FLAGS.minutes + (0.0 if contender == "srresnet" else FLAGS.gan_minutes)
+
+
+def run_dir(contender: str, scale: int) -> str:
+    return os.path.join(FLAGS.out, f"x{scale}_{FLAGS.minutes:g}+{FLAGS.gan_minutes:g}min",
+                        contender)
+
+
+def result_key(contender: str, scale: int) -> str:
+    return f"x{scale}/{contender}@{budget_minutes(contender):g}min"
+
+
+def train(contender: str, scale: int) -> dict:
+    """Trains the contender to its budget; a continuation starts as a copy
+    of the finished SRResNet run (its steps and CPU time included)."""
+    from budget import train_to_budget
+
+    workdir = run_dir(contender, scale)
+    timing = "bench_timing.json"
+    if contender != "srresnet" and not os.path.exists(os.path.join(workdir, timing)):
+        # The timing file is copied last: without it a copy is incomplete and redone.
+        source = run_dir("srresnet", scale)
+        for name in os.listdir(workdir):
+            if name != CLAIM:
+                path = os.path.join(workdir, name)
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        for name in sorted(os.listdir(source), key=lambda n: n == timing):
+            if name == CLAIM:
+                continue
+            copy = shutil.copytree if os.path.isdir(os.path.join(source, name)) else shutil.copy2
+            copy(os.path.join(source, name), os.path.join(workdir, name))
+    return train_to_budget(workdir, run_config(contender, scale), budget_minutes(contender),
+                           FLAGS.chunk_minutes, f"x{scale} {contender}")
+
+
+def score(contender: str, scale: int) -> dict:
+    from kgan.config import EvalConfig
+    from kgan.evaluation import evaluate
+
+    workdir = run_dir(contender, scale)
+    report = evaluate(EvalConfig(workdir=workdir, inception_path=FLAGS.inception_path,
+                                 output=os.path.join(workdir, "evaluation.json")),
+                      log=lambda message: print(f"  {message}", flush=True))
+    entry = report["directions"]["serving_default"]
+    return {"step": report["step"], "model": {**entry["model"], "fid": entry["fid"],
+                                              "kid": entry["kid"]["kid"]},
+            "bicubic": {**entry["bicubic"], "kid": entry["bicubic"]["kid"]["kid"]},
+            "external_2x": entry["external_2x"]}
+
+
+def write_crops(scale: int, path: str) -> None:
+    """Face crops side by side: bicubic / SRResNet (longest) / SRGAN / original."""
+    import numpy as np
+
+    from kgan import checkpoints, images
+    from kgan.data import super_resolution
+
+    loaded = {c: checkpoints.load_task(run_dir(c, scale)) for c in ("srresnet_long", "srgan")}
+    task = loaded["srgan"].task
+    examples = type(task).examples(loaded["srgan"].config)["serving_default"]
+    low, high = examples.inputs[:CROP_FACES], examples.targets[:CROP_FACES]
+    rows = [super_resolution.bicubic_upscale(low, scale).numpy(),
+            *[loaded[c].task.translate("serving_default", low) for c in loaded], high]
+    # The middle of the face (eyes, nose, mouth), enlarged 2x for viewing.
+    crop = np.stack(rows)[:, :, 60:156, 40:136]
+    tiles = np.concatenate([np.concatenate(list(row), axis=1) for row in crop], axis=0)
+    images.write_png(path, np.repeat(np.repeat(tiles, 2, 0), 2, 1))
+
+
+def summary(results: dict) -> list[str]:
+    lines = ["CelebA held-out faces: PSNR(Y) dB / SSIM(Y) (border = scale) / FID / KID"]
+    for key, value in sorted(results.items()):
+        for name in ("bicubic", "model"):
+            if name == "bicubic" and not key.endswith("/srresnet@" + key.split("@")[1]):
+                continue
+            row = value[name]
+            label = "bicubic" if name == "bicubic" else key
+            lines.append(f"  {label:34s} {row['psnr_y_db']:6.2f} {row['ssim_y']:.4f} "
+                         f"{row.get('fid', float('nan')):7.1f} {row.get('kid', float('nan')):.4f}")
+    return lines
+
+
+def main(argv):
+    del argv
+    from budget import claimed, load_results, record_result
+
+    logging.set_verbosity(logging.WARNING)
+    for scale in map(int, FLAGS.scales):
+        for contender in CONTENDERS:
+            key = result_key(contender, scale)
+            if key in load_results(FLAGS.results):
+                print(f"{key}: stored", flush=True)
+                continue
+            with claimed(run_dir(contender, scale)) as mine:
+                if not mine:
+                    print(f"{key}: another bench process is training it", flush=True)
+                    continue
+                print(f"{key}:", flush=True)
+                timing = train(contender, scale)
+                record_result(FLAGS.results, key, {**timing, **score(contender, scale)})
+        crops = os.path.join(os.path.dirname(FLAGS.results), f"super_resolution_x{scale}.png")
+        if all(result_key(c, scale) in load_results(FLAGS.results) for c in CONTENDERS):
+            write_crops(scale, crops)
+            print(f"crops: {crops}", flush=True)
+    print("\n".join(summary(load_results(FLAGS.results))))
+    print(json.dumps({k: v.get("external_2x") for k, v in load_results(FLAGS.results).items()
+                      if k.startswith("x2/")}, indent=1))
+
+
+if __name__ == "__main__":
+    app.run(main)
