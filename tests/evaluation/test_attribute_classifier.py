@@ -9,7 +9,10 @@ from tests.conftest import SHARED_DATA
 
 HALF = str(SHARED_DATA / "celeba" / "img_align_celeba_89x109")  # 10,000 train faces
 FULL = str(SHARED_DATA / "celeba" / "img_align_celeba")  # 1,440 held-out faces (other people)
-QUICK_EPOCHS = 2  # the cached default trains 8 epochs on both folders (BUILD_NOTES.md)
+# The cached default trains 8 epochs on both folders (BUILD_NOTES.md). After 2 epochs
+# the held-out Male accuracy still swings (0.73 on two threads, 0.90 on one); from 3 it
+# holds (0.95, then 0.96 after 4).
+QUICK_EPOCHS = 3
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +25,8 @@ def classifier(kgan_cache):
 def test_quick_recipe_beats_the_stated_bounds_on_held_out_faces(classifier, kgan_cache):
     accuracy, majority = classifier.heldout_accuracy, classifier.majority_accuracy
     assert classifier.heldout_images == 1440
-    # Stated bounds for 2 epochs on 10,000 faces; measured Male 0.908 (majority answer 0.740),
-    # Smiling 0.889 (0.603), mean of the 40 attributes 0.862 (0.818).
+    # Stated bounds for 3 epochs on 10,000 faces; measured on two threads Male 0.948 (majority
+    # answer 0.740), Smiling 0.898 (0.603), mean of the 40 attributes 0.874 (0.818).
     assert accuracy["Male"] >= 0.85
     assert accuracy["Smiling"] >= 0.80
     assert np.mean(list(accuracy.values())) >= np.mean(list(majority.values())) + 0.02
