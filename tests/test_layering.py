@@ -1,4 +1,8 @@
-"""Imports go one way: config <- data, models, losses <- tasks <- checkpoints <- training.
+"""Imports go one way: config <- data, models, losses <- features <- tasks <- checkpoints <- training.
+
+`kgan.features` holds trained, frozen networks that judge images (the CelebA
+attribute classifier): evaluation measures with them and tasks learn from
+their features (a content loss), so they sit below both.
 
 `kgan.core` (atomic file writes, one-line error text, scratch folders) sits
 at the bottom beside `errors`: it imports only `errors`, and any layer that
@@ -24,7 +28,7 @@ ALLOWED = {
     "images": {"core"},
     "latent": set(),
     "latent.tools": {"config", "errors", "core", "data", "models", "images", "checkpoints",
-                     "evaluation", "latent", "conditioning"},
+                     "evaluation", "latent", "conditioning", "features"},
     "conditioning": set(),
     "losses": {"errors"},
     "augment": {"errors"},
@@ -32,17 +36,18 @@ ALLOWED = {
     "functional_optimizers": set(),
     "data": {"config", "errors", "core", "conditioning", "images"},
     "models": {"config", "errors"},
+    "features": {"config", "errors", "core", "data", "models"},
     # A task is a game: networks, data, losses; it never sees the run loop.
     "tasks": {"config", "errors", "core", "data", "models", "losses", "augment", "images",
-              "latent", "conditioning", "functional_optimizers"},
+              "latent", "conditioning", "functional_optimizers", "features"},
     "checkpoints": {"config", "errors", "core", "tasks"},
     # Export serves what a task's serving spec says: no image module below it.
     "export": {"config", "errors", "core", "models", "checkpoints", "latent", "conditioning",
                "tasks"},
     "evaluation": {"config", "errors", "core", "data", "models", "images", "checkpoints",
-                   "latent", "conditioning", "tasks"},
+                   "latent", "conditioning", "tasks", "features"},
     "training": {"config", "errors", "core", "data", "models", "losses", "augment", "images",
-                 "checkpoints", "evaluation", "latent", "conditioning", "tasks"},
+                 "checkpoints", "evaluation", "latent", "conditioning", "tasks", "features"},
     # The command-line programs sit on top; `kgan.metrics` is `python -m`'s name for one.
     "commands": {"cli", "config", "errors", "evaluation", "export", "training", "latent",
                  "latent.tools", "core"},

@@ -414,6 +414,14 @@ class TrainConfig:
             paper's baseline (no generator updates).
         pixel_loss: srgan: the distance to the high-resolution face, `mse`
             (SRResNet, Ledig et al. 2017) or `l1` (ESRGAN, Wang et al. 2018).
+        content_weight: srgan: weight of the content loss, the squared
+            distance between CelebA attribute classifier features of the output
+            and of the original (Ledig et al.'s VGG loss, with kgan's own
+            classifier); 0: off.
+        content_classifier: srgan: the attribute classifier weights file
+            (`*.weights.h5` with its `.json` record, as kgan caches them) for
+            `content_weight`; empty: the classifier kgan trains once and
+            caches for `data.data_dir`.
         cycle_weight: cyclegan: weight of each cycle-consistency L1 term
             (lambda, 10 in Zhu et al. 2017).
         identity_weight: cyclegan: weight of the identity L1 terms, as a
@@ -549,6 +557,14 @@ class TrainConfig:
         "no discriminator).")})
     pixel_loss: str = field(default="mse", metadata={"help": (
         "srgan: distance to the high-resolution face: mse (SRResNet) or l1 (ESRGAN).")})
+    content_weight: float = field(default=0.0, metadata={"range": LOSS_WEIGHTS, "help": (
+        "srgan: weight of the content loss, the squared distance between CelebA attribute "
+        "classifier features of the output and of the original (Ledig et al.'s VGG loss, with "
+        "kgan's own classifier; 0: off).")})
+    content_classifier: str = field(default="", metadata={"help": (
+        "srgan: attribute classifier weights file (*.weights.h5 beside its .json, as kgan caches "
+        "them) for --content_weight; empty: the one kgan trains once and caches for "
+        "--data_dir.")})
     cycle_weight: float = field(default=10.0, metadata={
         "range": LOSS_WEIGHTS,
         "help": "cyclegan: weight of each cycle-consistency L1 term (10 in Zhu et al.)."})

@@ -40,13 +40,14 @@ from kgan.config import MIN_FID_SAMPLES, DataConfig, EvalConfig, ModelConfig
 from kgan.core.files import write_json_atomically
 from kgan.data import points as point_data
 from kgan.data.stacked_mnist import mode_of
-from kgan.evaluation import (attribute_classifier, classification, mnist_classifier, reference,
-                             sampling, stacked_mnist, translation)
+from kgan.evaluation import (classification, mnist_classifier, reference, sampling,
+                             stacked_mnist, translation)
 from kgan.evaluation import points as point_metrics
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
 from kgan.evaluation.modes import mode_coverage
 from kgan.errors import ConfigError
+from kgan.features import attribute_classifier
 
 
 def _timed(extract, images, label):

@@ -14,9 +14,9 @@ import numpy as np
 
 from kgan import data
 from kgan.config import DataConfig, cache_dir
+from kgan.core.progress import batched
 from kgan.errors import DataError
-from kgan.evaluation import weights_cache
-from kgan.evaluation.inception import batched
+from kgan.features import weights_cache
 
 VERSION = 1  # bump when the architecture or training recipe changes: a new cache entry
 MIN_TEST_ACCURACY = 0.99

@@ -39,10 +39,11 @@ from kgan.core.files import write_atomically
 from kgan.core.messages import one_line
 from kgan.data import translation as translation_data
 from kgan.errors import ConfigError, RunError
-from kgan.evaluation import attribute_classifier, sampling, super_resolution
+from kgan.evaluation import sampling, super_resolution
 from kgan.evaluation.sampling import EXPORT_FILE
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
+from kgan.features import attribute_classifier
 
 _BATCH = 64
 

@@ -27,9 +27,9 @@ from kgan.core.messages import one_line
 from kgan.data import mnist
 from kgan.data import points as point_data
 from kgan.errors import ConfigError, DataError, RunError
-from kgan.evaluation import (attribute_classifier, mnist_classifier, reference, sampling,
-                             translation)
+from kgan.evaluation import mnist_classifier, reference, sampling, translation
 from kgan.evaluation.points import mode_metrics
+from kgan.features import attribute_classifier
 from kgan.latent import animation, concepts, projection, translate
 from kgan.latent.interpolation import interpolate
 from kgan.latent.seeds import Purpose, generate_in_batches, truncated_normal

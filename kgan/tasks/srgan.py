@@ -8,6 +8,14 @@ With a weight (1e-3 in the paper) a VGG-style discriminator judges
 `data.crop_size` crops of real faces against reconstructed ones, and the
 generator trades some PSNR for detail that looks real.
 
+`content_weight` adds the paper's content loss: the squared distance between
+feature maps of the output and of the original, from a network trained for
+something else. The paper's is VGG19 on ImageNet; kgan's is its own CelebA
+attribute classifier (`kgan.features`), never the Inception graph that FID
+judges with. Its third block (`CONTENT_LAYER`, 1/8 of the crop's side, 128
+channels) is deep enough to ignore the exact pixels and keeps the crop's
+layout.
+
 The paper trains SRResNet first and starts SRGAN from it; in kgan that is
 one run, resumed with changed settings: train with `--adversarial_weight=0`,
 then run again in the same workdir with `--adversarial_weight=1e-3` and a
@@ -28,18 +36,28 @@ import tensorflow as tf
 
 from kgan import images
 from kgan.config import Config
-from kgan.data import super_resolution, to_unit_range
+from kgan.data import celeba, super_resolution, to_unit_range
 from kgan.errors import ConfigError
+from kgan.features import attribute_classifier
 from kgan.losses import DiscriminatorOutputs
 from kgan.models.super_resolution import DISCRIMINATOR_STRIDES, SRDiscriminator, SRResNet
 from kgan.tasks.base import Direction, Phase, TaskData, TranslationServing
 from kgan.tasks.translation import TranslationExamples, TranslationTask
-from kgan.tasks.srgan_losses import srgan_pixel_loss
+from kgan.tasks.srgan_losses import srgan_content_loss, srgan_pixel_loss
 
 ARCHITECTURE = "srresnet"
 # Noise stream of the training crops (top, left, mirroring).
 CROPS = 1
 SOURCE, TARGET = "low-resolution faces", "high-resolution faces"
+CONTENT_LAYER = "conv2_relu"
+
+
+class _Frozen:
+    """Holds a network out of Keras's tracking: it is neither trained nor
+    checkpointed nor served."""
+
+    def __init__(self, network):
+        self.network = network
 
 
 def _identity(batch):
@@ -52,7 +70,7 @@ class SRGAN(TranslationTask):
 
     NAME = "srgan"
     PLAYERS = {"d": ("discriminator",), "g": ("generator",)}
-    METRICS = ("d_loss", "g_loss", "g_adversarial", "g_pixel")
+    METRICS = ("d_loss", "g_loss", "g_adversarial", "g_pixel", "g_content")
     EVALUATION_METRICS = ("psnr_y", "ssim_y", "fid", "kid")
     GENERATE_MODE = "upscale"
 
@@ -81,8 +99,10 @@ class SRGAN(TranslationTask):
         d, t = config.data, config.train
         kind = (f"SRGAN (adversarial weight {t.adversarial_weight:g})" if t.adversarial_weight
                 else "SRResNet")
+        content = (f", content loss {t.content_weight:g} ({CONTENT_LAYER} of the attribute "
+                   "classifier)" if t.content_weight else "")
         return (f"{kind}: CelebA faces upscaled {d.scale}x from {d.crop_size // d.scale}x"
-                f"{d.crop_size // d.scale} crops, {t.pixel_loss} pixel loss")
+                f"{d.crop_size // d.scale} crops, {t.pixel_loss} pixel loss{content}")
 
     @classmethod
     def load_data(cls, config: Config, split: str = "train") -> TaskData:
@@ -116,16 +136,39 @@ class SRGAN(TranslationTask):
     def __init__(self, generator, discriminator, config: Config, **kwargs):
         t = config.train
         self.adversarial_weight = float(t.adversarial_weight)
-        names = self.METRICS if self.adversarial_weight else ("g_loss",)
+        self.content_weight = float(t.content_weight)
+        terms = [name for name, weight in (("adversarial", self.adversarial_weight),
+                                           ("pixel", 1.0), ("content", self.content_weight))
+                 if weight]
+        # Terms are tracked beside the total only when there are several (`player_loss`).
+        names = (("d_loss",) if self.adversarial_weight else ()) + ("g_loss",) + (
+            tuple(f"g_{term}" for term in terms) if len(terms) > 1 else ())
         super().__init__({"generator": generator, "discriminator": discriminator}, config,
                          metric_names=names, **kwargs)
         self.scale = int(config.data.scale)
         self.crop_size = int(config.data.crop_size)
         self.pixel_loss = t.pixel_loss
+        self._content = None
+
+    def configure(self, config: Config) -> None:
+        """As `TranslationTask.configure`; loads (or first trains and caches)
+        the content loss's classifier: only training needs it."""
+        super().configure(config)
+        if self.content_weight:
+            t = config.train
+            if t.content_classifier:
+                classifier = attribute_classifier.from_weights(t.content_classifier)
+            else:
+                classifier = attribute_classifier.load_classifier(
+                    [celeba.image_folder(config.data)])
+            self._content = _Frozen(attribute_classifier.feature_network(classifier,
+                                                                         CONTENT_LAYER))
 
     def compile(self, *, optimizers, loss_weights=None, **kwargs):
-        """As `Task.compile`; the adversarial weight is the default of `loss_weights`."""
-        weights = {("g", "adversarial"): self.adversarial_weight}
+        """As `Task.compile`; the adversarial and content weights are the
+        defaults of `loss_weights`."""
+        weights = {("g", "adversarial"): self.adversarial_weight,
+                   ("g", "content"): self.content_weight}
         super().compile(optimizers=optimizers, loss_weights={**weights, **(loss_weights or {})},
                         **kwargs)
 
@@ -147,6 +190,10 @@ class SRGAN(TranslationTask):
         with tf.GradientTape() as tape:
             generated = self.generator(low, training=True)
             terms = {"pixel": srgan_pixel_loss(high, generated, self.pixel_loss)}
+            if self.content_weight:
+                features = self._content.network
+                terms["content"] = srgan_content_loss(features(high, training=False),
+                                                      features(generated, training=False))
             if self.adversarial_weight:
                 with tape.stop_recording():
                     step_losses.append(self._discriminator_update(high, generated, batch_size))

@@ -1,4 +1,4 @@
-"""The reconstruction term of super-resolution, as a pure function.
+"""The reconstruction terms of super-resolution, as pure functions.
 
 The adversarial term is a shared loss family (`kgan.losses`): SRGAN's
 `non_saturating` (Ledig et al. 2017, Eq. 6) or ESRGAN's `relativistic`
@@ -36,3 +36,21 @@ def srgan_pixel_loss(target, generated, kind: str = "mse") -> tf.Tensor:
     if kind == "mse":
         return tf.reduce_mean(tf.square(difference))
     return tf.reduce_mean(tf.abs(difference))
+
+
+def srgan_content_loss(target_features, generated_features) -> tf.Tensor:
+    """The content loss: the mean squared difference between feature maps
+    of the high-resolution face and of its reconstruction (Ledig et al. 2017,
+    https://arxiv.org/abs/1609.04802, Eq. 5, the "VGG loss", which compares
+    VGG19 activations; any frozen network's features of the same shape).
+
+    Features, unlike pixels, are the same for outputs that differ in detail a
+    network ignores, so the plausible sharp face costs no more than the blurred
+    mean of all of them.
+
+    Returns:
+        Scalar float32: 0 for identical features.
+    """
+    difference = (tf.cast(tf.convert_to_tensor(target_features), tf.float32)
+                  - tf.cast(tf.convert_to_tensor(generated_features), tf.float32))
+    return tf.reduce_mean(tf.square(difference))

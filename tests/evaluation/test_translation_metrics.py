@@ -48,17 +48,13 @@ def test_domains_and_agreement():
 
 
 @pytest.fixture(scope="module")
-def women_and_men(kgan_cache):
-    """Held-out faces of each domain, and the quick classifier the attribute
-    classifier's own tests train (the same cache entry)."""
+def women_and_men(quick_attribute_classifier):
+    """Held-out faces of each domain, and the session's quick attribute classifier."""
     from kgan.config import DataConfig
     from kgan.data import translation as translation_data
-    from kgan.evaluation import attribute_classifier
-    from tests.evaluation.test_attribute_classifier import FULL, HALF, QUICK_EPOCHS
+    from tests.conftest import CELEBA_FULL as FULL
 
-    classifier = attribute_classifier.load_classifier(
-        [HALF], heldout_dir=FULL, epochs=QUICK_EPOCHS, cache_root=str(kgan_cache),
-        log=lambda m: None)
+    classifier = quick_attribute_classifier
     domains = translation_data.domain_split(
         DataConfig(dataset="celeba", data_dir=FULL, domain_a="-Male", domain_b="Male"), "heldout")
     return classifier, domains

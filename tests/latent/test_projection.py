@@ -9,7 +9,7 @@ from kgan.config import ProjectionConfig
 from kgan.evaluation import sampling
 from kgan.images import to_uint8
 from kgan.latent import projection
-from kgan.evaluation.attribute_classifier import build_classifier
+from kgan.features.attribute_classifier import build_classifier
 from tests.latent.conftest import MNIST_CONDITIONAL, MNIST_DCGAN, make_run
 
 QUICK = ProjectionConfig(steps=150, learning_rate=0.1, candidates=16)

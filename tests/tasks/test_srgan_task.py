@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgan import checkpoints, images
+from kgan import images
 from kgan.config import Config, DataConfig, EvalConfig, GenerateConfig, ModelConfig, TrainConfig
 from kgan.data import super_resolution
-from kgan.errors import ConfigError
+from kgan.errors import ConfigError, DataError
 from kgan.evaluation import evaluate
 from kgan.latent import commands
 from kgan.tasks.srgan import SRGAN
@@ -119,3 +119,27 @@ def test_srresnet_first_then_the_discriminator_joins_on_resume(tmp_path):
     assert set(second.metrics) == {"d_loss", "g_loss", "g_adversarial", "g_pixel"}
     assert _optimizer_iterations(second.checkpoint) == {"g_optimizer": 4, "d_optimizer": 2}
     assert os.path.isfile(os.path.join(workdir, "config_history.jsonl"))
+
+
+def test_the_content_loss_learns_through_the_attribute_classifiers_features(
+        tmp_path, quick_attribute_classifier):
+    steps = dict(steps=2, log_every=2, sample_every=2, checkpoint_every=2)
+    weights = quick_attribute_classifier.weights_path
+    result = train(tiny(**steps, content_weight=1.0, content_classifier=weights),
+                   str(tmp_path / "content"), stream=io.StringIO())
+    assert set(result.metrics) == {"d_loss", "g_loss", "g_adversarial", "g_pixel", "g_content"}
+    metrics = result.metrics
+    assert 0 < metrics["g_content"] < np.inf
+    # The total is the weighted sum: 1 x pixel + 1e-3 x adversarial + 1 x content.
+    assert metrics["g_loss"] == pytest.approx(
+        metrics["g_pixel"] + 1e-3 * metrics["g_adversarial"] + metrics["g_content"], rel=1e-4)
+    # The classifier only trains the generator: it is neither saved nor served.
+    reader = tf.train.load_checkpoint(result.checkpoint)
+    assert not [name for name in reader.get_variable_to_shape_map() if "conv2_norm" in name]
+
+    missing = tmp_path / "gone.weights.h5"
+    workdir = tmp_path / "refused"
+    with pytest.raises(DataError, match=f"no attribute classifier file {missing}"):
+        train(tiny(**steps, content_weight=1.0, content_classifier=str(missing)), str(workdir),
+              stream=io.StringIO())
+    assert not (workdir / "checkpoints").exists()

@@ -2,7 +2,8 @@
 
 The latent tools label generated faces with it (which samples smile, which
 are male), so concept vectors need no hand-picked examples, and it judges
-whether an edit produced the attribute it aimed at. One sigmoid output per
+whether an edit produced the attribute it aimed at. Its convolutions, on
+faces of any size, give `srgan`'s content loss (`feature_network`). One sigmoid output per
 CelebA attribute (all 40 of `list_attr_celeba.txt`), trained seeded on the
 `train` partition of one or more CelebA folders (through `kgan.data`, so the
 64x64 crop is the generators' own) with horizontal flips, and measured on
@@ -22,16 +23,19 @@ from typing import Sequence
 import keras
 import numpy as np
 
+from kgan import data
 from kgan.config import DataConfig, cache_dir
+from kgan.core.progress import batched
 from kgan.errors import DataError
-from kgan.evaluation import reference, weights_cache
-from kgan.evaluation.inception import batched
+from kgan.features import weights_cache
 
 VERSION = 1  # bump when the architecture or training recipe changes: a new cache entry
 EPOCHS = 8
 SEED = 0
 BATCH_SIZE = 64
 IMAGE_SHAPE = (64, 64, 3)
+# Where each convolution block ends: the layers `feature_network` can stop at.
+FEATURE_LAYERS = ("conv0_relu", "conv1_relu", "conv2_relu", "conv3_relu")
 ATTRIBUTES = (
     "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs",
     "Big_Lips", "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows",
@@ -53,16 +57,25 @@ def build_classifier() -> keras.Model:
     inputs = keras.Input(IMAGE_SHAPE)
     x = layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
     x = layers.RandomFlip("horizontal")(x)  # every attribute is mirror-symmetric; only in training
-    for index, filters in enumerate((32, 64, 128, 256)):
-        x = layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False,
-                          name=f"conv{index}")(x)
-        x = layers.BatchNormalization(name=f"conv{index}_norm")(x)
-        x = layers.ReLU(name=f"conv{index}_relu")(x)
+    x = _convolutions(x, FEATURE_LAYERS[-1])
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.3)(x)
     x = layers.Dense(128, activation="relu", name="penultimate")(x)
     outputs = layers.Dense(len(ATTRIBUTES), name="logits")(x)
     return keras.Model(inputs, outputs, name="attribute_classifier")
+
+
+def _convolutions(x, last: str):
+    """The stride-2 convolution blocks on [-1, 1] faces, up to the block ending in `last`."""
+    layers = keras.layers
+    for index, filters in enumerate((32, 64, 128, 256)):
+        x = layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False,
+                          name=f"conv{index}")(x)
+        x = layers.BatchNormalization(name=f"conv{index}_norm")(x)
+        x = layers.ReLU(name=FEATURE_LAYERS[index])(x)
+        if FEATURE_LAYERS[index] == last:
+            return x
+    raise ValueError(f"no feature layer {last!r}; choose from {', '.join(FEATURE_LAYERS)}")
 
 
 class AttributeClassifier:
@@ -76,15 +89,17 @@ class AttributeClassifier:
             answering its more frequent value (what a useless classifier gets).
         heldout_images: How many held-out faces those figures come from.
         identity: `attribute-classifier:v<VERSION>:<sha256 of the weights>`.
+        weights_path: The weights file it was loaded from.
     """
 
-    def __init__(self, model: keras.Model, info: dict, weights_sha256: str):
+    def __init__(self, model: keras.Model, info: dict, weights_sha256: str, weights_path: str):
         self.model = model
         self.names = ATTRIBUTES
         self.heldout_accuracy = dict(info["heldout_accuracy"])
         self.majority_accuracy = dict(info["majority_accuracy"])
         self.heldout_images = info["heldout_images"]
         self.identity = f"attribute-classifier:v{VERSION}:{weights_sha256}"
+        self.weights_path = weights_path
         self._features = keras.Model(model.inputs[0], model.get_layer("penultimate").output)
 
     def index(self, name: str) -> int:
@@ -113,8 +128,13 @@ def _celeba(data_dir: str) -> DataConfig:
     return DataConfig(dataset="celeba", data_dir=data_dir, attributes=ATTRIBUTES)
 
 
+def _examples(data_config: DataConfig, split: str) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = data.materialize(data.load(data_config, split))
+    return images.numpy(), labels.numpy()
+
+
 def _train_arrays(data_dirs: Sequence[str], max_images: int | None):
-    parts = [reference.real_examples(_celeba(d), "train") for d in data_dirs]
+    parts = [_examples(_celeba(d), "train") for d in data_dirs]
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts]).astype(np.float32)
     if max_images is not None:
@@ -141,7 +161,7 @@ def train_classifier(data_dirs: Sequence[str], heldout_dir: str, epochs: int = E
     """
     keras.utils.set_random_seed(SEED)
     # The held-out faces first: a folder without them fails before any training.
-    heldout_images, heldout_labels = reference.real_examples(_celeba(heldout_dir), "heldout")
+    heldout_images, heldout_labels = _examples(_celeba(heldout_dir), "heldout")
     images, labels = _train_arrays(data_dirs, max_train_images)
     model = build_classifier()
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
@@ -215,7 +235,45 @@ def load_classifier(data_dirs: Sequence[str], heldout_dir: str | None = None,
             "heldout": os.path.abspath(heldout_dir)})
         log(f"Attribute classifier: {mean:.3f} mean held-out accuracy over {len(ATTRIBUTES)} "
             f"attributes (majority answer {floor:.3f}), cached in {folder}")
+    return from_weights(weights)
+
+
+def from_weights(weights_path: str) -> AttributeClassifier:
+    """The classifier in a weights file `load_classifier` cached (its JSON
+    record beside it, `<name>.json` for `<name>.weights.h5`).
+
+    Raises:
+        DataError: if the path is not such a file, either file is missing,
+            or either is damaged.
+    """
+    if not weights_path.endswith(".weights.h5"):
+        raise DataError(f"{weights_path!r} is not an attribute classifier weights file "
+                        "(*.weights.h5, as kgan caches them under attribute_classifier/)")
+    record_path = weights_path[:-len(".weights.h5")] + ".json"
+    for path in (weights_path, record_path):
+        if not os.path.isfile(path):
+            raise DataError(f"no attribute classifier file {path}")
     model = build_classifier()
-    info, sha = weights_cache.restore(model, weights, info_path, "attribute classifier",
+    info, sha = weights_cache.restore(model, weights_path, record_path, "attribute classifier",
                                       _record_problem)
-    return AttributeClassifier(model, info, sha)
+    return AttributeClassifier(model, info, sha, weights_path)
+
+
+def feature_network(classifier: AttributeClassifier, layer: str) -> keras.Model:
+    """The classifier's convolutions up to `layer` (one of `FEATURE_LAYERS`),
+    frozen, on [-1, 1] faces of any size: `[n, h, w, 3]` -> `[n, h/2^k, w/2^k, c]`.
+
+    The same weights as the classifier (which sees uint8-range 64x64 faces
+    and rescales them to [-1, 1] first); at other sizes the filters respond
+    to the same edges and textures at another scale of the face.
+
+    Raises:
+        ValueError: for an unknown `layer`.
+    """
+    inputs = keras.Input((None, None, 3))
+    network = keras.Model(inputs, _convolutions(inputs, layer),
+                          name=f"attribute_classifier_{layer}")
+    for part in network.layers[1:]:
+        part.set_weights(classifier.model.get_layer(part.name).get_weights())
+    network.trainable = False
+    return network

@@ -1,24 +1,19 @@
 """The CelebA attribute classifier: held-out accuracy of a quick recipe, the cache, errors."""
 
+import keras
 import numpy as np
 import pytest
 
 from kgan.errors import DataError
-from kgan.evaluation import attribute_classifier
-from tests.conftest import SHARED_DATA
-
-HALF = str(SHARED_DATA / "celeba" / "img_align_celeba_89x109")  # 10,000 train faces
-FULL = str(SHARED_DATA / "celeba" / "img_align_celeba")  # 1,440 held-out faces (other people)
-# The cached default trains 8 epochs on both folders (BUILD_NOTES.md). After 2 epochs
-# the held-out Male accuracy still swings (0.73 on two threads, 0.90 on one); from 3 it
-# holds (0.95, then 0.96 after 4).
-QUICK_EPOCHS = 3
+from kgan.features import attribute_classifier
+from tests.conftest import CELEBA_FULL as FULL
+from tests.conftest import CELEBA_HALF as HALF
+from tests.conftest import QUICK_CLASSIFIER_EPOCHS as QUICK_EPOCHS
 
 
-@pytest.fixture(scope="module")
-def classifier(kgan_cache):
-    return attribute_classifier.load_classifier([HALF], heldout_dir=FULL, epochs=QUICK_EPOCHS,
-                                                cache_root=str(kgan_cache), log=lambda m: None)
+@pytest.fixture
+def classifier(quick_attribute_classifier):
+    return quick_attribute_classifier
 
 
 @pytest.mark.slow
@@ -31,8 +26,7 @@ def test_quick_recipe_beats_the_stated_bounds_on_held_out_faces(classifier, kgan
     assert accuracy["Smiling"] >= 0.80
     assert np.mean(list(accuracy.values())) >= np.mean(list(majority.values())) + 0.02
     # The figures are the classifier's own: predictions agree with the stored accuracy.
-    from kgan.evaluation import reference
-    images, labels = reference.real_examples(attribute_classifier._celeba(FULL), "heldout")
+    images, labels = attribute_classifier._examples(attribute_classifier._celeba(FULL), "heldout")
     male = classifier.index("Male")
     predicted = classifier.probabilities(images)[:, male] > 0.5
     assert np.mean(predicted == (labels[:, male] > 0.5)) == pytest.approx(accuracy["Male"],
@@ -103,3 +97,27 @@ def test_attribute_report_of_real_faces_agrees_as_the_classifier_scores_them(cla
     unconditional = attribute_report(classifier, images, labels, names)
     assert "agreement" not in unconditional
     assert unconditional["sample_rate"] == report["sample_rate"]
+
+
+def test_the_feature_network_is_the_classifiers_convolutions_at_any_size(classifier):
+    faces = np.random.default_rng(0).integers(0, 256, [2, 64, 64, 3]).astype(np.float32)
+    inside = keras.Model(classifier.model.inputs[0],
+                         classifier.model.get_layer("conv2_relu").output)
+    features = attribute_classifier.feature_network(classifier, "conv2_relu")
+    # The classifier rescales uint8-range faces to [-1, 1]; the feature network takes [-1, 1].
+    np.testing.assert_allclose(features(faces / 127.5 - 1.0, training=False),
+                               inside(faces, training=False), atol=1e-4)
+    assert features(np.zeros([1, 96, 80, 3], np.float32)).shape == (1, 12, 10, 128)
+    assert not features.trainable_weights
+    with pytest.raises(ValueError, match="no feature layer 'conv9_relu'; choose from conv0_relu"):
+        attribute_classifier.feature_network(classifier, "conv9_relu")
+
+
+def test_a_weights_file_loads_the_same_classifier_and_other_paths_are_one_line(classifier,
+                                                                                tmp_path):
+    again = attribute_classifier.from_weights(classifier.weights_path)
+    assert again.identity == classifier.identity
+    with pytest.raises(DataError, match="'model.keras' is not an attribute classifier weights"):
+        attribute_classifier.from_weights("model.keras")
+    with pytest.raises(DataError, match="no attribute classifier file .*none.weights.h5"):
+        attribute_classifier.from_weights(str(tmp_path / "none.weights.h5"))
