@@ -8,7 +8,11 @@ For each scale (`--scales`), on one core per process, budgets in CPU-minutes:
    more: the baseline with the same total budget as SRGAN;
 3. `srgan`: that run continued for `--gan_minutes` with the discriminator
    joining (`--adversarial_weight`, 1e-3 in Ledig et al.): the paper's
-   SRResNet-initialized SRGAN.
+   SRResNet-initialized SRGAN-MSE;
+4. `srgan_content`: the same continuation with the content loss added
+   (`--content_weight`, features of kgan's attribute classifier, which is
+   trained once into the kgan cache before its clock starts): the paper's
+   SRGAN with a feature loss.
 
 Each is scored by `evaluate.py`'s figures on the 1,440 held-out faces
 (`kgan.evaluation.super_resolution`): PSNR and SSIM on Y with a border of
@@ -38,6 +42,7 @@ flags.DEFINE_float("gan_minutes", 10.0, "Budget of the continuation (SRGAN, or S
                                         "longer), CPU-minutes.")
 flags.DEFINE_float("chunk_minutes", 10.0, "Longest training process (wall-clock).")
 flags.DEFINE_float("adversarial_weight", 1e-3, "SRGAN's adversarial weight.")
+flags.DEFINE_float("content_weight", 0.1, "srgan_content's content-loss weight.")
 flags.DEFINE_string("loss", "non_saturating", "SRGAN's adversarial loss family "
                                               "(relativistic: ESRGAN's).")
 flags.DEFINE_string("data_dir", os.path.join(REPO, "..", "shared", "data", "celeba"),
@@ -50,7 +55,7 @@ flags.DEFINE_string("results", os.path.join(REPO, "bench", "results", "super_res
                     "Results file.")
 FLAGS = flags.FLAGS
 
-CONTENDERS = ("srresnet", "srresnet_long", "srgan")
+CONTENDERS = ("srresnet", "srresnet_long", "srgan", "srgan_content")
 CROP_FACES = 4
 CLAIM = ".bench_claim"  # `budget.claimed`'s lock file
 
@@ -58,13 +63,14 @@ CLAIM = ".bench_claim"  # `budget.claimed`'s lock file
 def run_config(contender: str, scale: int):
     from kgan.config import Config, presets
 
-    gan = contender == "srgan"
+    gan = contender.startswith("srgan")
+    content = FLAGS.content_weight if contender == "srgan_content" else 0.0
     changes = {"data": {"data_dir": FLAGS.data_dir, "scale": scale},
                # A step count no budget reaches: the clock ends the run.
                "train": {"steps": 10_000_000, "checkpoint_every": 500, "sample_every": 2000,
                          "log_every": 250,
                          "adversarial_weight": FLAGS.adversarial_weight if gan else 0.0,
-                         "loss": FLAGS.loss}}
+                         "content_weight": content, "loss": FLAGS.loss}}
     return Config.from_dict(presets.merge(presets.load_preset("srgan", Config), changes))
 
 
@@ -78,7 +84,8 @@ def run_dir(contender: str, scale: int) -> str:
 
 
 def result_key(contender: str, scale: int) -> str:
-    return f"x{scale}/{contender}@{budget_minutes(contender):g}min"
+    weight = f"_w{FLAGS.content_weight:g}" if contender == "srgan_content" else ""
+    return f"x{scale}/{contender}{weight}@{budget_minutes(contender):g}min"
 
 
 def train(contender: str, scale: int) -> dict:
@@ -87,6 +94,13 @@ def train(contender: str, scale: int) -> dict:
     from budget import train_to_budget
 
     workdir = run_dir(contender, scale)
+    if contender == "srgan_content":
+        # Outside the training processes' CPU clock: the classifier is trained once, cached.
+        from kgan.config import DataConfig
+        from kgan.data import celeba
+        from kgan.features import attribute_classifier
+        attribute_classifier.load_classifier([celeba.image_folder(DataConfig(
+            dataset="celeba", data_dir=FLAGS.data_dir))])
     timing = "bench_timing.json"
     if contender != "srresnet" and not os.path.exists(os.path.join(workdir, timing)):
         # The timing file is copied last: without it a copy is incomplete and redone.
@@ -120,13 +134,15 @@ def score(contender: str, scale: int) -> dict:
 
 
 def write_crops(scale: int, path: str) -> None:
-    """Face crops side by side: bicubic / SRResNet (longest) / SRGAN / original."""
+    """Face crops side by side: bicubic / SRResNet (longest) / SRGAN /
+    SRGAN with the content loss / original."""
     import numpy as np
 
     from kgan import checkpoints, images
     from kgan.data import super_resolution
 
-    loaded = {c: checkpoints.load_task(run_dir(c, scale)) for c in ("srresnet_long", "srgan")}
+    loaded = {c: checkpoints.load_task(run_dir(c, scale))
+              for c in ("srresnet_long", "srgan", "srgan_content")}
     task = loaded["srgan"].task
     examples = type(task).examples(loaded["srgan"].config)["serving_default"]
     low, high = examples.inputs[:CROP_FACES], examples.targets[:CROP_FACES]

@@ -18,7 +18,6 @@ from kgan import images
 from kgan.config import Config
 from kgan.data import to_unit_range
 from kgan.data import translation as translation_data
-from kgan.losses import DiscriminatorOutputs
 from kgan.tasks.base import Direction, Phase, TaskData, TranslationServing
 from kgan.tasks.translation import (TranslationExamples, TranslationTask, generator_for,
                                     mirrored, patch_discriminator_for)
@@ -123,24 +122,12 @@ class Pix2Pix(TranslationTask):
                 conditioned = tf.cast(inputs, generated.dtype)
                 real = tf.concat([conditioned, tf.cast(targets, generated.dtype)], -1)
                 fake = tf.concat([conditioned, generated], -1)
-                with tape.stop_recording():
-                    step_losses.append(self._discriminator_update(real, fake, batch_size))
-                judged = self.discriminator(fake, training=True)
-                real_logits = (self.discriminator(real, training=True)
-                               if self.loss_family.generator_needs_real else None)
-                terms["adversarial"] = self.loss_family.generator_loss(
-                    DiscriminatorOutputs(real_logits=real_logits, fake_logits=judged))
+                d_loss, terms["adversarial"] = self.update_then_judge(
+                    tape, self.discriminator, real, fake, batch_size)
+                step_losses.append(d_loss)
             total, differentiated = self.player_loss("g", terms, batch_size)
         self.apply_update("g", tape, differentiated)
         return [*step_losses, total]
-
-    def _discriminator_update(self, real, fake, batch_size):
-        with tf.GradientTape() as tape:
-            outputs = self.judge(self.discriminator, real, tf.stop_gradient(fake))
-            total, differentiated = self.player_loss(
-                "d", {"adversarial": self.loss_family.discriminator_loss(outputs)}, batch_size)
-        self.apply_update("d", tape, differentiated)
-        return total
 
     def serving_spec(self) -> TranslationServing:
         source, target = _TARGETS[self.translation]

@@ -39,7 +39,6 @@ from kgan.config import Config
 from kgan.data import celeba, super_resolution, to_unit_range
 from kgan.errors import ConfigError
 from kgan.features import attribute_classifier
-from kgan.losses import DiscriminatorOutputs
 from kgan.models.super_resolution import DISCRIMINATOR_STRIDES, SRDiscriminator, SRResNet
 from kgan.tasks.base import Direction, Phase, TaskData, TranslationServing
 from kgan.tasks.translation import TranslationExamples, TranslationTask
@@ -195,24 +194,12 @@ class SRGAN(TranslationTask):
                 terms["content"] = srgan_content_loss(features(high, training=False),
                                                       features(generated, training=False))
             if self.adversarial_weight:
-                with tape.stop_recording():
-                    step_losses.append(self._discriminator_update(high, generated, batch_size))
-                judged = self.discriminator(generated, training=True)
-                real_logits = (self.discriminator(high, training=True)
-                               if self.loss_family.generator_needs_real else None)
-                terms["adversarial"] = self.loss_family.generator_loss(
-                    DiscriminatorOutputs(real_logits=real_logits, fake_logits=judged))
+                d_loss, terms["adversarial"] = self.update_then_judge(
+                    tape, self.discriminator, high, generated, batch_size)
+                step_losses.append(d_loss)
             total, differentiated = self.player_loss("g", terms, batch_size)
         self.apply_update("g", tape, differentiated)
         return [*step_losses, total]
-
-    def _discriminator_update(self, high, generated, batch_size):
-        with tf.GradientTape() as tape:
-            outputs = self.judge(self.discriminator, high, tf.stop_gradient(generated))
-            total, differentiated = self.player_loss(
-                "d", {"adversarial": self.loss_family.discriminator_loss(outputs)}, batch_size)
-        self.apply_update("d", tape, differentiated)
-        return total
 
     def serving_spec(self) -> TranslationServing:
         fixed = tuple(side // self.scale for side in super_resolution.HR_FRAME)

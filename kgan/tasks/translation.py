@@ -268,6 +268,29 @@ class TranslationTask(Task):
         return losses.DiscriminatorOutputs(real_logits=logits[:count], fake_logits=logits[count:],
                                            real_inputs=real, fake_inputs=fake)
 
+    def update_then_judge(self, tape, discriminator, real, fake, batch_size):
+        """The order of pix2pix's and SRGAN's authors' code, from one
+        generator forward pass: one update of `discriminator` (player "d") on
+        `real` against `fake`, then the generator's adversarial term from the
+        updated discriminator. Call inside `tape`, which records the
+        generator's pass that made `fake`.
+
+        Returns:
+            (the discriminator's loss, the generator's adversarial term).
+        """
+        with tape.stop_recording():
+            with tf.GradientTape() as d_tape:
+                outputs = self.judge(discriminator, real, tf.stop_gradient(fake))
+                d_total, differentiated = self.player_loss(
+                    "d", {"adversarial": self.loss_family.discriminator_loss(outputs)},
+                    batch_size)
+            self.apply_update("d", d_tape, differentiated)
+        judged = discriminator(fake, training=True)
+        real_logits = (discriminator(real, training=True)
+                       if self.loss_family.generator_needs_real else None)
+        return d_total, self.loss_family.generator_loss(
+            losses.DiscriminatorOutputs(real_logits=real_logits, fake_logits=judged))
+
     # ----- what is saved, shown and served -----
 
     def translate(self, signature: str, inputs_uint8) -> np.ndarray:
