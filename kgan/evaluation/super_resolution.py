@@ -5,7 +5,8 @@ Distortion: PSNR and SSIM on the luma (Y) channel of ITU-R BT.601 YCbCr
 R, G, B in 0..255, not rounded), with a border of `scale` pixels cropped
 from every side, peak 255: the convention of Ledig et al. 2017 and the
 super-resolution papers since (their Set5 / Set14 figures are measured
-so). SSIM uses the 11x11 Gaussian window of sigma 1.5 (`tf.image.ssim`).
+so). SSIM uses the 11x11 Gaussian window of sigma 1.5 (`tf.image.ssim`'s
+definition; `kgan.evaluation.similarity`).
 
 Perception: FID and KID of the reconstructions against the real held-out
 high-resolution faces (the TTUR Inception graph; the training losses never
@@ -19,16 +20,16 @@ reported separately, as robustness to a foreign kernel.
 """
 
 import numpy as np
-import tensorflow as tf
 
 from kgan.data import super_resolution
 from kgan.errors import KganError
+from kgan.evaluation import similarity
 
 # ITU-R BT.601 luma on 0..255 RGB, offset to 16..235 (MATLAB rgb2ycbcr).
 Y_WEIGHTS = (65.481 / 255, 128.553 / 255, 24.966 / 255)
 Y_OFFSET = 16.0
 _BATCH = 64
-SSIM_WINDOW = 11
+SSIM_WINDOW = similarity.WINDOW
 
 
 def luma(images) -> np.ndarray:
@@ -65,8 +66,7 @@ def ssim_y(outputs, targets, border: int) -> np.ndarray:
     for start in range(0, len(outputs), _BATCH):
         a = _cropped(luma(outputs[start:start + _BATCH]), border)[..., None]
         b = _cropped(luma(targets[start:start + _BATCH]), border)[..., None]
-        values.append(tf.image.ssim(tf.constant(a, tf.float32), tf.constant(b, tf.float32),
-                                    max_val=255.0).numpy())
+        values.append(similarity.ssim(a, b, max_val=255.0))
     return np.concatenate(values) if values else np.zeros([0])
 
 

@@ -39,7 +39,7 @@ from kgan.core.files import write_atomically
 from kgan.core.messages import one_line
 from kgan.data import translation as translation_data
 from kgan.errors import ConfigError, RunError
-from kgan.evaluation import sampling, super_resolution
+from kgan.evaluation import sampling, similarity, super_resolution
 from kgan.evaluation.sampling import EXPORT_FILE
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
@@ -152,12 +152,10 @@ def psnr(outputs, targets) -> float:
 
 
 def ssim(outputs, targets) -> float:
-    """Mean SSIM of uint8 images against their targets (`tf.image.ssim`, 11x11
-    Gaussian window of sigma 1.5, peak 255, averaged over channels)."""
-    values = [tf.image.ssim(tf.cast(outputs[i:i + _BATCH], tf.float32),
-                            tf.cast(targets[i:i + _BATCH], tf.float32), max_val=255.0).numpy()
-              for i in range(0, len(outputs), _BATCH)]
-    return float(np.concatenate(values).mean())
+    """Mean SSIM of uint8 images against their targets (`tf.image.ssim`'s
+    definition: 11x11 Gaussian window of sigma 1.5, peak 255, averaged over
+    channels; `kgan.evaluation.similarity`)."""
+    return float(similarity.ssim(outputs, targets, max_val=255.0).mean())
 
 
 def colourfulness(images) -> np.ndarray:
