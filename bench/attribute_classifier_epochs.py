@@ -31,12 +31,13 @@ def main(argv):
     import numpy as np
     import tensorflow as tf
 
+    from kgan import data
     from kgan.features import attribute_classifier as ac
 
     if FLAGS.threads:
         tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
     keras.utils.set_random_seed(ac.SEED)
-    heldout = ac._examples(ac._celeba(os.path.join(FLAGS.data_dir, "img_align_celeba")),
+    heldout = data.split_arrays(ac._celeba(os.path.join(FLAGS.data_dir, "img_align_celeba")),
                            "heldout")
     images, labels = ac._train_arrays([os.path.join(FLAGS.data_dir, "img_align_celeba_89x109")],
                                       None)

@@ -16,7 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags, logging
 
 from kgan.config import DataConfig, EvalConfig
-from kgan.evaluation import evaluate_images, reference
+from kgan import data
+from kgan.evaluation import evaluate_images
 
 flags.DEFINE_string("dataset", "mnist", "Dataset.")
 flags.DEFINE_string("data_dir", None, "The dataset's folder.")
@@ -30,7 +31,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     logging.set_verbosity(logging.WARNING)
     data_config = DataConfig(dataset=FLAGS.dataset, data_dir=FLAGS.data_dir)
-    images, _ = reference.real_examples(data_config, FLAGS.split, FLAGS.count)
+    images, _ = data.split_arrays(data_config, FLAGS.split, FLAGS.count)
     images = images[:10_000]
     config = EvalConfig(workdir="-", num_samples=max(len(images), 2048), metrics=("fid", "kid"),
                         reference_split=FLAGS.reference_split,

@@ -28,7 +28,8 @@ from absl import app, flags, logging
 import numpy as np
 
 from kgan.config import GenerateConfig, ProjectionConfig
-from kgan.evaluation import reference, sampling
+from kgan import data
+from kgan.evaluation import sampling
 from kgan.latent import commands, concepts, projection
 from kgan.latent.seeds import Purpose, truncated_normal
 
@@ -92,7 +93,7 @@ def measure_concepts(source, config, judge, report):
 def measure_projection(source, config, judge, model, report):
     split = FLAGS.project_split or ("heldout" if source.run_config.data.dataset == "celeba"
                                     else "test")
-    real, _ = reference.real_examples(source.run_config.data, split, FLAGS.project_count)
+    real, _ = data.split_arrays(source.run_config.data, split, FLAGS.project_count)
     z = truncated_normal(config.seed + 1, Purpose.GENERATE, FLAGS.project_count,
                          source.latent_dim, None)
     generated_labels = commands.generator_labels(source, len(z), None)

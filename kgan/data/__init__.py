@@ -189,6 +189,26 @@ def materialize(dataset: ImageDataset, count: int | None = None) -> tuple[tf.Ten
     return images, labels
 
 
+def split_arrays(data_config: DataConfig, split: str, count: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The first `count` (default all) examples of a split, in its fixed order, as NumPy.
+
+    Returns:
+        (uint8 images `[count, h, w, c]`, labels `[count, ...]` as the
+        dataset encodes them).
+
+    Raises:
+        ConfigError: if the split holds fewer than `count` examples.
+    """
+    dataset = load(data_config, split)
+    count = dataset.num_examples if count is None else count
+    if not 1 <= count <= dataset.num_examples:
+        raise ConfigError(f"asked for {count} images of {data_config.dataset} {split}, which "
+                          f"has {dataset.num_examples}")
+    images, labels = materialize(dataset, count)
+    return images.numpy(), labels.numpy()
+
+
 def seeded_batches(arrays: dict, num_examples: int, batch_size: int, seed: int,
                    start_step: int = 0, min_batch_size: int = 1,
                    transform: Callable[[dict], dict] | None = None) -> tf.data.Dataset:

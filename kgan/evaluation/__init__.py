@@ -97,7 +97,7 @@ def sample_labels(model: ModelConfig, data_config: DataConfig, split: str,
         return None
     if model.label_kind == "class":
         return np.arange(count, dtype=np.int64) % model.num_labels
-    _, real_labels = reference.real_examples(data_config, split)
+    _, real_labels = data.split_arrays(data_config, split)
     return np.resize(real_labels, (count, model.num_labels)).astype(np.float32)
 
 
@@ -133,7 +133,7 @@ def evaluate_images(images, data_config: DataConfig, config: EvalConfig, labels=
     reference_count = _reference_count(config, data_config, split)
     per_class = labels is not None and model is not None and model.label_kind == "class"
     if per_class:
-        _, real_labels = reference.real_examples(data_config, split, reference_count)
+        _, real_labels = data.split_arrays(data_config, split, reference_count)
     if {"fid", "kid"} & set(config.metrics):
         inception = InceptionFeatures(config.inception_path)
         real = reference.reference_features(data_config, split, reference_count, inception)
@@ -161,7 +161,7 @@ def evaluate_images(images, data_config: DataConfig, config: EvalConfig, labels=
                               "--classifier_data_dirs (the run names no data_dir)")
         classifier = attribute_classifier.load_classifier(
             data_dirs, config.classifier_heldout_dir, log=log)
-        _, real_labels = reference.real_examples(data_config, split, reference_count)
+        _, real_labels = data.split_arrays(data_config, split, reference_count)
         report["attribute_classifier"] = attribute_report(
             classifier, images, real_labels, data_config.attributes,
             labels if model is not None and model.label_kind == "multi_hot" else None,

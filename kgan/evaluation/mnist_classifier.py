@@ -69,24 +69,23 @@ class MnistClassifier:
                        images, batch_size, label).astype(np.float32)
 
 
-def _split_arrays(data_config: DataConfig, split: str):
-    dataset = data.load(data_config, split)
-    images, labels = data.materialize(dataset)
-    return images.numpy(), labels.numpy()
+def train_classifier(data_config: DataConfig, log=print, epochs: int = EPOCHS,
+                     callbacks=()) -> tuple[keras.Model, float]:
+    """Trains the classifier (seeded) and returns it with its test accuracy.
 
-
-def train_classifier(data_config: DataConfig, log=print) -> tuple[keras.Model, float]:
-    """Trains the classifier (seeded) and returns it with its test accuracy."""
+    `epochs` and Keras `callbacks` are for measuring the recipe
+    (`bench/mnist_classifier_epochs.py`); the cached classifier uses `EPOCHS`.
+    """
     keras.utils.set_random_seed(SEED)
-    train_images, train_labels = _split_arrays(data_config, "train")
-    test_images, test_labels = _split_arrays(data_config, "test")
+    train_images, train_labels = data.split_arrays(data_config, "train")
+    test_images, test_labels = data.split_arrays(data_config, "test")
     model = build_classifier()
     model.compile(keras.optimizers.Adam(1e-3),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    log(f"Training the MNIST evaluation classifier ({EPOCHS} epochs, once; cached afterwards)")
-    model.fit(train_images.astype(np.float32), train_labels, batch_size=128, epochs=EPOCHS,
-              verbose=0, shuffle=True)
+    log(f"Training the MNIST evaluation classifier ({epochs} epochs, once; cached afterwards)")
+    model.fit(train_images.astype(np.float32), train_labels, batch_size=128, epochs=epochs,
+              verbose=0, shuffle=True, callbacks=list(callbacks))
     _, accuracy = model.evaluate(test_images.astype(np.float32), test_labels, batch_size=1000,
                                  verbose=0)
     return model, float(accuracy)

@@ -16,7 +16,7 @@ from kgan import data
 from kgan.config import DataConfig, cache_dir
 from kgan.core.files import write_atomically
 from kgan.core.messages import one_line
-from kgan.errors import ConfigError, DataError
+from kgan.errors import DataError
 
 
 def cache_path(data_config: DataConfig, split: str, count: int, identity: str,
@@ -30,26 +30,9 @@ def cache_path(data_config: DataConfig, split: str, count: int, identity: str,
     return os.path.join(cache_root or cache_dir(), "reference_features", key + ".npz")
 
 
-def real_examples(data_config: DataConfig, split: str, count: int | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """The first `count` (default all) examples of a split, in its fixed order.
-
-    Returns:
-        (uint8 images `[count, h, w, c]`, labels `[count, ...]` as the
-        dataset encodes them).
-    """
-    dataset = data.load(data_config, split)
-    count = dataset.num_examples if count is None else count
-    if not 1 <= count <= dataset.num_examples:
-        raise ConfigError(f"asked for {count} images of {data_config.dataset} {split}, which "
-                          f"has {dataset.num_examples}")
-    images, labels = data.materialize(dataset, count)
-    return images.numpy(), labels.numpy()
-
-
 def real_images(data_config: DataConfig, split: str, count: int) -> np.ndarray:
     """The first `count` images of a split (its fixed order), uint8 `[count, h, w, c]`."""
-    return real_examples(data_config, split, count)[0]
+    return data.split_arrays(data_config, split, count)[0]
 
 
 def reference_features(data_config: DataConfig, split: str, count: int, extractor,

@@ -128,13 +128,8 @@ def _celeba(data_dir: str) -> DataConfig:
     return DataConfig(dataset="celeba", data_dir=data_dir, attributes=ATTRIBUTES)
 
 
-def _examples(data_config: DataConfig, split: str) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = data.materialize(data.load(data_config, split))
-    return images.numpy(), labels.numpy()
-
-
 def _train_arrays(data_dirs: Sequence[str], max_images: int | None):
-    parts = [_examples(_celeba(d), "train") for d in data_dirs]
+    parts = [data.split_arrays(_celeba(d), "train") for d in data_dirs]
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts]).astype(np.float32)
     if max_images is not None:
@@ -161,7 +156,7 @@ def train_classifier(data_dirs: Sequence[str], heldout_dir: str, epochs: int = E
     """
     keras.utils.set_random_seed(SEED)
     # The held-out faces first: a folder without them fails before any training.
-    heldout_images, heldout_labels = _examples(_celeba(heldout_dir), "heldout")
+    heldout_images, heldout_labels = data.split_arrays(_celeba(heldout_dir), "heldout")
     images, labels = _train_arrays(data_dirs, max_train_images)
     model = build_classifier()
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))

@@ -24,10 +24,10 @@ from kgan import conditioning, images
 from kgan.config import DataConfig, GenerateConfig
 from kgan.core.files import write_atomically, write_json_atomically
 from kgan.core.messages import one_line
-from kgan.data import mnist
+from kgan.data import mnist, split_arrays
 from kgan.data import points as point_data
 from kgan.errors import ConfigError, DataError, RunError
-from kgan.evaluation import mnist_classifier, reference, sampling, translation
+from kgan.evaluation import mnist_classifier, sampling, translation
 from kgan.evaluation.points import mode_metrics
 from kgan.features import attribute_classifier
 from kgan.latent import animation, concepts, projection, translate
@@ -355,8 +355,7 @@ def projection_targets(config: GenerateConfig, source) -> tuple[np.ndarray, list
         crop = data.crop_fraction if data.dataset == "celeba" else 1.0
         return (np.stack([read_image(p, shape, crop) for p in config.images]),
                 [os.path.basename(p) for p in config.images])
-    targets, _ = reference.real_examples(_run_data(source), config.project_split,
-                                         config.project_count)
+    targets, _ = split_arrays(_run_data(source), config.project_split, config.project_count)
     return targets, [f"{config.project_split}[{i}]" for i in range(len(targets))]
 
 

@@ -129,3 +129,17 @@ def test_a_small_set_is_tiled_so_each_item_comes_equally_often():
     # Each block of 100 is one shuffled copy, not the identity.
     assert sorted(order[:100].tolist()) == list(range(100))
     assert order[:100].tolist() != list(range(100))
+
+
+def test_split_arrays_reads_the_first_examples_in_order_and_refuses_more_than_there_are(
+        mnist_tfds_dir):
+    config = DataConfig(dataset="mnist", data_dir=mnist_tfds_dir)
+    images, labels = data.split_arrays(config, "test", 7)
+    assert images.dtype == np.uint8 and images.shape == (7, 28, 28, 1) and labels.shape == (7,)
+    first_ten, first_ten_labels = data.split_arrays(config, "test", 10)
+    np.testing.assert_array_equal(first_ten[:7], images)
+    np.testing.assert_array_equal(first_ten_labels[:7], labels)
+    for count in (0, 10_001):
+        with pytest.raises(ConfigError, match=f"asked for {count} images of mnist test, "
+                                              "which has 10000"):
+            data.split_arrays(config, "test", count)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from kgan import data
 from kgan.config import DataConfig
 from kgan.evaluation import mnist_classifier
 from kgan.evaluation.distances import frechet_distance, gaussian_stats
@@ -27,7 +28,7 @@ def classifier(mnist, cache_root):
 
 @pytest.fixture(scope="module")
 def test_split(mnist):
-    return mnist_classifier._split_arrays(mnist, "test")
+    return data.split_arrays(mnist, "test")
 
 
 @pytest.mark.slow

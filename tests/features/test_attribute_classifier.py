@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from kgan import data
 from kgan.errors import DataError
 from kgan.features import attribute_classifier
 from tests.conftest import CELEBA_FULL as FULL
@@ -26,7 +27,7 @@ def test_quick_recipe_beats_the_stated_bounds_on_held_out_faces(classifier, kgan
     assert accuracy["Smiling"] >= 0.80
     assert np.mean(list(accuracy.values())) >= np.mean(list(majority.values())) + 0.02
     # The figures are the classifier's own: predictions agree with the stored accuracy.
-    images, labels = attribute_classifier._examples(attribute_classifier._celeba(FULL), "heldout")
+    images, labels = data.split_arrays(attribute_classifier._celeba(FULL), "heldout")
     male = classifier.index("Male")
     predicted = classifier.probabilities(images)[:, male] > 0.5
     assert np.mean(predicted == (labels[:, male] > 0.5)) == pytest.approx(accuracy["Male"],
@@ -77,9 +78,9 @@ def test_a_damaged_cache_is_refused_in_one_line(classifier, kgan_cache, tmp_path
 def test_attribute_report_of_real_faces_agrees_as_the_classifier_scores_them(classifier):
     """Real held-out faces "generated under" their own attributes agree with the
     request exactly as often as the classifier is right on them."""
-    from kgan.evaluation import attribute_report, reference
+    from kgan.evaluation import attribute_report
     config = attribute_classifier._celeba(FULL)
-    images, labels = reference.real_examples(config, "heldout")
+    images, labels = data.split_arrays(config, "heldout")
     names = config.attributes
     report = attribute_report(classifier, images, labels, names, labels, names)
     for name in names:
