@@ -200,13 +200,14 @@ def mean_absolute_levels(a, b) -> float:
 
 
 class _CachedInception:
-    """Inception features of real image sets, cached on disk by content (the
-    held-out faces of every contender of a comparison are the same)."""
+    """Inception features of fixed image sets, cached on disk by content: the
+    held-out faces, and a deterministic baseline's outputs (bicubic
+    upscaling), are the same for every contender of a comparison."""
 
     def __init__(self, inception_path):
         self.extract = InceptionFeatures(inception_path)
 
-    def real(self, images: np.ndarray, label: str) -> np.ndarray:
+    def cached(self, images: np.ndarray, label: str) -> np.ndarray:
         digest = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()[:24]
         path = os.path.join(cache_dir(), "reference_features",
                             f"translation_{digest}_{self.extract.identity.replace(':', '-')}.npz")
@@ -220,9 +221,13 @@ class _CachedInception:
 
 
 def _realism(outputs, real, inception: _CachedInception, seed: int, real_label: str,
-             warnings: list) -> dict:
-    fake = inception.extract(outputs, label="Inception features of translations")
-    real_features = inception.real(real, real_label)
+             warnings: list, fixed_outputs: bool = False) -> dict:
+    """FID and KID of `outputs` against `real`; `fixed_outputs`: the outputs
+    are a baseline's, the same in every evaluation, so their features are cached."""
+    label = "Inception features of translations"
+    fake = (inception.cached(outputs, label) if fixed_outputs
+            else inception.extract(outputs, label=label))
+    real_features = inception.cached(real, real_label)
     kid = kernel_distance(fake, real_features, seed=seed)
     if min(len(fake), len(real_features)) < MIN_FID_SAMPLES:
         warnings.append(f"FID of {len(fake)} translations against {len(real_features)} real "
@@ -309,7 +314,7 @@ def _super_resolution_entry(translator, direction, inputs, outputs, targets, inc
              "bicubic": super_resolution.distortion(baseline, targets, scale)}
     if inception is not None:
         entry["bicubic"].update(_realism(baseline, targets, inception, config.seed,
-                                         f"{split} target faces", warnings))
+                                         f"{split} target faces", warnings, fixed_outputs=True))
     entry["external_2x"] = super_resolution.external_report(
         lambda chunk: translator.translate(direction.signature, chunk), run_config.data, scale,
         log)

@@ -1,6 +1,7 @@
 """SRGAN meets the task contract on real CelebA faces, plays the paper's game,
 and enlarges a user's pictures at their own size."""
 
+import hashlib
 import io
 import os
 
@@ -67,6 +68,23 @@ class TestSRGANTaskContract(TaskContract):
         assert 0.7 < model["ssim_y"] < 1
         external = entry["external_2x"]
         assert external["faces"] == 277 and 25 < external["bicubic"]["psnr_y_db"] < 40
+
+    def test_bicubic_realism_is_computed_once_and_then_read_from_the_cache(self, run, tmp_path):
+        workdir, _ = run
+        graph = SHARED_DATA / "inception" / "inception-2015-12-05-pool3.pb"
+        config = EvalConfig(workdir=workdir, metrics=("kid",), num_samples=8,
+                            inception_path=str(graph), output=str(tmp_path / "report.json"))
+        first, second = (evaluate(config, log=lambda m: None)["directions"]["serving_default"]
+                         for _ in range(2))
+        assert first["bicubic"]["fid"] == second["bicubic"]["fid"]
+        assert first["bicubic"]["kid"] == second["bicubic"]["kid"]
+        assert first["fid"] > 0 and first["bicubic"]["fid"] > 0
+        low = super_resolution.downscale(super_resolution.faces(
+            DataConfig(dataset="celeba", data_dir=CELEBA), "heldout")[:8], 2).numpy()
+        bicubic = super_resolution.bicubic_upscale(low, 2).numpy()
+        digest = hashlib.sha256(np.ascontiguousarray(bicubic).tobytes()).hexdigest()[:24]
+        cached = os.listdir(os.path.join(os.environ["KGAN_CACHE_DIR"], "reference_features"))
+        assert any(name.startswith(f"translation_{digest}_") for name in cached)
 
     def test_upscale_mode_enlarges_pictures_of_any_size(self, run, exported, tmp_path):
         workdir, _ = run
