@@ -17,9 +17,10 @@ rather than GPU-days, each with its reason:
   3x3 convolution to 12 channels, then `depth_to_space` (ESPCN, Shi et al.
   2016), instead of the paper's upsampling stage followed by a 9x9
   convolution at high resolution. A convolution to 3 channels over the
-  HR image was the step's bottleneck here: 1.7 s for a batch of 16 96x96
-  crops with its gradients, against 0.2 s for the whole rest of the
-  network (oneDNN is inefficient at few output channels and large kernels).
+  HR image was the step's bottleneck here: 2.4 CPU-s for a batch of 16
+  96x96 crops with its gradients, against 0.6 s for this network's whole
+  update (oneDNN is inefficient at few output channels and large kernels;
+  `bench/srgan_profile.py`).
 * A global skip: the output is `tanh(atanh(up(x)) + r(x))`, where `up` is
   bilinear upsampling (TFLite builtin RESIZE_BILINEAR) and `r` the network
   with its last convolution starting at zero. A new SRResNet is thus
