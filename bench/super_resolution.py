@@ -119,17 +119,28 @@ def train(contender: str, scale: int) -> dict:
 
 
 def score(contender: str, scale: int) -> dict:
+    """`evaluate.py`'s figures of the contender's newest checkpoint; an
+    evaluation already written for that checkpoint (an interrupted bench)
+    is read, not redone."""
+    from kgan import checkpoints
     from kgan.config import EvalConfig
     from kgan.evaluation import evaluate
 
     workdir = run_dir(contender, scale)
-    report = evaluate(EvalConfig(workdir=workdir, inception_path=FLAGS.inception_path,
-                                 output=os.path.join(workdir, "evaluation.json")),
-                      log=lambda message: print(f"  {message}", flush=True))
+    output = os.path.join(workdir, "evaluation.json")
+    step = checkpoints.checkpoint_step(checkpoints.latest_checkpoint(workdir))
+    report = None
+    if os.path.exists(output):
+        with open(output) as f:
+            report = json.load(f)
+    if report is None or report.get("step") != step:
+        report = evaluate(EvalConfig(workdir=workdir, inception_path=FLAGS.inception_path,
+                                     output=output),
+                          log=lambda message: print(f"  {message}", flush=True))
     entry = report["directions"]["serving_default"]
     return {"step": report["step"], "model": {**entry["model"], "fid": entry["fid"],
-                                              "kid": entry["kid"]["kid"]},
-            "bicubic": {**entry["bicubic"], "kid": entry["bicubic"]["kid"]["kid"]},
+                                              "kid": entry["kid"]["mean"]},
+            "bicubic": {**entry["bicubic"], "kid": entry["bicubic"]["kid"]["mean"]},
             "external_2x": entry["external_2x"]}
 
 
