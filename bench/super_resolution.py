@@ -41,6 +41,9 @@ flags.DEFINE_float("minutes", 20.0, "SRResNet (pixel loss) budget, CPU-minutes."
 flags.DEFINE_float("gan_minutes", 10.0, "Budget of the continuation (SRGAN, or SRResNet "
                                         "longer), CPU-minutes.")
 flags.DEFINE_float("chunk_minutes", 10.0, "Longest training process (wall-clock).")
+flags.DEFINE_list("contenders", ["srresnet", "srresnet_long", "srgan", "srgan_content"],
+                  "Contenders to train and score, in this order (srresnet first: the others "
+                  "continue its run).")
 flags.DEFINE_float("adversarial_weight", 1e-3, "SRGAN's adversarial weight.")
 flags.DEFINE_float("content_weight", 0.1, "srgan_content's content-loss weight.")
 flags.DEFINE_string("loss", "non_saturating", "SRGAN's adversarial loss family "
@@ -183,8 +186,16 @@ def main(argv):
     from budget import claimed, load_results, record_result
 
     logging.set_verbosity(logging.WARNING)
+    unknown = sorted(set(FLAGS.contenders) - set(CONTENDERS))
+    if unknown:
+        raise app.UsageError(f"--contenders: unknown {', '.join(unknown)}; choose from "
+                             f"{', '.join(CONTENDERS)}")
     for scale in map(int, FLAGS.scales):
-        for contender in CONTENDERS:
+        for contender in FLAGS.contenders:
+            if contender != "srresnet" and result_key("srresnet", scale) not in load_results(
+                    FLAGS.results):
+                print(f"{result_key(contender, scale)}: waits for srresnet at {scale}x", flush=True)
+                continue
             key = result_key(contender, scale)
             if key in load_results(FLAGS.results):
                 print(f"{key}: stored", flush=True)
