@@ -36,6 +36,8 @@ from absl import app, flags, logging
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+from budget import load_results  # noqa: E402  (beside this script)
+
 flags.DEFINE_list("scales", ["4", "2"], "Upscaling factors to measure.")
 flags.DEFINE_float("minutes", 20.0, "SRResNet (pixel loss) budget, CPU-minutes.")
 flags.DEFINE_float("gan_minutes", 10.0, "Budget of the continuation (SRGAN, or SRResNet "
@@ -147,35 +149,43 @@ def score(contender: str, scale: int) -> dict:
             "external_2x": entry["external_2x"]}
 
 
-def write_crops(scale: int, path: str) -> None:
-    """Face crops side by side: bicubic / SRResNet (longest) / SRGAN /
-    SRGAN with the content loss / original."""
+def write_crops(scale: int, path: str) -> list[str]:
+    """Face crops side by side, one row each: bicubic / SRResNet (the longest
+    stored) / SRGAN / SRGAN with the content loss (when stored) / original.
+    Returns the rows' names."""
     import numpy as np
 
     from kgan import checkpoints, images
     from kgan.data import super_resolution
 
-    loaded = {c: checkpoints.load_task(run_dir(c, scale))
-              for c in ("srresnet_long", "srgan", "srgan_content")}
-    task = loaded["srgan"].task
-    examples = type(task).examples(loaded["srgan"].config)["serving_default"]
+    stored = load_results(FLAGS.results)
+    srresnet = ("srresnet_long" if result_key("srresnet_long", scale) in stored
+                else "srresnet")
+    shown = [c for c in (srresnet, "srgan", "srgan_content") if result_key(c, scale) in stored]
+    loaded = {c: checkpoints.load_task(run_dir(c, scale)) for c in shown}
+    first = loaded[shown[0]]
+    examples = type(first.task).examples(first.config)["serving_default"]
     low, high = examples.inputs[:CROP_FACES], examples.targets[:CROP_FACES]
     rows = [super_resolution.bicubic_upscale(low, scale).numpy(),
-            *[loaded[c].task.translate("serving_default", low) for c in loaded], high]
+            *[loaded[c].task.translate("serving_default", low) for c in shown], high]
     # The middle of the face (eyes, nose, mouth), enlarged 2x for viewing.
     crop = np.stack(rows)[:, :, 60:156, 40:136]
     tiles = np.concatenate([np.concatenate(list(row), axis=1) for row in crop], axis=0)
     images.write_png(path, np.repeat(np.repeat(tiles, 2, 0), 2, 1))
+    return ["bicubic", *shown, "original"]
 
 
 def summary(results: dict) -> list[str]:
     lines = ["CelebA held-out faces: PSNR(Y) dB / SSIM(Y) (border = scale) / FID / KID"]
-    for key, value in sorted(results.items()):
-        for name in ("bicubic", "model"):
-            if name == "bicubic" and not key.endswith("/srresnet@" + key.split("@")[1]):
-                continue
-            row = value[name]
-            label = "bicubic" if name == "bicubic" else key
+    scales = sorted({int(key.split("/")[0][1:]) for key in results}, reverse=True)
+    for scale in scales:
+        rows = [(key, value) for contender in CONTENDERS for key, value in results.items()
+                if key.split("@")[0] in (f"x{scale}/{contender}", f"x{scale}/{contender}_w"
+                                         f"{FLAGS.content_weight:g}")]
+        if rows:
+            rows.insert(0, (f"x{scale}/bicubic", {"model": rows[0][1]["bicubic"]}))
+        for label, value in rows:
+            row = value["model"]
             lines.append(f"  {label:34s} {row['psnr_y_db']:6.2f} {row['ssim_y']:.4f} "
                          f"{row.get('fid', float('nan')):7.1f} {row.get('kid', float('nan')):.4f}")
     return lines
@@ -183,7 +193,7 @@ def summary(results: dict) -> list[str]:
 
 def main(argv):
     del argv
-    from budget import claimed, load_results, record_result
+    from budget import claimed, record_result
 
     logging.set_verbosity(logging.WARNING)
     unknown = sorted(set(FLAGS.contenders) - set(CONTENDERS))
@@ -208,9 +218,10 @@ def main(argv):
                 timing = train(contender, scale)
                 record_result(FLAGS.results, key, {**timing, **score(contender, scale)})
         crops = os.path.join(os.path.dirname(FLAGS.results), f"super_resolution_x{scale}.png")
-        if all(result_key(c, scale) in load_results(FLAGS.results) for c in CONTENDERS):
-            write_crops(scale, crops)
-            print(f"crops: {crops}", flush=True)
+        if all(result_key(c, scale) in load_results(FLAGS.results)
+               for c in ("srresnet", "srgan")):
+            rows = write_crops(scale, crops)
+            print(f"crops: {crops} (rows: {' / '.join(rows)})", flush=True)
     print("\n".join(summary(load_results(FLAGS.results))))
     print(json.dumps({k: v.get("external_2x") for k, v in load_results(FLAGS.results).items()
                       if k.startswith("x2/")}, indent=1))
