@@ -179,9 +179,9 @@ def summary(results: dict) -> list[str]:
     lines = ["CelebA held-out faces: PSNR(Y) dB / SSIM(Y) (border = scale) / FID / KID"]
     scales = sorted({int(key.split("/")[0][1:]) for key in results}, reverse=True)
     for scale in scales:
+        # A key is x<scale>/<contender>[_w<content weight>]@<budget>min (`result_key`).
         rows = [(key, value) for contender in CONTENDERS for key, value in results.items()
-                if key.split("@")[0] in (f"x{scale}/{contender}", f"x{scale}/{contender}_w"
-                                         f"{FLAGS.content_weight:g}")]
+                if key.split("@")[0].split("_w")[0] == f"x{scale}/{contender}"]
         if rows:
             rows.insert(0, (f"x{scale}/bicubic", {"model": rows[0][1]["bicubic"]}))
         for label, value in rows:
