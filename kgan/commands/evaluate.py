@@ -56,9 +56,20 @@ def translation_lines(report) -> list:
         if "cycle_error_levels" in d:
             lines.append(f"    cycle error {d['cycle_error_levels']:.2f} levels "
                          f"({d['cycle_psnr_db']:.2f} dB)")
+        if "change_levels" in d:
+            lines.append(f"    mean change {d['change_levels']:.2f} levels per pixel")
+        if "digit_classifier" in d:
+            c = d["digit_classifier"]
+            lines.append(f"    MNIST classifier: class kept {c['outputs']['accuracy']:.3f} "
+                         f"(inputs {c['inputs']['accuracy']:.3f}), Frechet distance to "
+                         f"{c['real_digits']} real digits {c['outputs']['frechet_distance']:.2f} "
+                         f"(inputs {c['inputs']['frechet_distance']:.2f})")
         if "fid" in d:
             lines.append(f"    FID {d['fid']:.3f}, KID {d['kid']['mean']:.5f} +- "
-                         f"{d['kid']['std']:.5f} against {d['real_faces']} real faces")
+                         f"{d['kid']['std']:.5f} against {d['real_images']} real images")
+        if "inputs_realism" in d:
+            r = d["inputs_realism"]
+            lines.append(f"    inputs: FID {r['fid']:.3f}, KID {r['kid']['mean']:.5f}")
     return lines
 
 

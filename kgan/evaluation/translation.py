@@ -16,7 +16,12 @@ direction (`Task.examples`), and the report gives per direction:
   the share of the other 39 attributes whose presence the classifier judges
   unchanged; the cycle reconstruction error ||F(G(x)) - x|| in pixel levels;
   and FID/KID of the translations against the held-out real faces of the
-  target domain.
+  target domain;
+* unpaired labelled inputs (SimGAN's rendered digits): the mean change per
+  pixel, and kgan's MNIST classifier judging the refined digits and, beside
+  them, the inputs: whether each keeps its rendered class, and the Frechet
+  distance of their classifier features to MNIST's real test digits (the
+  realism the refiner exists for; FID/KID against the same digits on request).
 
 FID of fewer than 2,048 images (CelebA's 1,440 held-out faces, fewer per
 domain) is biased upward by a rank-deficient covariance: the report says so,
@@ -39,7 +44,7 @@ from kgan.core.files import write_atomically
 from kgan.core.messages import one_line
 from kgan.data import translation as translation_data
 from kgan.errors import ConfigError, RunError
-from kgan.evaluation import sampling, similarity, super_resolution
+from kgan.evaluation import mnist_classifier, sampling, similarity, super_resolution
 from kgan.evaluation.sampling import EXPORT_FILE
 from kgan.evaluation.distances import frechet_distance, gaussian_stats, kernel_distance
 from kgan.evaluation.inception import InceptionFeatures
@@ -231,10 +236,10 @@ def _realism(outputs, real, inception: _CachedInception, seed: int, real_label: 
     kid = kernel_distance(fake, real_features, seed=seed)
     if min(len(fake), len(real_features)) < MIN_FID_SAMPLES:
         warnings.append(f"FID of {len(fake)} translations against {len(real_features)} real "
-                        f"faces (< {MIN_FID_SAMPLES}): biased upward; compare only FIDs "
-                        "against the same faces")
+                        f"images (< {MIN_FID_SAMPLES}): biased upward; compare only FIDs "
+                        "against the same images")
     return {"fid": frechet_distance(gaussian_stats(fake), gaussian_stats(real_features)),
-            "kid": dataclasses.asdict(kid), "real_faces": len(real_features)}
+            "kid": dataclasses.asdict(kid), "real_images": len(real_features)}
 
 
 def _classifier(config: EvalConfig, run_config: Config, log):
@@ -243,6 +248,13 @@ def _classifier(config: EvalConfig, run_config: Config, log):
         raise ConfigError("the attribute classifier needs CelebA folders: give "
                           "--classifier_data_dirs (the run names no data_dir)")
     return attribute_classifier.load_classifier(data_dirs, config.classifier_heldout_dir, log=log)
+
+
+def _digit_classifier(run_config: Config, log):
+    if run_config.data.dataset != "mnist":
+        raise ConfigError(f"labelled translations are judged by the MNIST classifier: the run's "
+                          f"data.dataset must be 'mnist', got {run_config.data.dataset!r}")
+    return mnist_classifier.load_classifier(run_config.data, log=log)
 
 
 def evaluate_translation(translator: Translator, config: EvalConfig, log=print) -> dict:
@@ -257,7 +269,7 @@ def evaluate_translation(translator: Translator, config: EvalConfig, log=print) 
     spec = translator.spec
     inception = (_CachedInception(config.inception_path)
                  if {"fid", "kid"} & set(config.metrics) else None)
-    classifier = None
+    classifier = digit_classifier = None
     report = {"source": translator.description, "step": translator.step,
               "task": run_config.task, "split": split, "directions": {}}
     warnings = []
@@ -294,6 +306,18 @@ def evaluate_translation(translator: Translator, config: EvalConfig, log=print) 
                 real_target = examples[back.signature].inputs
                 entry.update(_realism(outputs, real_target, inception, config.seed,
                                       f"{split} faces of {direction.target}", warnings))
+        if chosen.real is not None:
+            entry["change_levels"] = mean_absolute_levels(outputs, inputs)
+            if chosen.labels is not None and "classifier" in config.metrics:
+                digit_classifier = digit_classifier or _digit_classifier(run_config, log)
+                entry["digit_classifier"] = digit_report(digit_classifier, inputs, outputs,
+                                                         chosen.labels[:count], chosen.real)
+            if inception is not None:
+                real_label = f"real {direction.target}"
+                entry.update(_realism(outputs, chosen.real, inception, config.seed, real_label,
+                                      warnings))
+                entry["inputs_realism"] = _realism(inputs, chosen.real, inception, config.seed,
+                                                   real_label, warnings, fixed_outputs=True)
         report["directions"][direction.signature] = entry
     if warnings:
         report["warnings"] = sorted(set(warnings))
@@ -319,6 +343,29 @@ def _super_resolution_entry(translator, direction, inputs, outputs, targets, inc
         lambda chunk: translator.translate(direction.signature, chunk), run_config.data, scale,
         log)
     return entry
+
+
+def digit_report(classifier, inputs, outputs, labels, real) -> dict:
+    """The MNIST classifier's view of translated digits, the inputs' beside:
+    `accuracy`, the share still classified as their input's class, and
+    `frechet_distance`, of classifier features to the `real` digits'.
+
+    Images are uint8 RGB `[n, 28, 28, 3]`, read as their luma (the channel
+    mean: exact for the grey digits SimGAN serves).
+    """
+    def luma(rgb):
+        return np.asarray(rgb, np.float32).mean(axis=-1, keepdims=True)
+
+    real_stats = gaussian_stats(classifier(luma(real), label="MNIST classifier features of "
+                                                           "real digits"))
+    report = {"real_digits": len(real), "classifier_test_accuracy": classifier.test_accuracy}
+    for name, digits in (("outputs", outputs), ("inputs", inputs)):
+        probabilities = classifier.probabilities(luma(digits))
+        features = classifier(luma(digits), label=f"MNIST classifier features of {name}")
+        report[name] = {"accuracy": float(np.mean(probabilities.argmax(axis=1) == labels)),
+                        "frechet_distance": frechet_distance(gaussian_stats(features),
+                                                             real_stats)}
+    return report
 
 
 def _inverse(spec, direction):

@@ -38,6 +38,8 @@ from kgan.tasks.translation_losses import simgan_self_regularization_loss
 
 ARCHITECTURE = "simgan"
 HELD_OUT_EXAMPLES = 1000
+# The refiner trains towards MNIST's train digits; it is judged against the test digits.
+REAL_SPLIT = "test"
 # Stride-2 stages of the discriminator on a 28x28 digit: 1 judges 16x16-pixel
 # patches (the preset, the paper's local loss), 2 judges 34x34 (the whole digit).
 MAX_PATCH_LAYERS = 2
@@ -59,7 +61,8 @@ class SimGAN(TranslationTask):
     NAME = "simgan"
     PLAYERS = {"d": ("discriminator",), "g": ("refiner",)}
     METRICS = ("d_loss", "g_loss", "g_adversarial", "g_self_regularization")
-    EVALUATION_METRICS = ()
+    EVALUATION_METRICS = ("change_levels", "digit_accuracy", "digit_frechet_distance", "fid",
+                          "kid")
 
     @classmethod
     def check_data(cls, config: Config) -> None:
@@ -104,11 +107,13 @@ class SimGAN(TranslationTask):
 
     @classmethod
     def examples(cls, config: Config, split: str = "heldout") -> dict:
-        """Held-out synthetic digits: the rendered indices after the training ones."""
-        digits, _ = synthetic_digits.render(HELD_OUT_EXAMPLES, config.train.seed,
-                                            start=config.data.synthetic_examples)
+        """Held-out synthetic digits (the rendered indices after the training
+        ones) with their classes, and MNIST's test digits as the real reference."""
+        digits, labels = synthetic_digits.render(HELD_OUT_EXAMPLES, config.train.seed,
+                                                 start=config.data.synthetic_examples)
+        real, _ = data.split_arrays(config.data, REAL_SPLIT)
         return {"serving_default": TranslationExamples(
-            _gray_to_rgb(digits),
+            _gray_to_rgb(digits), labels=labels, real=_gray_to_rgb(real),
             description=f"{HELD_OUT_EXAMPLES} held-out {SOURCE}")}
 
     @classmethod

@@ -43,6 +43,10 @@ class TranslationExamples:
         attributes: float32 {0, 1} `[n, 40]` CelebA attributes of each input
             (unpaired attribute domains), or None.
         attribute_names: The names of those attributes, in column order.
+        labels: int64 `[n]` class of each input, which a faithful translation
+            keeps (rendered digits), or None.
+        real: uint8 RGB `[m, h, w, 3]` real images of the target domain, not
+            paired with the inputs (the realism reference), or None.
         description: What the inputs are, for reports.
     """
 
@@ -50,6 +54,8 @@ class TranslationExamples:
     targets: Optional[np.ndarray] = None
     attributes: Optional[np.ndarray] = None
     attribute_names: Optional[tuple] = None
+    labels: Optional[np.ndarray] = None
+    real: Optional[np.ndarray] = None
     description: str = ""
 
 
@@ -221,7 +227,8 @@ class TranslationTask(Task):
             rows = np.sort(np.random.default_rng(seed).choice(
                 len(examples.inputs), count, replace=count > len(examples.inputs)))
             chosen[signature] = dataclasses.replace(examples, **{
-                name: getattr(examples, name)[rows] for name in ("inputs", "targets", "attributes")
+                name: getattr(examples, name)[rows]
+                for name in ("inputs", "targets", "attributes", "labels")
                 if getattr(examples, name) is not None})
         return chosen
 

@@ -5,8 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from kgan.evaluation.translation import (attribute_agreement, colourfulness, in_domain,
-                                         mean_absolute_levels, psnr, ssim)
+from kgan.config import DataConfig
+from kgan.data import split_arrays
+from kgan.evaluation import mnist_classifier
+from kgan.evaluation.translation import (attribute_agreement, colourfulness, digit_report,
+                                         in_domain, mean_absolute_levels, psnr, ssim)
 
 
 def test_colourfulness_by_hand():
@@ -83,3 +86,17 @@ def test_a_face_of_the_other_domain_counts_as_a_success(women_and_men):
                                Direction("s", "g", "-Male", "Male"), domains.attribute_names)
     assert report["translation_success"] > 0.8
     assert report["attribute_agreement"] < 1.0
+
+
+def test_digit_report_keeps_real_digits_and_rejects_their_negatives(mnist_tfds_dir):
+    data_config = DataConfig(data_dir=mnist_tfds_dir)
+    classifier = mnist_classifier.load_classifier(data_config, log=lambda m: None)
+    digits, labels = split_arrays(data_config, "test")
+    rgb = np.repeat(digits, 3, axis=-1)
+    same = digit_report(classifier, rgb[:500], rgb[:500], labels[:500], rgb)
+    assert same["outputs"] == same["inputs"] and same["real_digits"] == 10000
+    assert same["outputs"]["accuracy"] >= 0.98
+    negatives = digit_report(classifier, rgb[:500], 255 - rgb[:500], labels[:500], rgb)
+    assert negatives["inputs"] == same["inputs"]
+    assert negatives["outputs"]["accuracy"] < 0.5
+    assert negatives["outputs"]["frechet_distance"] > 10 * same["inputs"]["frechet_distance"]

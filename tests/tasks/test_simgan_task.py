@@ -7,8 +7,9 @@ import pytest
 import tensorflow as tf
 
 from kgan import checkpoints
-from kgan.config import Config, DataConfig, ModelConfig, TrainConfig
+from kgan.config import Config, DataConfig, EvalConfig, ModelConfig, TrainConfig
 from kgan.data import synthetic_digits
+from kgan.evaluation import evaluate
 from kgan.models.simgan import SimGANRefiner
 from kgan.tasks.simgan import SimGAN
 from kgan.training import train
@@ -38,6 +39,25 @@ class TestSimGANTaskContract(TaskContract):
         assert int(reader.get_tensor(filled)) == 6
         stored = reader.get_tensor(history)
         assert stored.shape == (6, 28, 28, 1) and np.abs(stored).max() > 0.5
+
+    def test_evaluate_judges_the_refined_digits_beside_the_rendered_ones(self, run, tmp_path):
+        from kgan.commands.evaluate import translation_lines
+
+        workdir, _ = run
+        report = evaluate(EvalConfig(workdir=workdir, metrics=("classifier",), num_samples=200,
+                                     output=str(tmp_path / "report.json")), log=lambda m: None)
+        entry = report["directions"]["serving_default"]
+        assert entry["inputs"] == 200 and report["split"] == "heldout"
+        # Four steps from the identity leave every digit within a level of its rendering.
+        assert 0 <= entry["change_levels"] < 1
+        judged = entry["digit_classifier"]
+        assert judged["real_digits"] == 10000 and judged["classifier_test_accuracy"] >= 0.99
+        for side in ("inputs", "outputs"):
+            assert 0.3 < judged[side]["accuracy"] <= 1 and judged[side]["frechet_distance"] > 0
+        assert judged["outputs"]["accuracy"] == pytest.approx(judged["inputs"]["accuracy"],
+                                                              abs=0.1)
+        printed = "\n".join(translation_lines(report))
+        assert "MNIST classifier: class kept" in printed and "10000 real digits" in printed
 
 
 def test_a_new_refiner_is_the_identity():
@@ -85,3 +105,16 @@ def test_adversarial_weight_zero_trains_the_refiner_on_self_regularization_alone
                   for name in reader.get_variable_to_shape_map()
                   if name.endswith("_iterations/.ATTRIBUTES/VARIABLE_VALUE")}
     assert iterations == {"g_optimizer": 2, "d_optimizer": 0}
+
+
+def test_held_out_digits_carry_their_classes_and_the_real_test_digits(mnist_tfds_dir):
+    config = tiny(mnist_tfds_dir)
+    held_out = SimGAN.examples(config)["serving_default"]
+    # Rendered digit i shows i % 10; the held-out ones start after the 40 training digits.
+    assert list(held_out.labels[:12]) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    assert held_out.real.shape == (10000, 28, 28, 3) and held_out.real.dtype == np.uint8
+    chosen = SimGAN.chosen_examples(config, 5, seed=3)["serving_default"]
+    rows = [int(np.flatnonzero((held_out.inputs == image).all(axis=(1, 2, 3)))[0])
+            for image in chosen.inputs]
+    assert list(chosen.labels) == list(held_out.labels[rows])
+    assert chosen.real.shape == held_out.real.shape  # the reference is not drawn per input
