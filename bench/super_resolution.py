@@ -61,6 +61,7 @@ flags.DEFINE_string("results", os.path.join(REPO, "bench", "results", "super_res
 FLAGS = flags.FLAGS
 
 CONTENDERS = ("srresnet", "srresnet_long", "srgan", "srgan_content")
+EVALUATION = "evaluation.json"
 CROP_FACES = 4
 CLAIM = ".bench_claim"  # `budget.claimed`'s lock file
 
@@ -115,7 +116,7 @@ def train(contender: str, scale: int) -> dict:
                 path = os.path.join(workdir, name)
                 shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
         for name in sorted(os.listdir(source), key=lambda n: n == timing):
-            if name == CLAIM:
+            if name in (CLAIM, EVALUATION):  # the copy's own evaluation comes after its training
                 continue
             copy = shutil.copytree if os.path.isdir(os.path.join(source, name)) else shutil.copy2
             copy(os.path.join(source, name), os.path.join(workdir, name))
@@ -132,7 +133,7 @@ def score(contender: str, scale: int) -> dict:
     from kgan.evaluation import evaluate
 
     workdir = run_dir(contender, scale)
-    output = os.path.join(workdir, "evaluation.json")
+    output = os.path.join(workdir, EVALUATION)
     step = checkpoints.checkpoint_step(checkpoints.latest_checkpoint(workdir))
     report = None
     if os.path.exists(output):
