@@ -350,18 +350,18 @@ def digit_report(classifier, inputs, outputs, labels, real) -> dict:
     `accuracy`, the share still classified as their input's class, and
     `frechet_distance`, of classifier features to the `real` digits'.
 
-    Images are uint8 RGB `[n, 28, 28, 3]`, read as their luma (the channel
-    mean: exact for the grey digits SimGAN serves).
+    Images are uint8 RGB `[n, 28, 28, 3]` of grey digits (what SimGAN takes
+    and serves); the classifier reads each pixel as its channels' mean.
     """
-    def luma(rgb):
+    def grey(rgb):
         return np.asarray(rgb, np.float32).mean(axis=-1, keepdims=True)
 
-    real_stats = gaussian_stats(classifier(luma(real), label="MNIST classifier features of "
+    real_stats = gaussian_stats(classifier(grey(real), label="MNIST classifier features of "
                                                            "real digits"))
     report = {"real_digits": len(real), "classifier_test_accuracy": classifier.test_accuracy}
     for name, digits in (("outputs", outputs), ("inputs", inputs)):
-        probabilities = classifier.probabilities(luma(digits))
-        features = classifier(luma(digits), label=f"MNIST classifier features of {name}")
+        probabilities = classifier.probabilities(grey(digits))
+        features = classifier(grey(digits), label=f"MNIST classifier features of {name}")
         report[name] = {"accuracy": float(np.mean(probabilities.argmax(axis=1) == labels)),
                         "frechet_distance": frechet_distance(gaussian_stats(features),
                                                              real_stats)}
